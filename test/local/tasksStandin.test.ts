@@ -1,0 +1,97 @@
+import type { CloudTasksClient } from '@google-cloud/tasks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTasksStandin, type TasksStandin } from '../../local/tasksStandin.ts';
+import { cloudTasksClient } from '../../shared/adapters/cloudTasksQueue.ts';
+import { startRecordingServer } from '../support/recordingServer.ts';
+
+const code = async (promise: Promise<unknown>) => {
+  try {
+    await promise;
+    return 0;
+  } catch (error) {
+    return (error as { code: number }).code;
+  }
+};
+
+describe('Cloud Tasks stand-in, driven by @google-cloud/tasks over gRPC', () => {
+  let standin: TasksStandin;
+  let client: CloudTasksClient;
+  let target: Awaited<ReturnType<typeof startRecordingServer>>;
+  const location = 'projects/p/locations/l';
+  const queue = `${location}/queues/q`;
+  const task = (name: string, extra: Record<string, unknown> = {}) => ({
+    parent: queue,
+    task: {
+      name: `${queue}/tasks/${name}`,
+      httpRequest: {
+        url: `${target.url}/${name}`,
+        httpMethod: 'POST' as const,
+        body: Buffer.from(`{"t":"${name}"}`),
+      },
+      ...extra,
+    },
+  });
+
+  beforeAll(async () => {
+    standin = await startTasksStandin({ tombstoneMs: 1500 });
+    client = cloudTasksClient(standin.address);
+    target = await startRecordingServer([500]);
+    await client.createQueue({
+      parent: location,
+      queue: {
+        name: queue,
+        retryConfig: { maxAttempts: 5, minBackoff: { seconds: 0, nanos: 200e6 }, maxBackoff: { seconds: 1 } },
+      },
+    });
+  });
+  afterAll(async () => {
+    await client.close();
+    await standin.close();
+    await target.close();
+  });
+
+  it('refuses a duplicate queue with ALREADY_EXISTS and an unknown queue with NOT_FOUND', async () => {
+    expect(await code(client.createQueue({ parent: location, queue: { name: queue } }))).toBe(6);
+    expect(await code(client.getQueue({ name: `${location}/queues/none` }))).toBe(5);
+  });
+
+  it('dispatches with the X-CloudTasks headers and retries a 500 with backoff', async () => {
+    await client.createTask(task('retried'));
+    const [first, second] = await target.waitFor(2);
+    expect(first!.path).toBe('/retried');
+    expect(first!.body).toBe('{"t":"retried"}');
+    expect(first!.headers['x-cloudtasks-queuename']).toBe('q');
+    expect(first!.headers['x-cloudtasks-taskname']).toBe('retried');
+    expect(first!.headers['x-cloudtasks-taskretrycount']).toBe('0');
+    expect(second!.headers['x-cloudtasks-taskretrycount']).toBe('1');
+    expect(second!.headers['x-cloudtasks-taskexecutioncount']).toBe('1');
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(150);
+  });
+
+  it('deduplicates names while pending and after completion, until the tombstone expires', async () => {
+    await client.createTask(
+      task('dedup', { scheduleTime: { seconds: Math.floor(Date.now() / 1000) + 3600 } }),
+    );
+    expect(await code(client.createTask(task('dedup')))).toBe(6);
+    const [pending] = await client.listTasks({ parent: queue });
+    expect(pending.map((t) => t.name)).toContain(`${queue}/tasks/dedup`);
+    await client.deleteTask({ name: `${queue}/tasks/dedup` });
+    expect(await code(client.createTask(task('dedup')))).toBe(6);
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(await code(client.createTask(task('dedup')))).toBe(0);
+  });
+
+  it('honours scheduleTime', async () => {
+    const before = target.requests.length;
+    const at = Date.now() + 700;
+    await client.createTask(
+      task('later', { scheduleTime: { seconds: Math.floor(at / 1000), nanos: (at % 1000) * 1e6 } }),
+    );
+    const requests = await target.waitFor(before + 1);
+    const delivered = requests.find((r) => r.path === '/later')!;
+    expect(delivered.at).toBeGreaterThanOrEqual(at - 20);
+    const [completed] = await client.listTasks({ parent: queue });
+    expect(completed.map((t) => t.name)).not.toContain(`${queue}/tasks/later`);
+    expect(await code(client.createTask(task('later')))).toBe(6);
+  });
+});
