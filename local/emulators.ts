@@ -1,0 +1,192 @@
+/**
+ * Starts the local GCP stack: the gcloud Firestore and Pub/Sub emulators from the machine image (as
+ * child processes, stopped by PID) and the project's GCS and Cloud Tasks stand-ins (in-process).
+ * Used by the vitest global setup and by `npm start`, so tests and the dev stack run the same thing.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { join } from 'node:path';
+import { type GcsStandin, startGcsStandin } from './gcsStandin.ts';
+import { startTasksStandin, type TasksStandin, type TasksStandinOptions } from './tasksStandin.ts';
+
+export const GCLOUD_SDK_ROOT = process.env.ARCO_GCLOUD_SDK_ROOT ?? '/usr/lib/google-cloud-sdk';
+export const FIRESTORE_JAR = join(
+  GCLOUD_SDK_ROOT,
+  'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar',
+);
+export const PUBSUB_EMULATOR = join(GCLOUD_SDK_ROOT, 'platform/pubsub-emulator/bin/cloud-pubsub-emulator');
+
+/** The environment every local process needs so that no GCP client reaches beyond loopback. */
+export const LOOPBACK_ONLY_ENV = {
+  METADATA_SERVER_DETECTION: 'none',
+  GCE_METADATA_HOST: '127.0.0.1:1',
+  GCE_METADATA_IP: '127.0.0.1:1',
+} as const;
+
+export interface EmulatorStack {
+  env: {
+    FIRESTORE_EMULATOR_HOST: string;
+    PUBSUB_EMULATOR_HOST: string;
+    STORAGE_EMULATOR_HOST: string;
+    CLOUD_TASKS_EMULATOR_HOST: string;
+  };
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+export interface EmulatorOptions {
+  /** Where emulator logs (and the GCS stand-in's objects, if persistent) go. */
+  dataDir: string;
+  persistStorage?: boolean;
+  ports?: Partial<Record<'firestore' | 'pubsub' | 'storage' | 'tasks', number>>;
+  tasks?: Omit<TasksStandinOptions, 'host' | 'port'>;
+}
+
+/** Names what is missing so a developer knows what to install, instead of a spawn ENOENT. */
+export function checkPrerequisites(): void {
+  const problems: string[] = [];
+  try {
+    execFileSync('java', ['-version'], { stdio: 'ignore' });
+  } catch {
+    problems.push('`java` is not on PATH (the Firestore and Pub/Sub emulators need Java 17 or later)');
+  }
+  if (!existsSync(FIRESTORE_JAR))
+    problems.push(
+      `the gcloud Firestore emulator is missing: ${FIRESTORE_JAR} (google-cloud-cli-firestore-emulator)`,
+    );
+  if (!existsSync(PUBSUB_EMULATOR))
+    problems.push(
+      `the gcloud Pub/Sub emulator is missing: ${PUBSUB_EMULATOR} (google-cloud-cli-pubsub-emulator)`,
+    );
+  if (problems.length) throw new Error(`Cannot start the local GCP stack:\n- ${problems.join('\n- ')}`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function assertPortFree(port: number, what: string) {
+  const inUse = await new Promise<boolean>((resolve) => {
+    const socket = new Socket();
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.connect(port, '127.0.0.1');
+  });
+  // An old emulator on the same port would answer our readiness probe and mislead every test.
+  if (inUse) throw new Error(`port ${port} for ${what} is already in use; stop whatever listens there`);
+}
+
+export async function waitForHttp(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+function spawnLogged(command: string, args: string[], logFile: string): ChildProcess {
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...LOOPBACK_ONLY_ENV },
+    detached: false,
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return child;
+}
+
+function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export async function startEmulators(options: EmulatorOptions): Promise<EmulatorStack> {
+  checkPrerequisites();
+  mkdirSync(options.dataDir, { recursive: true });
+  const ports = {
+    firestore: options.ports?.firestore ?? (await freePort()),
+    pubsub: options.ports?.pubsub ?? (await freePort()),
+    storage: options.ports?.storage ?? (await freePort()),
+    tasks: options.ports?.tasks ?? (await freePort()),
+  };
+  for (const [what, port] of Object.entries(ports)) await assertPortFree(port, what);
+
+  const children: ChildProcess[] = [];
+  let gcs: GcsStandin | undefined;
+  let tasks: TasksStandin | undefined;
+  const stop = async () => {
+    await Promise.all([...children.map(killChild), gcs?.close(), tasks?.close()]);
+  };
+  try {
+    const firestore = spawnLogged(
+      'java',
+      [
+        '-Duser.language=en',
+        '-cp',
+        FIRESTORE_JAR,
+        'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
+        'start',
+        '--host=127.0.0.1',
+        `--port=${ports.firestore}`,
+      ],
+      join(options.dataDir, 'firestore-emulator.log'),
+    );
+    children.push(firestore);
+    const pubsub = spawnLogged(
+      PUBSUB_EMULATOR,
+      ['--host=127.0.0.1', `--port=${ports.pubsub}`],
+      join(options.dataDir, 'pubsub-emulator.log'),
+    );
+    children.push(pubsub);
+    [gcs, tasks] = await Promise.all([
+      startGcsStandin({
+        port: ports.storage,
+        ...(options.persistStorage ? { dataDir: options.dataDir } : {}),
+      }),
+      startTasksStandin({ port: ports.tasks, ...options.tasks }),
+    ]);
+    await Promise.all([
+      waitForHttp(`http://127.0.0.1:${ports.firestore}/`, 30_000, firestore),
+      waitForHttp(`http://127.0.0.1:${ports.pubsub}/`, 30_000, pubsub),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    env: {
+      FIRESTORE_EMULATOR_HOST: `127.0.0.1:${ports.firestore}`,
+      PUBSUB_EMULATOR_HOST: `127.0.0.1:${ports.pubsub}`,
+      STORAGE_EMULATOR_HOST: gcs.url,
+      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
+    },
+    pids: children.map((c) => c.pid!).filter(Boolean),
+    stop,
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * `npm start`: the whole system on loopback (the spec README's local stack contract). Starts the
+ * emulators, creates the GCP resources, hosts every function on ARCO_PORT, writes stack.env, and prints
+ * `arco ready <url>` once the API answers. Ctrl-C or SIGTERM stops every child it started.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
+import { bootstrapLocalResources } from './bootstrap.ts';
+import { LOOPBACK_ONLY_ENV, startEmulators, waitForHttp } from './emulators.ts';
+import { startFunctionHost } from './functionHost.ts';
+import { writeStackEnv } from './stackEnv.ts';
+
+const dataDir = resolve(process.env.ARCO_DATA_DIR ?? '.arco');
+const port = Number(process.env.ARCO_PORT ?? 8200);
+const apiUrl = `http://127.0.0.1:${port}`;
+mkdirSync(dataDir, { recursive: true });
+
+Object.assign(process.env, LOOPBACK_ONLY_ENV, {
+  GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT ?? 'demo-arco',
+  ARCO_LOCATION: process.env.ARCO_LOCATION ?? 'us-central1',
+  ARCO_STORAGE_BUCKET: process.env.ARCO_STORAGE_BUCKET ?? 'arco-local',
+  ARCO_LOCAL_STACK: '1',
+  ARCO_AUTH_MODE: 'local',
+  ARCO_DATA_DIR: dataDir,
+  ARCO_PORT: String(port),
+  ARCO_PUBLIC_BASE_URL: apiUrl,
+});
+const project = process.env.GOOGLE_CLOUD_PROJECT!;
+const secret = resolveLocalSecret(dataDir);
+
+const emulators = await startEmulators({
+  dataDir,
+  persistStorage: true,
+  tasks: {
+    // Cloud Tasks presents an OIDC token of the queue's service account; locally that is an internal token.
+    mintOidcToken: (serviceAccount) =>
+      mintLocalToken(secret, { internal: true, subject: serviceAccount, ttlSeconds: 600 }),
+  },
+});
+let stopping = false;
+const stop = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  await host?.close().catch(() => {});
+  await emulators.stop();
+  process.exit(code);
+};
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+let host: Awaited<ReturnType<typeof startFunctionHost>> | undefined;
+try {
+  Object.assign(process.env, emulators.env);
+  host = await startFunctionHost({ port });
+  await bootstrapLocalResources({
+    project,
+    location: process.env.ARCO_LOCATION!,
+    bucket: process.env.ARCO_STORAGE_BUCKET!,
+    hostUrl: host.url,
+  });
+  await waitForHttp(`${apiUrl}/healthz`, 10_000);
+  writeStackEnv(dataDir, {
+    ARCO_API_URL: apiUrl,
+    ARCO_ORCH_COMPACTOR_URL: `${apiUrl}/compactor`,
+    ARCO_STORAGE_BUCKET: process.env.ARCO_STORAGE_BUCKET!,
+    STORAGE_EMULATOR_HOST: emulators.env.STORAGE_EMULATOR_HOST,
+    FIRESTORE_EMULATOR_HOST: emulators.env.FIRESTORE_EMULATOR_HOST,
+    PUBSUB_EMULATOR_HOST: emulators.env.PUBSUB_EMULATOR_HOST,
+    CLOUD_TASKS_EMULATOR_HOST: emulators.env.CLOUD_TASKS_EMULATOR_HOST,
+    GOOGLE_CLOUD_PROJECT: project,
+  });
+  console.log(`arco ready ${apiUrl}`);
+} catch (error) {
+  console.error(`arco failed to start: ${(error as Error).message}`);
+  await stop(1);
+}
