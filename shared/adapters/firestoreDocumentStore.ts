@@ -1,0 +1,72 @@
+import { Firestore, type Query, type Transaction } from '@google-cloud/firestore';
+import type {
+  CreateResult,
+  DocumentSnapshot,
+  DocumentStore,
+  DocumentTransaction,
+  QueryOptions,
+} from './documentStore.ts';
+
+const ALREADY_EXISTS = 6;
+
+/** Firestore behind DocumentStore. Locally the client follows FIRESTORE_EMULATOR_HOST. */
+export class FirestoreDocumentStore implements DocumentStore {
+  constructor(readonly firestore: Firestore = new Firestore({ ignoreUndefinedProperties: true })) {}
+
+  async get<T>(path: string): Promise<DocumentSnapshot<T> | null> {
+    const snapshot = await this.firestore.doc(path).get();
+    return snapshot.exists ? { path, data: snapshot.data() as T } : null;
+  }
+
+  async create(path: string, data: object): Promise<CreateResult> {
+    try {
+      await this.firestore.doc(path).create(data);
+      return { status: 'created' };
+    } catch (error) {
+      if ((error as { code?: number }).code === ALREADY_EXISTS) return { status: 'already_exists' };
+      throw error;
+    }
+  }
+
+  async set(path: string, data: object): Promise<void> {
+    await this.firestore.doc(path).set(data);
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.firestore.doc(path).delete();
+  }
+
+  runTransaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R> {
+    return this.firestore.runTransaction((transaction: Transaction) => {
+      const tx: DocumentTransaction = {
+        get: async <T>(path: string) => {
+          const snapshot = await transaction.get(this.firestore.doc(path));
+          return snapshot.exists ? { path, data: snapshot.data() as T } : null;
+        },
+        create: (path, data) => void transaction.create(this.firestore.doc(path), data),
+        set: (path, data) => void transaction.set(this.firestore.doc(path), data),
+        delete: (path) => void transaction.delete(this.firestore.doc(path)),
+      };
+      return fn(tx);
+    });
+  }
+
+  private buildQuery(collectionPath: string, options: QueryOptions): Query {
+    let query: Query = this.firestore.collection(collectionPath);
+    for (const [field, op, value] of options.where ?? []) query = query.where(field, op, value);
+    for (const [field, direction] of options.orderBy ?? []) query = query.orderBy(field, direction);
+    if (options.offset) query = query.offset(options.offset);
+    if (options.limit) query = query.limit(options.limit);
+    return query;
+  }
+
+  async query<T>(collectionPath: string, options: QueryOptions = {}): Promise<Array<DocumentSnapshot<T>>> {
+    const snapshot = await this.buildQuery(collectionPath, options).get();
+    return snapshot.docs.map((doc) => ({ path: doc.ref.path, data: doc.data() as T }));
+  }
+
+  async count(collectionPath: string, options: Pick<QueryOptions, 'where'> = {}): Promise<number> {
+    const snapshot = await this.buildQuery(collectionPath, options).count().get();
+    return snapshot.data().count;
+  }
+}

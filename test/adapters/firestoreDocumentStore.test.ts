@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { FirestoreDocumentStore } from '../../shared/adapters/firestoreDocumentStore.ts';
+import { uniqueName } from '../support/testDependencies.ts';
+
+describe('FirestoreDocumentStore on the Firestore emulator', () => {
+  const store = new FirestoreDocumentStore();
+
+  it('creates a document once and reports the second create as already_exists', async () => {
+    const path = `tests/${uniqueName('doc')}`;
+    expect(await store.create(path, { n: 1 })).toEqual({ status: 'created' });
+    expect(await store.create(path, { n: 2 })).toEqual({ status: 'already_exists' });
+    expect((await store.get<{ n: number }>(path))?.data).toEqual({ n: 1 });
+  });
+
+  it('serialises concurrent read-modify-write transactions without losing an update', async () => {
+    const path = `tests/${uniqueName('counter')}`;
+    await store.set(path, { n: 0 });
+    await Promise.all(
+      Array.from({ length: 4 }, () =>
+        store.runTransaction(async (tx) => {
+          const current = await tx.get<{ n: number }>(path);
+          tx.set(path, { n: (current?.data.n ?? 0) + 1 });
+        }),
+      ),
+    );
+    expect((await store.get<{ n: number }>(path))?.data.n).toBe(4);
+  });
+
+  it('queries with filters, order and limits, and counts', async () => {
+    const collection = `tests/${uniqueName('q')}/items`;
+    for (const [i, kind] of ['a', 'b', 'a', 'a'].entries())
+      await store.set(`${collection}/${i}`, { i, kind });
+    const rows = await store.query<{ i: number }>(collection, {
+      where: [['kind', '==', 'a']],
+      orderBy: [['i', 'desc']],
+      limit: 2,
+    });
+    expect(rows.map((r) => r.data.i)).toEqual([3, 2]);
+    expect(await store.count(collection, { where: [['kind', '==', 'a']] })).toBe(3);
+  });
+});
