@@ -1,0 +1,55 @@
+import type { MiddlewareHandler } from 'hono';
+import type { IdGenerator } from '../adapters/idGenerator.ts';
+import type { Logger } from '../observability/logger.ts';
+import { apiRequestDuration } from '../observability/metrics.ts';
+import type { AppEnv } from './appEnv.ts';
+import { dialectForPath } from './errorBody.ts';
+
+const CORRELATION_ID = /^[A-Za-z0-9._-]{8,128}$/;
+
+/**
+ * Gives every request an id (the caller's X-Request-Id / X-Correlation-Id when well-formed), echoes it,
+ * logs one structured line per request and records `api_request_duration_ms` by route template.
+ */
+export function requestContext(log: Logger, ids: IdGenerator): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const registry = dialectForPath(c.req.path) === 'registry';
+    const offered = registry ? c.req.header('x-correlation-id') : c.req.header('x-request-id');
+    const requestId =
+      offered && CORRELATION_ID.test(offered)
+        ? offered
+        : registry
+          ? crypto.randomUUID().replaceAll('-', '')
+          : ids.next();
+    const trace = c.req.header('x-cloud-trace-context')?.split('/')[0];
+    const project = process.env.GOOGLE_CLOUD_PROJECT;
+    const requestLog = log.child({
+      requestId,
+      ...(registry ? { correlation_id: requestId } : {}),
+      ...(trace && project ? { 'logging.googleapis.com/trace': `projects/${project}/traces/${trace}` } : {}),
+    });
+    c.set('requestId', requestId);
+    c.set('log', requestLog);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const elapsed = performance.now() - started;
+      const route = c.req.routePath || 'unmatched';
+      c.header(registry ? 'X-Correlation-Id' : 'X-Request-Id', requestId);
+      apiRequestDuration.observe({ route, method: c.req.method, status: String(c.res.status) }, elapsed);
+      if (c.req.path !== '/healthz' && c.req.path !== '/metrics') {
+        requestLog[c.res.status >= 500 ? 'error' : 'info']('request', {
+          httpRequest: {
+            requestMethod: c.req.method,
+            requestUrl: c.req.path,
+            status: c.res.status,
+            latency: `${(elapsed / 1000).toFixed(3)}s`,
+          },
+          route,
+          latency_ms: Math.round(elapsed * 100) / 100,
+        });
+      }
+    }
+  };
+}

@@ -1,0 +1,39 @@
+import { resolve } from 'node:path';
+
+/** Everything a function needs from its environment; production and local differ only here. */
+export interface RuntimeConfig {
+  project: string;
+  location: string;
+  bucket: string;
+  dataDir: string;
+  /** `local`: HS256 tokens from `arco token`; `google`: Google-signed OIDC ID tokens. */
+  authMode: 'local' | 'google';
+  /** True only on the local stack: enables failpoints and the local-only internal routes. */
+  localStack: boolean;
+  failpointSpec: string;
+  /** Where this deployment's functions are reachable, for callbacks and task targets. */
+  publicBaseUrl: string;
+  internalServiceAccounts: string[];
+  oidcAudience: string[];
+  maxBodyBytes: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const authMode = env.ARCO_AUTH_MODE === 'google' ? 'google' : 'local';
+  const localStack = env.ARCO_LOCAL_STACK === '1';
+  if (authMode === 'local' && !localStack && env.NODE_ENV === 'production')
+    throw new Error('ARCO_AUTH_MODE=local is only allowed on the local stack');
+  return {
+    project: env.GOOGLE_CLOUD_PROJECT ?? 'demo-arco',
+    location: env.ARCO_LOCATION ?? 'us-central1',
+    bucket: env.ARCO_STORAGE_BUCKET ?? 'arco-local',
+    dataDir: resolve(env.ARCO_DATA_DIR ?? '.arco'),
+    authMode,
+    localStack,
+    failpointSpec: localStack ? (env.ARCO_FAILPOINTS ?? '') : '',
+    publicBaseUrl: env.ARCO_PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.ARCO_PORT ?? '8200'}`,
+    internalServiceAccounts: (env.ARCO_INTERNAL_SERVICE_ACCOUNTS ?? '').split(',').filter(Boolean),
+    oidcAudience: (env.ARCO_OIDC_AUDIENCE ?? '').split(',').filter(Boolean),
+    maxBodyBytes: Number(env.ARCO_MAX_BODY_BYTES ?? 5 * 1024 * 1024),
+  };
+}

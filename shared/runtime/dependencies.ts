@@ -1,0 +1,65 @@
+import { Storage } from '@google-cloud/storage';
+import type { Clock } from '../adapters/clock.ts';
+import { systemClock } from '../adapters/clock.ts';
+import { CloudTasksQueue } from '../adapters/cloudTasksQueue.ts';
+import type { DocumentStore } from '../adapters/documentStore.ts';
+import { FirestoreDocumentStore } from '../adapters/firestoreDocumentStore.ts';
+import { GcsObjectStore } from '../adapters/gcsObjectStore.ts';
+import { type IdGenerator, monotonicUlids } from '../adapters/idGenerator.ts';
+import type { ObjectStore } from '../adapters/objectStore.ts';
+import type { Publisher } from '../adapters/publisher.ts';
+import { PubSubPublisher } from '../adapters/pubsubPublisher.ts';
+import type { TaskQueue } from '../adapters/taskQueue.ts';
+import { GoogleOidcVerifier } from '../auth/googleOidcVerifier.ts';
+import { LocalTokenVerifier, resolveLocalSecret } from '../auth/localTokens.ts';
+import type { TokenVerifier } from '../auth/tokenVerifier.ts';
+import { Failpoints, parseFailpointSpec } from '../core/failpoints.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { loadConfig, type RuntimeConfig } from './config.ts';
+
+/** The adapters a function handler works with; tests build the same thing against the emulators. */
+export interface Dependencies {
+  config: RuntimeConfig;
+  objects: ObjectStore;
+  documents: DocumentStore;
+  publisher: Publisher;
+  tasks: TaskQueue;
+  clock: Clock;
+  ids: IdGenerator;
+  failpoints: Failpoints;
+  tokens: TokenVerifier;
+  log: Logger;
+}
+
+export function createDependencies(config: RuntimeConfig = loadConfig()): Dependencies {
+  const documents = new FirestoreDocumentStore();
+  const failpoints = new Failpoints(config.localStack);
+  for (const [name, count] of parseFailpointSpec(config.failpointSpec)) failpoints.arm(name, count);
+  return {
+    config,
+    objects: new GcsObjectStore(config.bucket, new Storage({ projectId: config.project })),
+    documents,
+    publisher: new PubSubPublisher(),
+    tasks: new CloudTasksQueue(config.project, config.location),
+    clock: systemClock,
+    ids: monotonicUlids(),
+    failpoints,
+    tokens:
+      config.authMode === 'google'
+        ? new GoogleOidcVerifier({
+            audience: config.oidcAudience,
+            internalServiceAccounts: config.internalServiceAccounts,
+            directory: documents,
+          })
+        : new LocalTokenVerifier(resolveLocalSecret(config.dataDir)),
+    log: createLogger({ service: process.env.K_SERVICE ?? 'arco' }),
+  };
+}
+
+let processDependencies: Dependencies | undefined;
+
+/** One set of clients per process (a Cloud Functions instance reuses them across requests). */
+export function dependencies(): Dependencies {
+  processDependencies ??= createDependencies();
+  return processDependencies;
+}
