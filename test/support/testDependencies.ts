@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { Storage } from '@google-cloud/storage';
+import { systemClock } from '../../shared/adapters/clock.ts';
+import { CloudTasksQueue } from '../../shared/adapters/cloudTasksQueue.ts';
+import { FirestoreDocumentStore } from '../../shared/adapters/firestoreDocumentStore.ts';
+import { GcsObjectStore } from '../../shared/adapters/gcsObjectStore.ts';
+import { monotonicUlids } from '../../shared/adapters/idGenerator.ts';
+import { PubSubPublisher } from '../../shared/adapters/pubsubPublisher.ts';
+import { type LocalTokenRequest, LocalTokenVerifier, mintLocalToken } from '../../shared/auth/localTokens.ts';
+import { Failpoints } from '../../shared/core/failpoints.ts';
+import { createLogger, type LogSink } from '../../shared/observability/logger.ts';
+import { loadConfig } from '../../shared/runtime/config.ts';
+import type { Dependencies } from '../../shared/runtime/dependencies.ts';
+
+export const TEST_SECRET = 'test-secret-for-local-tokens-only';
+
+export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
+
+/** A fresh bucket in the GCS stand-in. */
+export async function createTestBucket(): Promise<string> {
+  const name = uniqueName('arco-test');
+  await new Storage().createBucket(name);
+  return name;
+}
+
+/** Real adapters against the emulators, with a bucket of the test's own and a test signing secret. */
+export async function testDependencies(
+  overrides: Partial<Dependencies> = {},
+  logSink?: LogSink,
+): Promise<Dependencies> {
+  const bucket = await createTestBucket();
+  const config = {
+    ...loadConfig({
+      ...process.env,
+      ARCO_LOCAL_STACK: '1',
+      ARCO_STORAGE_BUCKET: bucket,
+      ARCO_AUTH_MODE: 'local',
+    }),
+    maxBodyBytes: 64 * 1024,
+  };
+  return {
+    config,
+    objects: new GcsObjectStore(bucket),
+    documents: new FirestoreDocumentStore(),
+    publisher: new PubSubPublisher(),
+    tasks: new CloudTasksQueue(config.project, config.location),
+    clock: systemClock,
+    ids: monotonicUlids(),
+    failpoints: new Failpoints(true),
+    tokens: new LocalTokenVerifier(TEST_SECRET),
+    log: createLogger({}, logSink ?? (() => {}), logSink ? 'DEBUG' : 'SILENT'),
+    ...overrides,
+  };
+}
+
+export const testToken = (request: LocalTokenRequest) => mintLocalToken(TEST_SECRET, request);
+
+export const bearer = async (request: LocalTokenRequest) => ({
+  Authorization: `Bearer ${await testToken(request)}`,
+});
