@@ -24,9 +24,7 @@ export interface PutOptions {
 export type PutResult = { status: 'written'; generation: string } | { status: 'precondition_failed' };
 
 export type DeleteResult =
-  | { status: 'deleted' }
-  | { status: 'not_found' }
-  | { status: 'precondition_failed' };
+  { status: 'deleted' } | { status: 'not_found' } | { status: 'precondition_failed' };
 
 export interface ListPage {
   keys: string[];

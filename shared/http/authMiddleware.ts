@@ -31,7 +31,7 @@ export function authenticate(verifier: TokenVerifier): MiddlewareHandler<AppEnv>
       throw error;
     }
     c.set('principal', principal);
-    c.get('log') && c.set('log', c.get('log').child({ principal: principal.subject }));
+    c.set('log', c.get('log').child({ principal: principal.subject }));
     await next();
   };
 }
