@@ -6,6 +6,7 @@ import { authenticate, requireWorkspace } from '../../shared/http/authMiddleware
 import { handleError, handleNotFound } from '../../shared/http/errorHandler.ts';
 import { requestContext } from '../../shared/http/requestContext.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
+import { deltaTableRoutes } from './routes/deltaTables.ts';
 import { healthRoutes } from './routes/health.ts';
 import { internalFailpointRoutes } from './routes/internalFailpoints.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
@@ -33,6 +34,7 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.use('/api/v1/workspaces/:workspaceId/*', requireWorkspace);
 
   app.route('/api/v1', workspaceRoutes());
+  app.route('/api/v1/delta', deltaTableRoutes(deps));
   if (deps.config.localStack) app.route('/internal', internalFailpointRoutes(deps.failpoints));
   return app;
 }

@@ -1,0 +1,30 @@
+/**
+ * Canonical JSON (spec ADR-010): keys sorted by UTF-8 byte order, no whitespace, integers only.
+ * For strings and integers this is also RFC 8785 (JCS), which the Delta request hash is defined on.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isSafeInteger(value))
+        throw new TypeError(`canonical JSON allows integers only, got ${value}`);
+      return String(value);
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+      const entries = Object.entries(value as Record<string, unknown>)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => compareUtf8(a, b));
+      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    }
+    default:
+      throw new TypeError(`canonical JSON cannot encode ${typeof value}`);
+  }
+}
+
+/** UTF-8 byte order, which differs from JavaScript's UTF-16 order only above the BMP. */
+export function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

@@ -1,0 +1,352 @@
+import type { Clock } from '../adapters/clock.ts';
+import type { DocumentStore } from '../adapters/documentStore.ts';
+import type { ObjectStore } from '../adapters/objectStore.ts';
+import type { Scope } from '../auth/principal.ts';
+import { canonicalJson } from '../core/canonicalJson.ts';
+import type { Failpoints } from '../core/failpoints.ts';
+import { sha256Hex } from '../core/hashing.ts';
+import { UUID_V7 } from '../core/uuid.ts';
+import { DeltaPayloadError, validateDeltaPayload } from './deltaActions.ts';
+import { logPath, markerPath, stagingPrefix } from './deltaPaths.ts';
+import {
+  type CommitConflict,
+  type CommitRequest,
+  type CoordinatorState,
+  clearRecovered,
+  decideReservation,
+  EMPTY_COORDINATOR,
+  finalizeCommit,
+  finalizeReplayed,
+  type Inflight,
+  type StateChange,
+} from './coordinatorState.ts';
+
+export interface CommitResponse {
+  version: number;
+  delta_log_path: string;
+}
+
+interface IdempotencyMarker extends CommitResponse {
+  idempotency_key: string;
+  idempotency_key_hash: string;
+  request_hash: string;
+  committed_at_ms: number;
+  read_version: number;
+  staged_path: string;
+  staged_version: string;
+}
+
+export type DeltaErrorReason =
+  | CommitConflict
+  | 'invalid_idempotency_key'
+  | 'invalid_staged_path'
+  | 'invalid_payload'
+  | 'table_not_found'
+  | 'staged_payload_not_found'
+  | 'staged_version_mismatch'
+  | 'staging_path_exists'
+  | 'table_exists'
+  | 'invalid_location';
+
+/** A refusal of the coordinator; `status` and `reason` are the spec's A8 catalogue. */
+export class DeltaCommitError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409,
+    readonly reason: DeltaErrorReason,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface TableHandle {
+  tableId: string;
+  /** Scope-relative root of the table's files; `_delta_log/` lives under it. */
+  root: string;
+}
+
+export interface CoordinatorDeps {
+  /** Scoped to the caller's tenant/workspace. */
+  objects: ObjectStore;
+  documents: DocumentStore;
+  clock: Clock;
+  failpoints: Failpoints;
+  scope: Scope;
+  inflightTtlMs?: number;
+  maxRounds?: number;
+}
+
+const TTL_MS = 300_000;
+const MAX_ROUNDS = 16;
+
+export const coordinatorDocPath = (scope: Scope, tableId: string) =>
+  `tenants/${scope.tenant}/workspaces/${scope.workspace}/deltaCoordinators/${tableId}`;
+
+export function requestHash(key: string, readVersion: number, stagedPath: string, payload: Buffer): string {
+  return sha256Hex(
+    canonicalJson({
+      idempotency_key: key,
+      read_version: readVersion,
+      staged_path: stagedPath,
+      staged_payload_sha256: sha256Hex(payload),
+    }),
+  );
+}
+
+/**
+ * Multi-writer commits to one Delta table (state-and-delta spec A5). The coordinator record lives in
+ * Firestore and changes only in transactions; the log entry and the idempotency marker are create-only
+ * GCS objects. Every crash window converges: a replay with the same key resumes or recovers the
+ * reservation, and any other writer rolls a stuck reservation forward before reserving its own.
+ */
+export class DeltaCommitCoordinator {
+  private readonly ttlMs: number;
+  private readonly maxRounds: number;
+
+  constructor(private readonly deps: CoordinatorDeps) {
+    this.ttlMs = deps.inflightTtlMs ?? TTL_MS;
+    this.maxRounds = deps.maxRounds ?? MAX_ROUNDS;
+  }
+
+  private docPath(tableId: string) {
+    return coordinatorDocPath(this.deps.scope, tableId);
+  }
+
+  async state(tableId: string): Promise<CoordinatorState> {
+    return (
+      (await this.deps.documents.get<CoordinatorState>(this.docPath(tableId)))?.data ?? EMPTY_COORDINATOR
+    );
+  }
+
+  /** Validates the key and the staged path, then answers from the marker if this key committed already. */
+  async replay(tableId: string, request: CommitRequest): Promise<CommitResponse | null> {
+    if (!UUID_V7.test(request.key))
+      throw new DeltaCommitError(
+        400,
+        'invalid_idempotency_key',
+        'Idempotency-Key must be a canonical lowercase UUIDv7',
+      );
+    if (!request.staged_path.startsWith(stagingPrefix(tableId)) || request.staged_path.includes('..'))
+      throw new DeltaCommitError(
+        400,
+        'invalid_staged_path',
+        `staged_path must start with ${stagingPrefix(tableId)}`,
+      );
+    const marker = await this.readMarker(tableId, request.key);
+    if (!marker) return null;
+    const sameShape =
+      marker.read_version === request.read_version &&
+      marker.staged_path === request.staged_path &&
+      marker.staged_version === request.staged_version;
+    if (!sameShape) {
+      const payload = await this.deps.objects.get(request.staged_path);
+      if (!payload) throw new DeltaCommitError(404, 'staged_payload_not_found', 'staged payload not found');
+      if (
+        requestHash(request.key, request.read_version, request.staged_path, payload.bytes) !==
+        marker.request_hash
+      )
+        throw this.reused();
+    }
+    await this.changeState(tableId, (s) => finalizeReplayed(s, request.key, marker.version)).catch(() => {});
+    return { version: marker.version, delta_log_path: marker.delta_log_path };
+  }
+
+  async commit(table: TableHandle, request: CommitRequest): Promise<CommitResponse> {
+    const replayed = await this.replay(table.tableId, request);
+    if (replayed) return replayed;
+    const payload = await this.loadStaged(request.staged_path, request.staged_version);
+    try {
+      validateDeltaPayload(payload.toString('utf8'), request.read_version + 1);
+    } catch (error) {
+      if (error instanceof DeltaPayloadError)
+        throw new DeltaCommitError(
+          400,
+          'invalid_payload',
+          `staged payload is not a valid Delta commit: ${error.message}`,
+          {
+            line: error.line,
+          },
+        );
+      throw error;
+    }
+    const hash = requestHash(request.key, request.read_version, request.staged_path, payload);
+
+    let version: number | undefined;
+    for (let round = 0; round < this.maxRounds && version === undefined; round += 1) {
+      const observed = await this.state(table.tableId);
+      const logExists = observed.inflight
+        ? (await this.deps.objects.head(logPath(table.root, observed.inflight.version))) !== null
+        : false;
+      const now = this.deps.clock.now().getTime();
+      const outcome = await this.deps.documents.runTransaction(async (tx) => {
+        const current =
+          (await tx.get<CoordinatorState>(this.docPath(table.tableId)))?.data ?? EMPTY_COORDINATOR;
+        // The log check above was made on `observed`; if the record moved since, decide again next round.
+        if (!sameInflight(current.inflight, observed.inflight)) return { kind: 'retry' as const };
+        const decision = decideReservation(current, request, now, this.ttlMs, logExists);
+        if (decision.kind === 'reserve') tx.set(this.docPath(table.tableId), decision.state);
+        return decision;
+      });
+      switch (outcome.kind) {
+        case 'retry':
+          continue;
+        case 'reject':
+          throw new DeltaCommitError(409, outcome.reason, outcome.message, {}, outcome.retryAfterMs);
+        case 'recover': {
+          const recovered = await this.recover(table, outcome.inflight);
+          if (outcome.inflight.commit_id === request.key) {
+            if (recovered && recovered.request_hash === hash) return recovered.response;
+            throw this.reused();
+          }
+          continue;
+        }
+        case 'reserve':
+          this.deps.failpoints.hit('delta.after_reserve');
+          version = outcome.version;
+          break;
+        case 'resume':
+          version = outcome.version;
+          break;
+      }
+    }
+    if (version === undefined)
+      throw new DeltaCommitError(409, 'coordinator_contention', 'too many concurrent commits; retry');
+
+    const response = { version, delta_log_path: logPath(table.root, version) };
+    const written = await this.writeLog(response.delta_log_path, payload);
+    if (!written) {
+      await this.changeState(table.tableId, (s) =>
+        clearRecovered(s, this.inflightOf(s, request.key, version), true),
+      );
+      throw new DeltaCommitError(
+        409,
+        'log_version_taken',
+        `version ${version} was written by another commit`,
+      );
+    }
+    this.deps.failpoints.hit('delta.after_log');
+    await this.writeMarker(table.tableId, request, hash, response);
+    this.deps.failpoints.hit('delta.after_marker');
+    await this.changeState(table.tableId, (s) => finalizeCommit(s, request.key, version));
+    return response;
+  }
+
+  /**
+   * Rolls a reservation forward (spec A5 step 3): its log is written from its own staged payload if
+   * missing, its marker written, the record cleared. A log already holding other bytes is not
+   * attributed to it ([D] foreign log guard). Returns the recovered commit's marker data, if any.
+   */
+  private async recover(
+    table: TableHandle,
+    inflight: Inflight,
+  ): Promise<{ request_hash: string; response: CommitResponse } | null> {
+    const path = logPath(table.root, inflight.version);
+    const staged = await this.deps.objects.get(inflight.staged_path);
+    const existing = await this.deps.objects.get(path);
+    const stagedUsable = staged !== null && staged.generation === inflight.staged_version;
+    if (!existing && !stagedUsable) {
+      // Nothing was written at this version and it can no longer be: free the version, lose nothing.
+      await this.changeState(table.tableId, (s) => clearRecovered(s, inflight, false));
+      return null;
+    }
+    if (!existing) await this.writeLog(path, staged!.bytes);
+    const logBytes = existing?.bytes ?? staged!.bytes;
+    if (!stagedUsable || !logBytes.equals(staged!.bytes)) {
+      await this.changeState(table.tableId, (s) => clearRecovered(s, inflight, true));
+      return null;
+    }
+    const hash = requestHash(inflight.commit_id, inflight.read_version, inflight.staged_path, staged!.bytes);
+    const response = { version: inflight.version, delta_log_path: path };
+    await this.writeMarker(
+      table.tableId,
+      {
+        key: inflight.commit_id,
+        read_version: inflight.read_version,
+        staged_path: inflight.staged_path,
+        staged_version: inflight.staged_version,
+      },
+      hash,
+      response,
+    );
+    await this.changeState(table.tableId, (s) => clearRecovered(s, inflight, true));
+    return { request_hash: hash, response };
+  }
+
+  private inflightOf(state: CoordinatorState, key: string, version: number): Inflight {
+    return state.inflight?.commit_id === key && state.inflight.version === version
+      ? state.inflight
+      : ({ commit_id: '', version: -1 } as Inflight);
+  }
+
+  private reused() {
+    return new DeltaCommitError(
+      409,
+      'idempotency_key_reused',
+      'this idempotency key was used for a different commit',
+    );
+  }
+
+  private async loadStaged(stagedPath: string, stagedVersion: string): Promise<Buffer> {
+    const staged = await this.deps.objects.get(stagedPath);
+    if (!staged)
+      throw new DeltaCommitError(404, 'staged_payload_not_found', `staged payload ${stagedPath} not found`);
+    if (staged.generation !== stagedVersion)
+      throw new DeltaCommitError(
+        409,
+        'staged_version_mismatch',
+        'staged_version does not match the staged object',
+        {
+          expected: staged.generation,
+          got: stagedVersion,
+        },
+      );
+    return staged.bytes;
+  }
+
+  /** Create-only; true when the log at `path` holds exactly `payload` afterwards. */
+  private async writeLog(path: string, payload: Buffer): Promise<boolean> {
+    const result = await this.deps.objects.put(path, payload, { ifGenerationMatch: 0 });
+    if (result.status === 'written') return true;
+    const existing = await this.deps.objects.get(path);
+    return existing !== null && existing.bytes.equals(payload);
+  }
+
+  private async readMarker(tableId: string, key: string): Promise<IdempotencyMarker | null> {
+    const marker = await this.deps.objects.get(markerPath(tableId, key));
+    return marker ? (JSON.parse(marker.bytes.toString('utf8')) as IdempotencyMarker) : null;
+  }
+
+  private async writeMarker(tableId: string, request: CommitRequest, hash: string, response: CommitResponse) {
+    const marker: IdempotencyMarker = {
+      idempotency_key: request.key,
+      idempotency_key_hash: sha256Hex(request.key),
+      request_hash: hash,
+      ...response,
+      committed_at_ms: this.deps.clock.now().getTime(),
+      read_version: request.read_version,
+      staged_path: request.staged_path,
+      staged_version: request.staged_version,
+    };
+    // An existing marker is never overwritten: the first one fixes the answer for this key forever.
+    await this.deps.objects.put(markerPath(tableId, request.key), canonicalJson(marker), {
+      ifGenerationMatch: 0,
+    });
+  }
+
+  private async changeState(tableId: string, change: (state: CoordinatorState) => StateChange) {
+    const result = await this.deps.documents.runTransaction(async (tx) => {
+      const current = (await tx.get<CoordinatorState>(this.docPath(tableId)))?.data ?? EMPTY_COORDINATOR;
+      const decided = change(current);
+      if (decided.kind === 'write') tx.set(this.docPath(tableId), decided.state);
+      return decided;
+    });
+    if (result.kind === 'reject') throw new DeltaCommitError(409, result.reason, result.message);
+  }
+}
+
+function sameInflight(a: Inflight | null, b: Inflight | null): boolean {
+  if (!a || !b) return a === b;
+  return a.commit_id === b.commit_id && a.version === b.version;
+}

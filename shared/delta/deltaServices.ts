@@ -1,0 +1,21 @@
+import type { Scope } from '../auth/principal.ts';
+import { scopedObjectStore } from '../adapters/scopedObjectStore.ts';
+import type { Dependencies } from '../runtime/dependencies.ts';
+import { DeltaCommitCoordinator } from './deltaCommitCoordinator.ts';
+import { DeltaTableCatalog } from './deltaTableCatalog.ts';
+import { DeltaTables } from './deltaTables.ts';
+
+/** The Delta pieces bound to one workspace: nothing here can touch another workspace's objects. */
+export function deltaServices(deps: Dependencies, scope: Scope) {
+  const objects = scopedObjectStore(deps.objects, scope);
+  const catalog = new DeltaTableCatalog(deps.documents, scope);
+  const coordinator = new DeltaCommitCoordinator({
+    objects,
+    documents: deps.documents,
+    clock: deps.clock,
+    failpoints: deps.failpoints,
+    scope,
+  });
+  const tables = new DeltaTables(catalog, coordinator, objects, deps.ids, scope, () => deps.clock.now());
+  return { objects, catalog, coordinator, tables };
+}
