@@ -7,6 +7,14 @@ export interface DocumentSnapshot<T> {
   data: T;
 }
 
+/** A document with the version a compare-and-set must name (Firestore: its update time). */
+export interface VersionedDocument<T> {
+  data: T;
+  version: string;
+}
+
+export type CompareAndSetResult = { status: 'written' } | { status: 'precondition_failed' };
+
 export type CreateResult = { status: 'created' } | { status: 'already_exists' };
 
 export interface DocumentTransaction {
@@ -30,6 +38,12 @@ export interface DocumentStore {
   create(path: string, data: object): Promise<CreateResult>;
   set(path: string, data: object): Promise<void>;
   delete(path: string): Promise<void>;
+  getVersioned<T>(path: string): Promise<VersionedDocument<T> | null>;
+  /**
+   * Optimistic compare-and-set: writes only if the document is still at `expectedVersion` (null = must
+   * not exist). Unlike a transaction it takes no locks, so contending writers fail fast and re-read.
+   */
+  compareAndSet(path: string, data: object, expectedVersion: string | null): Promise<CompareAndSetResult>;
   runTransaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R>;
   query<T>(collectionPath: string, options?: QueryOptions): Promise<Array<DocumentSnapshot<T>>>;
   count(collectionPath: string, options?: Pick<QueryOptions, 'where'>): Promise<number>;

@@ -1,13 +1,17 @@
-import { Firestore, type Query, type Transaction } from '@google-cloud/firestore';
+import { Firestore, type Query, Timestamp, type Transaction } from '@google-cloud/firestore';
 import type {
+  CompareAndSetResult,
   CreateResult,
   DocumentSnapshot,
   DocumentStore,
   DocumentTransaction,
   QueryOptions,
+  VersionedDocument,
 } from './documentStore.ts';
 
 const ALREADY_EXISTS = 6;
+const FAILED_PRECONDITION = 9;
+const NOT_FOUND = 5;
 
 /** Firestore behind DocumentStore. Locally the client follows FIRESTORE_EMULATOR_HOST. */
 export class FirestoreDocumentStore implements DocumentStore {
@@ -24,6 +28,37 @@ export class FirestoreDocumentStore implements DocumentStore {
       return { status: 'created' };
     } catch (error) {
       if ((error as { code?: number }).code === ALREADY_EXISTS) return { status: 'already_exists' };
+      throw error;
+    }
+  }
+
+  async getVersioned<T>(path: string): Promise<VersionedDocument<T> | null> {
+    const snapshot = await this.firestore.doc(path).get();
+    if (!snapshot.exists) return null;
+    const time = snapshot.updateTime!;
+    return {
+      data: snapshot.data() as T,
+      version: `${time.seconds}.${String(time.nanoseconds).padStart(9, '0')}`,
+    };
+  }
+
+  async compareAndSet(
+    path: string,
+    data: object,
+    expectedVersion: string | null,
+  ): Promise<CompareAndSetResult> {
+    if (expectedVersion === null) {
+      const created = await this.create(path, data);
+      return created.status === 'created' ? { status: 'written' } : { status: 'precondition_failed' };
+    }
+    const [seconds, nanos] = expectedVersion.split('.').map(Number);
+    try {
+      // update() writes every field named here, which is the whole document for our fixed shapes.
+      await this.firestore.doc(path).update({ ...data }, { lastUpdateTime: new Timestamp(seconds!, nanos!) });
+      return { status: 'written' };
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      if (code === FAILED_PRECONDITION || code === NOT_FOUND) return { status: 'precondition_failed' };
       throw error;
     }
   }

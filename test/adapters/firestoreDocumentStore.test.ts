@@ -26,6 +26,24 @@ describe('FirestoreDocumentStore on the Firestore emulator', () => {
     expect((await store.get<{ n: number }>(path))?.data.n).toBe(4);
   });
 
+  it('compare-and-sets on the update time: exactly one of two writers at the same version wins', async () => {
+    const path = `tests/${uniqueName('cas')}`;
+    expect(await store.compareAndSet(path, { v: 1 }, null)).toEqual({ status: 'written' });
+    expect(await store.compareAndSet(path, { v: 1 }, null)).toEqual({ status: 'precondition_failed' });
+    const seen = (await store.getVersioned<{ v: number }>(path))!;
+    const results = await Promise.all([
+      store.compareAndSet(path, { v: 2 }, seen.version),
+      store.compareAndSet(path, { v: 3 }, seen.version),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['precondition_failed', 'written']);
+    const after = (await store.getVersioned<{ v: number }>(path))!;
+    expect([2, 3]).toContain(after.data.v);
+    expect(after.version).not.toBe(seen.version);
+    expect(await store.compareAndSet(`tests/${uniqueName('gone')}`, { v: 1 }, seen.version)).toEqual({
+      status: 'precondition_failed',
+    });
+  });
+
   it('queries with filters, order and limits, and counts', async () => {
     const collection = `tests/${uniqueName('q')}/items`;
     for (const [i, kind] of ['a', 'b', 'a', 'a'].entries())
