@@ -97,7 +97,7 @@ export function requestHash(key: string, readVersion: number, stagedPath: string
 
 /**
  * Multi-writer commits to one Delta table (state-and-delta spec A5). The coordinator record lives in
- * Firestore and changes only in transactions; the log entry and the idempotency marker are create-only
+ * Firestore and changes only by compare-and-set on its update time (a Firestore precondition); the log entry and the idempotency marker are create-only
  * GCS objects. Every crash window converges: a replay with the same key resumes or recovers the
  * reservation, and any other writer rolls a stuck reservation forward before reserving its own.
  */
@@ -118,6 +118,12 @@ export class DeltaCommitCoordinator {
     return (
       (await this.deps.documents.get<CoordinatorState>(this.docPath(tableId)))?.data ?? EMPTY_COORDINATOR
     );
+  }
+
+  /** The committed answer for a key, if its marker exists. */
+  async committed(tableId: string, key: string): Promise<CommitResponse | null> {
+    const marker = await this.readMarker(tableId, key);
+    return marker ? { version: marker.version, delta_log_path: marker.delta_log_path } : null;
   }
 
   /** Validates the key and the staged path, then answers from the marker if this key committed already. */
@@ -175,39 +181,42 @@ export class DeltaCommitCoordinator {
 
     let version: number | undefined;
     for (let round = 0; round < this.maxRounds && version === undefined; round += 1) {
-      const observed = await this.state(table.tableId);
-      const logExists = observed.inflight
-        ? (await this.deps.objects.head(logPath(table.root, observed.inflight.version))) !== null
+      const observed = await this.versionedState(table.tableId);
+      const inflight = observed.state.inflight;
+      const logExists = inflight
+        ? (await this.deps.objects.head(logPath(table.root, inflight.version))) !== null
         : false;
-      const now = this.deps.clock.now().getTime();
-      const outcome = await this.deps.documents.runTransaction(async (tx) => {
-        const current =
-          (await tx.get<CoordinatorState>(this.docPath(table.tableId)))?.data ?? EMPTY_COORDINATOR;
-        // The log check above was made on `observed`; if the record moved since, decide again next round.
-        if (!sameInflight(current.inflight, observed.inflight)) return { kind: 'retry' as const };
-        const decision = decideReservation(current, request, now, this.ttlMs, logExists);
-        if (decision.kind === 'reserve') tx.set(this.docPath(table.tableId), decision.state);
-        return decision;
-      });
-      switch (outcome.kind) {
-        case 'retry':
-          continue;
+      const decision = decideReservation(
+        observed.state,
+        request,
+        this.deps.clock.now().getTime(),
+        this.ttlMs,
+        logExists,
+      );
+      switch (decision.kind) {
         case 'reject':
-          throw new DeltaCommitError(409, outcome.reason, outcome.message, {}, outcome.retryAfterMs);
+          throw new DeltaCommitError(409, decision.reason, decision.message, {}, decision.retryAfterMs);
         case 'recover': {
-          const recovered = await this.recover(table, outcome.inflight);
-          if (outcome.inflight.commit_id === request.key) {
+          const recovered = await this.recover(table, decision.inflight);
+          if (decision.inflight.commit_id === request.key) {
             if (recovered && recovered.request_hash === hash) return recovered.response;
             throw this.reused();
           }
           continue;
         }
-        case 'reserve':
+        case 'reserve': {
+          const written = await this.deps.documents.compareAndSet(
+            this.docPath(table.tableId),
+            decision.state,
+            observed.version,
+          );
+          if (written.status === 'precondition_failed') continue;
           this.deps.failpoints.hit('delta.after_reserve');
-          version = outcome.version;
+          version = decision.version;
           break;
+        }
         case 'resume':
-          version = outcome.version;
+          version = decision.version;
           break;
       }
     }
@@ -335,18 +344,29 @@ export class DeltaCommitCoordinator {
     });
   }
 
-  private async changeState(tableId: string, change: (state: CoordinatorState) => StateChange) {
-    const result = await this.deps.documents.runTransaction(async (tx) => {
-      const current = (await tx.get<CoordinatorState>(this.docPath(tableId)))?.data ?? EMPTY_COORDINATOR;
-      const decided = change(current);
-      if (decided.kind === 'write') tx.set(this.docPath(tableId), decided.state);
-      return decided;
-    });
-    if (result.kind === 'reject') throw new DeltaCommitError(409, result.reason, result.message);
+  private async versionedState(
+    tableId: string,
+  ): Promise<{ state: CoordinatorState; version: string | null }> {
+    const document = await this.deps.documents.getVersioned<CoordinatorState>(this.docPath(tableId));
+    return document
+      ? { state: document.data, version: document.version }
+      : { state: EMPTY_COORDINATOR, version: null };
   }
-}
 
-function sameInflight(a: Inflight | null, b: Inflight | null): boolean {
-  if (!a || !b) return a === b;
-  return a.commit_id === b.commit_id && a.version === b.version;
+  /** Applies a pure state change by compare-and-set, re-reading and re-deciding when it loses a race. */
+  private async changeState(tableId: string, change: (state: CoordinatorState) => StateChange) {
+    for (let round = 0; round < this.maxRounds; round += 1) {
+      const observed = await this.versionedState(tableId);
+      const decided = change(observed.state);
+      if (decided.kind === 'reject') throw new DeltaCommitError(409, decided.reason, decided.message);
+      if (decided.kind === 'unchanged') return;
+      const written = await this.deps.documents.compareAndSet(
+        this.docPath(tableId),
+        decided.state,
+        observed.version,
+      );
+      if (written.status === 'written') return;
+    }
+    throw new DeltaCommitError(409, 'coordinator_contention', 'too many concurrent commits; retry');
+  }
 }
