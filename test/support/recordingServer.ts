@@ -21,8 +21,8 @@ export async function startRecordingServer(statuses: number[] = []) {
         body: Buffer.concat(chunks).toString(),
         at: Date.now(),
       });
-      res.writeHead(statuses.shift() ?? 200);
-      res.end('ok');
+      res.writeHead(statuses.shift() ?? 200, { 'content-type': 'application/json' });
+      res.end('{"acknowledged":true}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,120 @@
+import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
+import { uuidv7FromName } from '../../shared/core/uuid.ts';
+import { appendCommit } from '../../shared/delta/deltaAppender.ts';
+import { deltaSchemaString, writeDataFile } from '../../shared/delta/deltaDataFiles.ts';
+import { deltaServices } from '../../shared/delta/deltaServices.ts';
+import type { Dependencies } from '../../shared/runtime/dependencies.ts';
+import { CallbackRefused, postCallback } from './callbackClient.ts';
+import { DEMO_COLUMNS, demoRows, partitionValuesOf } from './demoMaterializer.ts';
+import type { DispatchEnvelope } from './dispatchEnvelope.ts';
+
+interface InjectedFailure {
+  category?: string;
+  failureClass?: string;
+  code?: string;
+  message?: string;
+  retryable?: boolean;
+}
+
+export interface WorkerOutcome {
+  outcome: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  output?: Record<string, unknown>;
+}
+
+/**
+ * The example worker: materialises a demo asset into a Delta table named after the asset (Parquet data
+ * file + `add` through the commit coordinator) and reports the version it wrote. The idempotency key
+ * and file names derive from the attempt, so a redelivered dispatch lands on the same version.
+ * `payload.failUntilAttempt` / `payload.failWith` make it fail on purpose, for demos and tests.
+ */
+export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope): Promise<WorkerOutcome> {
+  const workerId = `example-worker-${process.pid}`;
+  try {
+    await postCallback(envelope, 'started', { workerId });
+  } catch (error) {
+    if (error instanceof CallbackRefused) return { outcome: 'ABORTED' };
+    throw error;
+  }
+  const failUntil = Number(envelope.payload.failUntilAttempt ?? 0);
+  const finish = (body: Record<string, unknown>) =>
+    postCallback(envelope, 'completed', { workerId, ...body }).catch((error: unknown) => {
+      if (!(error instanceof CallbackRefused)) throw error;
+    });
+  if (envelope.attempt <= failUntil) {
+    const failure = (envelope.payload.failWith ?? {}) as InjectedFailure;
+    const error = {
+      category: failure.category ?? 'INFRASTRUCTURE',
+      message: failure.message ?? `injected failure on attempt ${envelope.attempt}`,
+      ...(failure.failureClass ? { failureClass: failure.failureClass } : {}),
+      ...(failure.code ? { code: failure.code } : {}),
+      ...(failure.retryable !== undefined ? { retryable: failure.retryable } : {}),
+    };
+    await finish({ outcome: 'FAILED', error });
+    return { outcome: 'FAILED' };
+  }
+
+  const scope = { tenant: envelope.tenantId, workspace: envelope.workspaceId };
+  const { tables, coordinator } = deltaServices(deps, scope);
+  const objects = scopedObjectStore(deps.objects, scope);
+  const partitionValues = partitionValuesOf(envelope.partitionKey);
+  const partitionColumns = Object.keys(partitionValues);
+  const columns = [...DEMO_COLUMNS, ...partitionColumns.map((name) => ({ name, type: 'string' as const }))];
+  const { table } = await tables.create({
+    name: envelope.taskKey,
+    partition_columns: partitionColumns,
+    schema_string: deltaSchemaString(columns),
+  });
+  const key = uuidv7FromName(`worker-commit:${envelope.attemptId}`);
+  const rows = demoRows(envelope.taskKey, envelope.partitionKey, envelope.runId).map((r) => ({
+    ...r,
+    ...partitionValues,
+  }));
+  const add = await writeDataFile(
+    objects,
+    table.root,
+    columns,
+    rows,
+    partitionValues,
+    envelope.attemptId,
+    deps.clock.now().getTime(),
+  );
+  const actions = [
+    { add },
+    {
+      commitInfo: {
+        timestamp: deps.clock.now().getTime(),
+        operation: 'WRITE',
+        operationParameters: { runId: envelope.runId, attemptId: envelope.attemptId },
+        engineInfo: 'arco-example-worker',
+      },
+    },
+  ];
+  const committed = await appendCommit(
+    objects,
+    coordinator,
+    table,
+    key,
+    actions.map((a) => JSON.stringify(a)).join('\n'),
+  );
+  const output = {
+    materializationId: envelope.attemptId,
+    deltaTable: table.name,
+    deltaVersion: committed.version,
+    ...(envelope.partitionKey ? { deltaPartition: envelope.partitionKey } : {}),
+    rowCount: rows.length,
+    manifest: {
+      inputs: [],
+      outputs: [
+        {
+          name: table.name,
+          uri: committed.delta_log_path,
+          deltaVersion: committed.version,
+          rows: rows.length,
+        },
+      ],
+      checks: [{ name: 'row_count_positive', status: 'passed', observed: rows.length }],
+    },
+  };
+  await finish({ outcome: 'SUCCEEDED', output });
+  return { outcome: 'SUCCEEDED', output };
+}
