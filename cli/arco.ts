@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { readStackEnv } from '../local/stackEnv.ts';
+import { CliError } from './apiCall.ts';
+import { registerDeltaCommands } from './deltaCommands.ts';
 import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
 import { isRole, type Role, SCOPE_ID_PATTERN } from '../shared/auth/principal.ts';
 
@@ -63,4 +65,12 @@ program
     process.stdout.write(env!);
   });
 
-await program.parseAsync(process.argv);
+registerDeltaCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CliError)) throw error;
+  process.stderr.write(`arco: ${error.message}\n`);
+  process.exitCode = 1;
+}

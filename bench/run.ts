@@ -1,0 +1,20 @@
+/**
+ * `npm run bench`: benchmarks on the emulator stack. Each prints its figures and a ratio against a
+ * baseline measured in the same run; nothing here asserts on time.
+ */
+import { startBenchStack } from './benchStack.ts';
+import { benchDeltaCommits } from './deltaCommits.bench.ts';
+
+const benchmarks: Record<string, () => Promise<void>> = { delta: benchDeltaCommits };
+const only = process.argv.slice(2);
+const stack = await startBenchStack();
+try {
+  for (const [name, run] of Object.entries(benchmarks)) {
+    if (only.length && !only.includes(name)) continue;
+    console.log(`\n## ${name}`);
+    await run();
+  }
+} finally {
+  await stack.stop();
+}
+process.exit(0);

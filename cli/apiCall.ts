@@ -1,0 +1,63 @@
+/** Calls the Arco API for the CLI: ARCO_API_URL and ARCO_TOKEN, with errors that name the fix. */
+export class CliError extends Error {}
+
+export async function apiCall<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const base = process.env.ARCO_API_URL;
+  const token = process.env.ARCO_TOKEN;
+  if (!base)
+    throw new CliError('ARCO_API_URL is not set: `source .arco/stack.env` (local stack) or export it');
+  if (!token)
+    throw new CliError(
+      'ARCO_TOKEN is not set: export ARCO_TOKEN=$(npx arco token --tenant T --workspace W --roles operator)',
+    );
+  let response: Response;
+  try {
+    response = await fetch(`${base.replace(/\/+$/, '')}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch (error) {
+    throw new CliError(
+      `cannot reach ${base}: ${(error as Error).message}; is the stack running (npm start)?`,
+    );
+  }
+  const text = await response.text();
+  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  if (!response.ok) {
+    const hint = response.status === 401 ? ' (mint a fresh token with `npx arco token …`)' : '';
+    throw new CliError(
+      `${response.status} ${String(parsed.code ?? '')}: ${String(parsed.message ?? text)}${hint}`,
+    );
+  }
+  return parsed as T;
+}
+
+/** Prints JSON for scripts (--json) or aligned columns for people. */
+export function printTable(rows: Array<Record<string, unknown>>, columns: string[], json: boolean) {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  const cell = (value: unknown) =>
+    value === null || value === undefined
+      ? '-'
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(`${line(columns.map((c) => c.toUpperCase()))}\n`);
+  for (const row of rows) process.stdout.write(`${line(columns.map((c) => cell(row[c])))}\n`);
+}
