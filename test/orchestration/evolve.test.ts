@@ -1,0 +1,234 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type EdgeRow, foldEvents, type RunRow, type TaskRow } from '../../shared/orchestration/evolve.ts';
+import type { EventData, OrchestrationEvent, TaskDef } from '../../shared/orchestration/events.ts';
+import { emptyState, type FoldState, keyOf, TABLES } from '../../shared/orchestration/projectionTables.ts';
+import { eventFactory } from '../support/eventFactory.ts';
+
+const task = (s: FoldState, run: string, key: string) => s.tasks.get(keyOf(run, key)) as TaskRow;
+const run = (s: FoldState, id: string) => s.runs.get(id) as RunRow;
+const plan: TaskDef[] = [
+  {
+    key: 'raw.orders',
+    dependsOn: [],
+    assetKey: 'raw.orders',
+    partitionKey: 'date=2026-11-22',
+    maxAttempts: 2,
+  },
+  {
+    key: 'analytics.orders',
+    dependsOn: ['raw.orders'],
+    assetKey: 'analytics.orders',
+    partitionKey: 'date=2026-11-22',
+  },
+  { key: 'analytics.report', dependsOn: ['analytics.orders'], assetKey: 'analytics.report' },
+];
+
+/** The events of one run whose tasks do what `script` says, in the order a healthy system emits them. */
+function scenario(script: Record<string, Array<'ok' | 'fail' | 'fatal'>>) {
+  const f = eventFactory();
+  const events: OrchestrationEvent[] = [];
+  const emit = (data: EventData) => {
+    f.advance(1000);
+    events.push(f.event(data));
+  };
+  emit({
+    type: 'run_triggered',
+    runId: 'r1',
+    planId: 'p1',
+    trigger: { manual: { userId: 'u' } },
+    rootAssets: ['raw.orders'],
+    runKey: 'k1',
+  });
+  emit({ type: 'plan_created', runId: 'r1', planId: 'p1', tasks: plan });
+  for (const def of plan) {
+    const outcomes = script[def.key] ?? [];
+    outcomes.forEach((outcome, i) => {
+      const attempt = i + 1;
+      const attemptId = `att_${def.key}_${attempt}`;
+      emit({
+        type: 'dispatch_requested',
+        runId: 'r1',
+        taskKey: def.key,
+        attempt,
+        attemptId,
+        workerQueue: 'q',
+        dispatchId: `dispatch:r1:${def.key}:${attempt}`,
+      });
+      emit({ type: 'task_started', runId: 'r1', taskKey: def.key, attempt, attemptId, workerId: 'w' });
+      emit({
+        type: 'task_finished',
+        runId: 'r1',
+        taskKey: def.key,
+        attempt,
+        attemptId,
+        workerId: 'w',
+        outcome: outcome === 'ok' ? 'succeeded' : 'failed',
+        ...(outcome === 'ok'
+          ? { output: { deltaTable: def.key, deltaVersion: attempt + 10, deltaPartition: def.partitionKey } }
+          : {
+              error: {
+                category: outcome === 'fatal' ? 'DATA_QUALITY' : 'INFRASTRUCTURE',
+                message: `boom ${attempt}`,
+              },
+            }),
+      });
+    });
+  }
+  return events;
+}
+
+describe('evolve: task and run state machines', () => {
+  it('plans READY roots and BLOCKED dependents, then unblocks on success and completes the run', () => {
+    const planned = foldEvents(emptyState(), scenario({}));
+    expect(run(planned, 'r1')).toMatchObject({ state: 'RUNNING', tasksTotal: 3, runKey: 'k1' });
+    expect(task(planned, 'r1', 'raw.orders')).toMatchObject({ state: 'READY', attempt: 0, depsTotal: 0 });
+    expect(task(planned, 'r1', 'analytics.orders')).toMatchObject({ state: 'BLOCKED', depsTotal: 1 });
+
+    const done = foldEvents(
+      emptyState(),
+      scenario({ 'raw.orders': ['ok'], 'analytics.orders': ['ok'], 'analytics.report': ['ok'] }),
+    );
+    expect(run(done, 'r1')).toMatchObject({ state: 'SUCCEEDED', tasksCompleted: 3, tasksSucceeded: 3 });
+    expect(done.dispatch_outbox.size).toBe(0);
+    const orders = task(done, 'r1', 'analytics.orders');
+    expect(orders).toMatchObject({
+      state: 'SUCCEEDED',
+      deltaTable: 'analytics.orders',
+      deltaVersion: 11,
+      deltaPartition: 'date=2026-11-22',
+    });
+    expect(orders.executionLineageRef).toBe(
+      '{"runId":"r1","taskKey":"analytics.orders","attempt":1,"deltaTable":"analytics.orders","deltaVersion":11,"deltaPartition":"date=2026-11-22"}',
+    );
+    const partition = done.partition_status.get(keyOf('analytics.orders', 'date=2026-11-22'))!;
+    for (const field of ['executionLineageRef', 'deltaTable', 'deltaVersion', 'deltaPartition'])
+      expect(partition[field], field).toEqual(orders[field]);
+  });
+
+  it('retries a retryable failure with a deadline from the event id, then succeeds on attempt 2', () => {
+    const events = scenario({ 'raw.orders': ['fail', 'ok'] });
+    const afterFailure = foldEvents(emptyState(), events.slice(0, 5));
+    const waiting = task(afterFailure, 'r1', 'raw.orders');
+    expect(waiting).toMatchObject({
+      state: 'RETRY_WAIT',
+      attempt: 1,
+      lastFailure: { attempt: 1, errorCategory: 'INFRASTRUCTURE', retryable: true },
+    });
+    expect(Date.parse(waiting.retryNotBefore!) - Date.parse('2026-11-23T10:00:05Z')).toBe(30_000);
+    const after = foldEvents(emptyState(), events);
+    expect(task(after, 'r1', 'raw.orders')).toMatchObject({
+      state: 'SUCCEEDED',
+      attempt: 2,
+      retryReason: 'prior_attempt_failed',
+    });
+    expect(task(after, 'r1', 'analytics.orders').state).toBe('READY');
+  });
+
+  it('fails for good on a non-retryable error and skips everything downstream, edge by edge', () => {
+    const s = foldEvents(emptyState(), scenario({ 'raw.orders': ['fatal'] }));
+    expect(task(s, 'r1', 'raw.orders').state).toBe('FAILED');
+    expect(task(s, 'r1', 'analytics.orders').state).toBe('SKIPPED');
+    expect(task(s, 'r1', 'analytics.report').state).toBe('SKIPPED');
+    expect(s.dep_satisfaction.get(keyOf('r1', 'raw.orders', 'analytics.orders'))).toMatchObject({
+      resolution: 'FAILED',
+      satisfied: false,
+    });
+    expect(
+      (s.dep_satisfaction.get(keyOf('r1', 'analytics.orders', 'analytics.report')) as EdgeRow).resolution,
+    ).toBe('SKIPPED');
+    expect(run(s, 'r1')).toMatchObject({
+      state: 'FAILED',
+      tasksFailed: 1,
+      tasksSkipped: 2,
+      tasksCompleted: 3,
+    });
+  });
+
+  it('rejects a stale attempt without burning its idempotency key', () => {
+    const f = eventFactory();
+    const base = foldEvents(emptyState(), scenario({ 'raw.orders': ['fail', 'ok'] }).slice(0, 6));
+    expect(task(base, 'r1', 'raw.orders')).toMatchObject({ state: 'DISPATCHED', attempt: 2 });
+    f.advance(60_000);
+    // Attempt 3 was never dispatched: a worker claiming it is stale (or lost), and must not burn the key
+    // that the real attempt 3 will need.
+    const stale = f.event({
+      type: 'task_finished',
+      runId: 'r1',
+      taskKey: 'raw.orders',
+      attempt: 3,
+      attemptId: 'att_bogus',
+      workerId: 'w',
+      outcome: 'succeeded',
+    });
+    const after = foldEvents(base, [stale]);
+    expect(task(after, 'r1', 'raw.orders').state).toBe('DISPATCHED');
+    expect(after.idempotency_keys.has(stale.idempotencyKey)).toBe(false);
+  });
+
+  it('cancels what has not started and completes the run as CANCELLED', () => {
+    const f = eventFactory('t', 'w', Date.parse('2026-11-23T11:00:00Z'));
+    const s = foldEvents(emptyState(), [
+      ...scenario({}),
+      f.event({ type: 'run_cancel_requested', runId: 'r1', requestedBy: 'ops' }),
+    ]);
+    expect(run(s, 'r1')).toMatchObject({ state: 'CANCELLED', cancelRequested: true, tasksCancelled: 3 });
+  });
+
+  it('ignores unknown event types and leaves the input state untouched (pure)', () => {
+    const base = foldEvents(emptyState(), scenario({}));
+    const snapshot = JSON.stringify(TABLES.map((t) => [...base[t].entries()]));
+    const f = eventFactory();
+    const unknown = {
+      ...f.event({ type: 'plan_created', runId: 'x', planId: 'x', tasks: [] }),
+      data: { type: 'from_the_future' },
+    } as unknown as OrchestrationEvent;
+    foldEvents(base, [unknown, ...scenario({ 'raw.orders': ['ok'] })]);
+    expect(JSON.stringify(TABLES.map((t) => [...base[t].entries()]))).toBe(snapshot);
+    expect(foldEvents(base, [unknown])).toEqual(base);
+  });
+});
+
+describe('evolve: properties', () => {
+  const asTables = (s: FoldState) =>
+    Object.fromEntries(TABLES.map((t) => [t, [...s[t].entries()].sort(([a], [b]) => (a < b ? -1 : 1))]));
+  const outcome = fc.constantFrom<'ok' | 'fail' | 'fatal'>('ok', 'fail', 'fatal');
+  const scripts = fc.record({
+    'raw.orders': fc.array(outcome, { maxLength: 2 }),
+    'analytics.orders': fc.array(outcome, { maxLength: 2 }),
+    'analytics.report': fc.array(outcome, { maxLength: 1 }),
+  });
+
+  it('folds any delivery order, with duplicates, to the same state once sorted by id', () => {
+    fc.assert(
+      fc.property(
+        scripts,
+        fc.infiniteStream(fc.nat()),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (script, randoms, dupes) => {
+          const events = scenario(script);
+          const shuffled = [...events].sort(() => (randoms.next().value % 3) - 1);
+          const duplicated = [...shuffled, ...dupes.map((i) => events[i % events.length]!)];
+          expect(asTables(foldEvents(emptyState(), duplicated))).toEqual(
+            asTables(foldEvents(emptyState(), events)),
+          );
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('folding in two batches equals folding in one, and re-folding changes nothing', () => {
+    fc.assert(
+      fc.property(scripts, fc.nat(), (script, cut) => {
+        const events = scenario(script);
+        const at = cut % (events.length + 1);
+        const once = foldEvents(emptyState(), events);
+        const twice = foldEvents(foldEvents(emptyState(), events.slice(0, at)), events.slice(at));
+        expect(asTables(twice)).toEqual(asTables(once));
+        expect(asTables(foldEvents(once, events))).toEqual(asTables(once));
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
