@@ -24,6 +24,8 @@ export interface LocalResources {
   topics?: readonly string[];
   pushSubscriptions?: readonly PushSubscription[];
   queues?: readonly string[];
+  /** Appended to push URLs that reach an HTTP route, since the emulator presents no identity. */
+  pushToken?: string;
 }
 
 /** Creates what terraform creates in GCP: the bucket, topics, push subscriptions and queues. */
@@ -39,7 +41,9 @@ export async function bootstrapLocalResources(
     await pubsub.createTopic(topic).catch(ignoreExisting);
   for (const push of pushes) {
     // The Functions Framework turns a push to /projects/P/topics/T into a CloudEvent whose source names T.
-    const pushEndpoint = `${resources.hostUrl}/${push.target}/projects/${resources.project}/topics/${push.topic}`;
+    const pushEndpoint = push.path
+      ? `${resources.hostUrl}/${push.target}${push.path}?token=${resources.pushToken ?? ''}`
+      : `${resources.hostUrl}/${push.target}/projects/${resources.project}/topics/${push.topic}`;
     await pubsub
       .topic(push.topic)
       .createSubscription(push.subscription, { pushConfig: { pushEndpoint }, ackDeadlineSeconds: 60 })

@@ -3,6 +3,7 @@
  * emulators, creates the GCP resources, hosts every function on ARCO_PORT, writes stack.env, and prints
  * `arco ready <url>` once the API answers. Ctrl-C or SIGTERM stops every child it started.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
@@ -25,6 +26,7 @@ Object.assign(process.env, LOOPBACK_ONLY_ENV, {
   ARCO_DATA_DIR: dataDir,
   ARCO_PORT: String(port),
   ARCO_PUBLIC_BASE_URL: apiUrl,
+  ARCO_PUSH_TOKEN: randomBytes(16).toString('hex'),
 });
 const project = process.env.GOOGLE_CLOUD_PROJECT!;
 const secret = resolveLocalSecret(dataDir);
@@ -58,6 +60,7 @@ try {
     location: process.env.ARCO_LOCATION!,
     bucket: process.env.ARCO_STORAGE_BUCKET!,
     hostUrl: host.url,
+    pushToken: process.env.ARCO_PUSH_TOKEN!,
   });
   await waitForHttp(`${apiUrl}/healthz`, 10_000);
   writeStackEnv(dataDir, {

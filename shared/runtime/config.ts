@@ -16,6 +16,8 @@ export interface RuntimeConfig {
   internalServiceAccounts: string[];
   oidcAudience: string[];
   maxBodyBytes: number;
+  /** Secret in local Pub/Sub push URLs (the emulator cannot present an identity); empty in GCP. */
+  pushToken: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -35,5 +37,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     internalServiceAccounts: (env.ARCO_INTERNAL_SERVICE_ACCOUNTS ?? '').split(',').filter(Boolean),
     oidcAudience: (env.ARCO_OIDC_AUDIENCE ?? '').split(',').filter(Boolean),
     maxBodyBytes: Number(env.ARCO_MAX_BODY_BYTES ?? 5 * 1024 * 1024),
+    pushToken: localStack ? (env.ARCO_PUSH_TOKEN ?? '') : '',
   };
 }

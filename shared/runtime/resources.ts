@@ -7,11 +7,23 @@ export interface PushSubscription {
   subscription: string;
   /** The function target the messages are pushed to. */
   target: string;
+  /** An HTTP route of the target instead of the Functions Framework's CloudEvent conversion. */
+  path?: string;
 }
 
-export const TOPICS: readonly string[] = [];
+/** Appends publish one hint per batch here; the compactor folds whatever is pending. */
+export const ORCHESTRATION_APPENDS_TOPIC = 'arco-orchestration-appends';
 
-export const PUSH_SUBSCRIPTIONS: readonly PushSubscription[] = [];
+export const TOPICS: readonly string[] = [ORCHESTRATION_APPENDS_TOPIC];
+
+export const PUSH_SUBSCRIPTIONS: readonly PushSubscription[] = [
+  {
+    topic: ORCHESTRATION_APPENDS_TOPIC,
+    subscription: `${ORCHESTRATION_APPENDS_TOPIC}-compactor`,
+    target: 'compactor',
+    path: '/pubsub',
+  },
+];
 
 export const TASK_QUEUES: readonly string[] = [];
 

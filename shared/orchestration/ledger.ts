@@ -1,0 +1,122 @@
+import type { Clock } from '../adapters/clock.ts';
+import type { DocumentStore } from '../adapters/documentStore.ts';
+import type { IdGenerator } from '../adapters/idGenerator.ts';
+import type { ObjectStore } from '../adapters/objectStore.ts';
+import type { Publisher } from '../adapters/publisher.ts';
+import type { Scope } from '../auth/principal.ts';
+import { canonicalJson } from '../core/canonicalJson.ts';
+import type { Logger } from '../observability/logger.ts';
+import { ORCHESTRATION_APPENDS_TOPIC } from '../runtime/resources.ts';
+import { type EventData, envelope, eventTimeMs, ledgerPath, type OrchestrationEvent } from './events.ts';
+
+export class LedgerConflictError extends Error {}
+
+export interface LedgerDeps {
+  objects: ObjectStore;
+  documents: DocumentStore;
+  publisher: Publisher;
+  ids: IdGenerator;
+  clock: Clock;
+  log: Logger;
+  scope: Scope;
+}
+
+export interface AppendInput {
+  data: EventData;
+  idempotencyKey?: string;
+  causationId?: string;
+}
+
+export interface AppendResult {
+  events: OrchestrationEvent[];
+  /** The pending batch the compactor will fold; gone once the batch is visible. */
+  batchId: string;
+}
+
+const FUTURE_LIMIT_MS = 5 * 60_000;
+
+export const pendingCollection = (scope: Scope) =>
+  `tenants/${scope.tenant}/workspaces/${scope.workspace}/orchestrationPending`;
+
+/**
+ * The GCS ledger: every event is a create-only object of canonical JSON; appending the same event again is
+ * harmless. Each append batch leaves one pending record (Firestore) that the compactor folds, so no
+ * correctness path lists the bucket, and one Pub/Sub hint per batch wakes the compactor.
+ */
+export class Ledger {
+  constructor(private readonly deps: LedgerDeps) {}
+
+  async append(inputs: AppendInput[]): Promise<AppendResult> {
+    const now = this.deps.clock.now();
+    const events = inputs.map((input) =>
+      envelope({
+        eventId: this.deps.ids.next(now.getTime()),
+        tenantId: this.deps.scope.tenant,
+        workspaceId: this.deps.scope.workspace,
+        timestamp: now,
+        data: input.data,
+        ...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+        ...(input.causationId ? { causationId: input.causationId } : {}),
+      }),
+    );
+    return this.appendEvents(events);
+  }
+
+  /** Appends envelopes built elsewhere (replays, tests); ids far in the future are refused. */
+  async appendEvents(events: OrchestrationEvent[]): Promise<AppendResult> {
+    if (!events.length) throw new Error('nothing to append');
+    const nowMs = this.deps.clock.now().getTime();
+    for (const event of events) {
+      if (event.tenantId !== this.deps.scope.tenant || event.workspaceId !== this.deps.scope.workspace)
+        throw new LedgerConflictError(`event ${event.eventId} belongs to another workspace`);
+      if (eventTimeMs(event) > nowMs + FUTURE_LIMIT_MS)
+        throw new LedgerConflictError(`event ${event.eventId} is more than 5 minutes in the future`);
+    }
+    const paths = await mapLimit(events, 16, (event) => this.write(event));
+    const batchId = events.map((e) => e.eventId).sort()[0]!;
+    await this.deps.documents.set(`${pendingCollection(this.deps.scope)}/${batchId}`, {
+      batchId,
+      paths,
+      createdAt: new Date(nowMs).toISOString(),
+    });
+    await this.deps.publisher
+      .publish(ORCHESTRATION_APPENDS_TOPIC, {
+        tenant: this.deps.scope.tenant,
+        workspace: this.deps.scope.workspace,
+      })
+      .catch((error: unknown) =>
+        this.deps.log.warn('compactor hint not published; the next compaction folds it', {
+          error: String(error),
+        }),
+      );
+    return { events, batchId };
+  }
+
+  private async write(event: OrchestrationEvent): Promise<string> {
+    const path = ledgerPath(event);
+    const bytes = Buffer.from(canonicalJson(event));
+    const put = await this.deps.objects.put(path, bytes, { ifGenerationMatch: 0 });
+    if (put.status === 'written') return path;
+    const existing = await this.deps.objects.get(path);
+    const same =
+      existing !== null &&
+      (existing.bytes.equals(bytes) ||
+        canonicalJson(JSON.parse(existing.bytes.toString('utf8'))) === bytes.toString());
+    if (!same) throw new LedgerConflictError(`ledger event ${event.eventId} exists with a different payload`);
+    return path;
+  }
+}
+
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await fn(items[index]!);
+      }
+    }),
+  );
+  return results;
+}
