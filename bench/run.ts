@@ -4,8 +4,9 @@
  */
 import { startBenchStack } from './benchStack.ts';
 import { benchDeltaCommits } from './deltaCommits.bench.ts';
+import { benchStateStore } from './stateStore.bench.ts';
 
-const benchmarks: Record<string, () => Promise<void>> = { delta: benchDeltaCommits };
+const benchmarks: Record<string, () => Promise<void>> = { delta: benchDeltaCommits, state: benchStateStore };
 const only = process.argv.slice(2);
 const stack = await startBenchStack();
 try {

@@ -10,7 +10,8 @@ import type { Logger } from '../observability/logger.ts';
 import { CompactionLease } from './compactionLease.ts';
 import { eventIdFromLedgerPath, ledgerPath, type OrchestrationEvent } from './events.ts';
 import { foldIntoDraft } from './evolve.ts';
-import { mapLimit, pendingCollection } from './ledger.ts';
+import { mapLimit } from '../core/mapLimit.ts';
+import { pendingCollection } from './ledger.ts';
 import type { ProjectionDraft } from './projectionDraft.ts';
 import {
   type Head,
@@ -60,6 +61,7 @@ export interface CompactorDeps {
 
 interface CachedState {
   manifestPath: string;
+  manifest: Manifest;
   state: FoldState;
   /** table → shard → keys, so a touched shard is rebuilt from its own rows only. */
   shards: Map<TableName, Map<string, Set<string>>>;
@@ -176,6 +178,9 @@ export class Compactor {
   }
 
   private async withLease<T>(work: (token: number) => Promise<T>): Promise<T> {
+    // Loading history (a cold start) needs no lease and may take longer than one; only folding and
+    // publishing happen under it, and they reuse this state unless the pointer moved meanwhile.
+    await this.warmState(await this.head());
     const token = await this.lease.acquire();
     if (token === null) throw new LeaseBusyError();
     try {
@@ -185,8 +190,13 @@ export class Compactor {
     }
   }
 
+  /** The published head; the manifest comes from the warm cache when the pointer still names it. */
   private head(): Promise<Head> {
-    return this.store.head(this.deps.clock.now().toISOString());
+    const cached = cache.get(this.cacheKey);
+    return this.store.head(
+      this.deps.clock.now().toISOString(),
+      cached && { path: cached.manifestPath, manifest: cached.manifest },
+    );
   }
 
   /** Reads every listed event first, so a missing or foreign one fails the whole call before anything is written. */
@@ -222,7 +232,7 @@ export class Compactor {
     const cached = cache.get(this.cacheKey);
     if (cached && cached.manifestPath === path) return cached;
     const state = await this.store.loadState(head.manifest);
-    const fresh = { manifestPath: path, state, shards: indexShards(state) };
+    const fresh = { manifestPath: path, manifest: head.manifest, state, shards: indexShards(state) };
     cache.set(this.cacheKey, fresh);
     return fresh;
   }
@@ -301,6 +311,7 @@ export class Compactor {
     draft.applyTo(warm.state as FoldState);
     this.reindex(warm, draft);
     warm.manifestPath = written.path;
+    warm.manifest = written.manifest;
     this.deps.failpoints.hit('compactor.after_pointer');
     this.deps.log.info('compaction published', {
       mode,

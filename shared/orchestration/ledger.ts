@@ -5,6 +5,7 @@ import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { Publisher } from '../adapters/publisher.ts';
 import type { Scope } from '../auth/principal.ts';
 import { canonicalJson } from '../core/canonicalJson.ts';
+import { mapLimit } from '../core/mapLimit.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ORCHESTRATION_APPENDS_TOPIC } from '../runtime/resources.ts';
 import { type EventData, envelope, eventTimeMs, ledgerPath, type OrchestrationEvent } from './events.ts';
@@ -105,18 +106,4 @@ export class Ledger {
     if (!same) throw new LedgerConflictError(`ledger event ${event.eventId} exists with a different payload`);
     return path;
   }
-}
-
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await fn(items[index]!);
-      }
-    }),
-  );
-  return results;
 }

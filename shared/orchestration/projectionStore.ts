@@ -1,5 +1,6 @@
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { canonicalJson } from '../core/canonicalJson.ts';
+import { mapLimit } from '../core/mapLimit.ts';
 import { sha256Hex } from '../core/hashing.ts';
 import {
   type FoldState,
@@ -101,11 +102,13 @@ export class ProjectionCorruptError extends Error {}
 export class ProjectionStore {
   constructor(private readonly objects: ObjectStore) {}
 
-  async head(now: string): Promise<Head> {
+  /** Reads the pointer; `known` saves re-reading an immutable manifest the caller already holds. */
+  async head(now: string, known?: { path: string; manifest: Manifest }): Promise<Head> {
     const stored = await this.objects.get(POINTER_PATH);
     if (!stored) return { pointer: null, generation: null, raw: null, manifest: emptyManifest(now) };
     const pointer = JSON.parse(stored.bytes.toString('utf8')) as Pointer;
-    const manifest = await this.manifest(pointer.manifest_path);
+    const manifest =
+      known?.path === pointer.manifest_path ? known.manifest : await this.manifest(pointer.manifest_path);
     return { pointer, generation: stored.generation, raw: stored.bytes, manifest };
   }
 
@@ -126,16 +129,13 @@ export class ProjectionStore {
   /** The whole state a manifest describes (compactor cold start). */
   async loadState(manifest: Manifest): Promise<FoldState> {
     const state = emptyState();
-    const jobs: Array<Promise<void>> = [];
-    for (const table of TABLES)
-      for (const artifact of Object.values(manifest.tables[table] ?? {}))
-        jobs.push(
-          this.shard(artifact).then((rows) => {
-            const target = state[table] as Map<string, Row>;
-            for (const row of rows) target.set(rowKey(table, row), row);
-          }),
-        );
-    await Promise.all(jobs);
+    const artifacts = TABLES.flatMap((table) =>
+      Object.values(manifest.tables[table] ?? {}).map((artifact) => ({ table, artifact })),
+    );
+    await mapLimit(artifacts, 32, async ({ table, artifact }) => {
+      const target = state[table] as Map<string, Row>;
+      for (const row of await this.shard(artifact)) target.set(rowKey(table, row), row);
+    });
     return state;
   }
 

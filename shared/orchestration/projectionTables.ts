@@ -1,3 +1,4 @@
+import { decodeTime, isValid } from 'ulid';
 import { compareUtf8 } from '../core/canonicalJson.ts';
 import { sha256Hex } from '../core/hashing.ts';
 
@@ -34,8 +35,9 @@ const SEP = '\u0000';
 
 interface TableSpec {
   key: (row: Row) => string;
-  shardBy: (row: Row) => string;
-  shards: number;
+  /** The value that decides a row's shard; readers pass the same value to find it (a run id…). */
+  shardKey: (row: Row) => string;
+  shardFor: (shardKey: string) => string;
 }
 
 const str = (row: Row, field: string) => String(row[field] ?? '');
@@ -45,41 +47,66 @@ const joined =
   (row: Row) =>
     fields.map((f) => str(row, f)).join(SEP);
 
+const hashBucket = (value: string, buckets: number) =>
+  buckets === 1 ? 0 : Number.parseInt(sha256Hex(value).slice(0, 8), 16) % buckets;
+
+/** A fixed number of hash shards, named with fixed-width hex so they sort. */
+const hashed = (buckets: number) => (shardKey: string) =>
+  `h${hashBucket(shardKey, buckets).toString(16).padStart(2, '0')}`;
+
+/**
+ * Time-local shards for ids that carry their creation time (ULIDs): a UTC time bucket plus a small fan-out.
+ * New events touch only recent shards, so a compaction's cost follows the new events, not the history
+ * (spec README decision 7). Ids without a time (keyed run ids) fall back to hash shards.
+ */
+const byTime = (hoursPerBucket: number, fanOut: number, fallback: number) => (id: string) => {
+  if (!isValid(id)) return hashed(fallback)(id);
+  const bucketStart = Math.floor(decodeTime(id) / (hoursPerBucket * 3_600_000)) * hoursPerBucket * 3_600_000;
+  const stamp = new Date(bucketStart).toISOString().slice(0, 13).replace(/[-T]/g, '');
+  return `t${stamp}-${hashBucket(id, fanOut)}`;
+};
+
+const RUN_SHARDS = byTime(24, 8, 64);
+
 export const TABLE_SPECS: Record<TableName, TableSpec> = {
-  runs: { key: byField('runId'), shardBy: byField('runId'), shards: 64 },
-  tasks: { key: joined('runId', 'taskKey'), shardBy: byField('runId'), shards: 64 },
+  runs: { key: byField('runId'), shardKey: byField('runId'), shardFor: RUN_SHARDS },
+  tasks: { key: joined('runId', 'taskKey'), shardKey: byField('runId'), shardFor: RUN_SHARDS },
   dep_satisfaction: {
     key: joined('runId', 'upstreamTaskKey', 'downstreamTaskKey'),
-    shardBy: byField('runId'),
-    shards: 64,
+    shardKey: byField('runId'),
+    shardFor: RUN_SHARDS,
   },
-  dispatch_outbox: { key: byField('dispatchId'), shardBy: byField('runId'), shards: 16 },
-  timers: { key: byField('timerId'), shardBy: byField('timerId'), shards: 16 },
-  partition_status: { key: joined('assetKey', 'partitionKey'), shardBy: byField('assetKey'), shards: 32 },
-  run_key_index: { key: byField('runKey'), shardBy: byField('runKey'), shards: 32 },
-  run_key_conflicts: { key: byField('conflictId'), shardBy: byField('runKey'), shards: 4 },
-  idempotency_keys: { key: byField('idempotencyKey'), shardBy: byField('idempotencyKey'), shards: 64 },
-  schedule_definitions: { key: byField('scheduleId'), shardBy: byField('scheduleId'), shards: 1 },
-  schedule_state: { key: byField('scheduleId'), shardBy: byField('scheduleId'), shards: 1 },
-  schedule_ticks: { key: byField('tickId'), shardBy: byField('scheduleId'), shards: 16 },
-  sensor_state: { key: byField('sensorId'), shardBy: byField('sensorId'), shards: 1 },
-  sensor_evals: { key: byField('evalId'), shardBy: byField('sensorId'), shards: 16 },
-  backfills: { key: byField('backfillId'), shardBy: byField('backfillId'), shards: 4 },
-  backfill_chunks: { key: byField('chunkId'), shardBy: byField('backfillId'), shards: 16 },
+  dispatch_outbox: { key: byField('dispatchId'), shardKey: byField('runId'), shardFor: RUN_SHARDS },
+  timers: { key: byField('timerId'), shardKey: byField('timerId'), shardFor: hashed(16) },
+  partition_status: {
+    key: joined('assetKey', 'partitionKey'),
+    shardKey: byField('assetKey'),
+    shardFor: hashed(32),
+  },
+  run_key_index: { key: byField('runKey'), shardKey: byField('runKey'), shardFor: hashed(32) },
+  run_key_conflicts: { key: byField('conflictId'), shardKey: byField('runKey'), shardFor: hashed(4) },
+  idempotency_keys: {
+    key: byField('idempotencyKey'),
+    shardKey: byField('eventId'),
+    shardFor: byTime(1, 4, 16),
+  },
+  schedule_definitions: { key: byField('scheduleId'), shardKey: byField('scheduleId'), shardFor: hashed(1) },
+  schedule_state: { key: byField('scheduleId'), shardKey: byField('scheduleId'), shardFor: hashed(1) },
+  schedule_ticks: { key: byField('tickId'), shardKey: byField('scheduleId'), shardFor: hashed(16) },
+  sensor_state: { key: byField('sensorId'), shardKey: byField('sensorId'), shardFor: hashed(1) },
+  sensor_evals: { key: byField('evalId'), shardKey: byField('sensorId'), shardFor: hashed(16) },
+  backfills: { key: byField('backfillId'), shardKey: byField('backfillId'), shardFor: hashed(4) },
+  backfill_chunks: { key: byField('chunkId'), shardKey: byField('backfillId'), shardFor: hashed(16) },
 };
 
 export const rowKey = (table: TableName, row: Row) => TABLE_SPECS[table].key(row);
 
 export const keyOf = (...parts: string[]) => parts.join(SEP);
 
-/** Shard ids are fixed-width hex so they sort; the same input always lands in the same shard. */
-export function shardOf(table: TableName, shardKey: string): string {
-  const { shards } = TABLE_SPECS[table];
-  const bucket = shards === 1 ? 0 : Number.parseInt(sha256Hex(shardKey).slice(0, 8), 16) % shards;
-  return bucket.toString(16).padStart(2, '0');
-}
+/** The shard that holds rows whose shard key is `shardKey`; the same input always lands in the same shard. */
+export const shardOf = (table: TableName, shardKey: string) => TABLE_SPECS[table].shardFor(shardKey);
 
-export const shardOfRow = (table: TableName, row: Row) => shardOf(table, TABLE_SPECS[table].shardBy(row));
+export const shardOfRow = (table: TableName, row: Row) => shardOf(table, TABLE_SPECS[table].shardKey(row));
 
 export function emptyState(): FoldState {
   return Object.fromEntries(TABLES.map((t) => [t, new Map<string, Row>()])) as unknown as FoldState;

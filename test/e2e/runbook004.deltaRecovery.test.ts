@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../shared/core/canonicalJson.ts';
 import { uuidv7 } from '../../shared/core/uuid.ts';
+import { ledgerPath } from '../../shared/orchestration/events.ts';
+import { eventFactory } from '../support/eventFactory.ts';
 import { type RunningStack, startLocalStack } from '../support/localStack.ts';
 
 /**
  * Runbook 004 §1 (Delta coordinator recovery) step by step against `npm start`, as curl would do it
  * (docs/runbooks/delta-coordinator-and-rebuild.md is our copy of the runbook for this stack).
  */
-describe('runbook 004 §1: Delta commit coordinator recovery', () => {
+describe('runbook 004 against npm start: Delta recovery (§1) and projection rebuild (§2)', () => {
   let stack: RunningStack;
   let token: string;
   let internalToken: string;
@@ -83,4 +86,67 @@ describe('runbook 004 §1: Delta commit coordinator recovery', () => {
       expect(Number(after.body.latest_version)).toBeGreaterThanOrEqual(version);
     });
   }
+
+  it('§2 rebuilds projections from an explicit ledger manifest and advances the watermarks', async () => {
+    const env = stack.env();
+    const ARCO_WORKSPACE_ID = 'runbook004rebuild';
+    const prefix = `tenant=${tenant}/workspace=${ARCO_WORKSPACE_ID}/`;
+    const upload = (key: string, body: string) =>
+      fetch(
+        `${env.STORAGE_EMULATOR_HOST}/upload/storage/v1/b/${env.ARCO_STORAGE_BUCKET}/o?uploadType=media&name=${encodeURIComponent(prefix + key)}`,
+        { method: 'POST', body },
+      );
+    const cat = async (key: string) =>
+      (
+        await fetch(
+          `${env.STORAGE_EMULATOR_HOST}/storage/v1/b/${env.ARCO_STORAGE_BUCKET}/o/${encodeURIComponent(prefix + key)}?alt=media`,
+        )
+      ).json();
+
+    // The ledger survived the disaster; the projections did not.
+    const f = eventFactory(tenant, ARCO_WORKSPACE_ID, Date.now() - 60_000);
+    const events = [
+      f.event({
+        type: 'run_triggered',
+        runId: 'r1',
+        planId: 'p1',
+        trigger: { manual: { userId: 'ops' } },
+        rootAssets: ['a'],
+      }),
+      f.event({ type: 'plan_created', runId: 'r1', planId: 'p1', tasks: [{ key: 'a', dependsOn: [] }] }),
+    ];
+    for (const event of events)
+      expect((await upload(ledgerPath(event), canonicalJson(event))).status).toBe(200);
+
+    // 2.1 Build and upload an explicit rebuild manifest.
+    const REBUILD_KEY = `state/orchestration/rebuilds/${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}.json`;
+    await upload(REBUILD_KEY, JSON.stringify({ event_paths: events.map(ledgerPath) }));
+
+    // 2.2 Trigger /rebuild on the compactor with an internal token.
+    const ARCO_INTERNAL_TOKEN = stack.token([
+      '--internal',
+      '--tenant',
+      tenant,
+      '--workspace',
+      ARCO_WORKSPACE_ID,
+    ]);
+    const response = await fetch(`${env.ARCO_ORCH_COMPACTOR_URL}/rebuild`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ARCO_INTERNAL_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ rebuild_manifest_path: REBUILD_KEY }),
+    });
+    expect(response.status).toBe(200);
+    const result = (await response.json()) as Record<string, unknown>;
+    expect(result.events_processed).toBe(2);
+    expect(result.manifest_revision).toMatch(/^[0-9A-Z]{26}$/);
+    expect(['visible', 'persisted_not_visible']).toContain(result.visibility_status);
+
+    // 2.3 The pointer names a manifest whose watermarks advanced to the newest replayed event.
+    const POINTER = (await cat('state/orchestration/manifest.pointer.json')) as { manifest_path: string };
+    const manifest = (await cat(POINTER.manifest_path)) as {
+      watermarks: { last_visible_event_id: string; last_processed_at: string };
+    };
+    expect(manifest.watermarks.last_visible_event_id).toBe(events[1]!.eventId);
+    expect(Date.now() - Date.parse(manifest.watermarks.last_processed_at)).toBeLessThan(60_000);
+  });
 });

@@ -27,8 +27,9 @@ export async function createTestBucket(): Promise<string> {
 export async function testDependencies(
   overrides: Partial<Dependencies> = {},
   logSink?: LogSink,
+  bucketName?: string,
 ): Promise<Dependencies> {
-  const bucket = await createTestBucket();
+  const bucket = bucketName ?? (await createTestBucket());
   const config = {
     ...loadConfig({
       ...process.env,
@@ -37,6 +38,7 @@ export async function testDependencies(
       ARCO_AUTH_MODE: 'local',
     }),
     maxBodyBytes: 64 * 1024,
+    pushToken: 'test-push-token',
   };
   return {
     config,

@@ -1,0 +1,242 @@
+import { Storage } from '@google-cloud/storage';
+import { monotonicFactory } from 'ulid';
+import { systemClock } from '../shared/adapters/clock.ts';
+import { CloudTasksQueue } from '../shared/adapters/cloudTasksQueue.ts';
+import { FirestoreDocumentStore } from '../shared/adapters/firestoreDocumentStore.ts';
+import { GcsObjectStore } from '../shared/adapters/gcsObjectStore.ts';
+import { monotonicUlids } from '../shared/adapters/idGenerator.ts';
+import { PubSubPublisher } from '../shared/adapters/pubsubPublisher.ts';
+import { scopedObjectStore } from '../shared/adapters/scopedObjectStore.ts';
+import { LocalTokenVerifier } from '../shared/auth/localTokens.ts';
+import { canonicalJson } from '../shared/core/canonicalJson.ts';
+import { Failpoints } from '../shared/core/failpoints.ts';
+import { resetCompactorCache } from '../shared/orchestration/compactor.ts';
+import { type EventData, envelope, type OrchestrationEvent } from '../shared/orchestration/events.ts';
+import { foldEvents } from '../shared/orchestration/evolve.ts';
+import { compactorFor, ledgerFor } from '../shared/orchestration/orchestrationServices.ts';
+import {
+  emptyManifest,
+  type Manifest,
+  manifestPath,
+  POINTER_PATH,
+  ProjectionStore,
+} from '../shared/orchestration/projectionStore.ts';
+import {
+  emptyState,
+  type FoldState,
+  type Row,
+  shardOfRow,
+  TABLES,
+  type TableName,
+} from '../shared/orchestration/projectionTables.ts';
+import { appendVisible } from '../shared/orchestration/visibility.ts';
+import { createLogger } from '../shared/observability/logger.ts';
+import { loadConfig } from '../shared/runtime/config.ts';
+import type { Dependencies } from '../shared/runtime/dependencies.ts';
+import { fmt, percentile } from './benchStack.ts';
+
+/** One run of a two-asset pipeline; `a` is daily partitioned (`date=` the run's UTC day). */
+function runEvents(runId: string, day = new Date().toISOString().slice(0, 10)): EventData[] {
+  const attemptId = `att-${runId}`;
+  return [
+    { type: 'run_triggered', runId, planId: `p-${runId}`, trigger: {}, rootAssets: ['a'] },
+    {
+      type: 'plan_created',
+      runId,
+      planId: `p-${runId}`,
+      tasks: [
+        { key: 'a', dependsOn: [], assetKey: 'a', partitionKey: `date=${day}` },
+        { key: 'b', dependsOn: ['a'] },
+      ],
+    },
+    {
+      type: 'dispatch_requested',
+      runId,
+      taskKey: 'a',
+      attempt: 1,
+      attemptId,
+      workerQueue: 'q',
+      dispatchId: `dispatch:${runId}:a:1`,
+    },
+    { type: 'task_started', runId, taskKey: 'a', attempt: 1, attemptId, workerId: 'w' },
+    {
+      type: 'task_finished',
+      runId,
+      taskKey: 'a',
+      attempt: 1,
+      attemptId,
+      workerId: 'w',
+      outcome: 'succeeded',
+      output: { deltaTable: 'a', deltaVersion: 1 },
+    },
+  ];
+}
+
+/** `runs` runs spread evenly over `days` days before `endMs`; run ids are ULIDs of their start, as the API mints them. */
+function syntheticEvents(
+  runs: number,
+  scope: { tenant: string; workspace: string },
+  endMs: number,
+  days: number,
+): OrchestrationEvent[] {
+  const ulid = monotonicFactory();
+  const events: OrchestrationEvent[] = [];
+  const step = (days * 86_400_000) / runs;
+  for (let r = 0; r < runs; r += 1) {
+    const at = Math.floor(endMs - days * 86_400_000 + r * step);
+    const runId = ulid(at);
+    for (const data of runEvents(runId, new Date(at).toISOString().slice(0, 10)))
+      events.push(
+        envelope({
+          eventId: ulid(at),
+          tenantId: scope.tenant,
+          workspaceId: scope.workspace,
+          timestamp: new Date(at),
+          data,
+        }),
+      );
+  }
+  return events;
+}
+
+const rowCount = (state: FoldState) => TABLES.reduce((n, t) => n + state[t].size, 0);
+
+/** Publishes a whole state as manifest 1, as if history had been compacted before the benchmark. */
+async function seed(store: ProjectionStore, state: FoldState, lastEventId: string) {
+  const manifest: Manifest = emptyManifest(new Date().toISOString());
+  for (const table of TABLES) {
+    const shards = new Map<string, Row[]>();
+    for (const row of state[table].values()) {
+      const shard = shardOfRow(table, row);
+      if (!shards.has(shard)) shards.set(shard, []);
+      shards.get(shard)!.push(row);
+    }
+    for (const [shard, rows] of shards)
+      manifest.tables[table as TableName][shard] = (await store.writeShard(table, shard, rows))!;
+  }
+  const published = {
+    ...manifest,
+    manifest_id: '00000000000000000001',
+    epoch: 0,
+    revision_ulid: lastEventId,
+    watermarks: {
+      last_committed_event_id: lastEventId,
+      last_visible_event_id: lastEventId,
+      events_processed_through: lastEventId,
+      last_processed_at: new Date().toISOString(),
+    },
+  };
+  return { published, path: manifestPath(1) };
+}
+
+export async function benchStateStore(): Promise<void> {
+  const bucket = `arco-bench-state-${Date.now()}`;
+  await new Storage().createBucket(bucket);
+  const config = loadConfig({ ...process.env, ARCO_STORAGE_BUCKET: bucket, ARCO_LOCAL_STACK: '1' });
+  const deps: Dependencies = {
+    config,
+    objects: new GcsObjectStore(bucket),
+    documents: new FirestoreDocumentStore(),
+    publisher: new PubSubPublisher(),
+    tasks: new CloudTasksQueue(config.project, config.location),
+    clock: systemClock,
+    ids: monotonicUlids(),
+    failpoints: new Failpoints(false),
+    tokens: new LocalTokenVerifier('bench'),
+    log: createLogger({}, () => {}, 'SILENT'),
+  };
+
+  // 1. The pure fold.
+  const foldScope = { tenant: 'bench', workspace: 'fold' };
+  const foldInput = syntheticEvents(4000, foldScope, Date.now() - 86_400_000, 1);
+  let started = performance.now();
+  const folded = foldEvents(emptyState(), foldInput);
+  const foldSeconds = (performance.now() - started) / 1000;
+  console.log(
+    `fold: ${fmt(foldInput.length / foldSeconds, 0)} events/s (${foldInput.length} events → ${rowCount(folded)} rows in ${fmt(foldSeconds * 1000, 0)} ms)`,
+  );
+
+  // 2. Compaction of 1 000 new events over small and large histories.
+  const timings: Record<string, { cold: number; warm: number; rows: number }> = {};
+  for (const [label, historyRuns] of [
+    ['1e3', 112],
+    ['1e6', 112_000],
+  ] as const) {
+    const scope = { tenant: 'bench', workspace: `history-${label}` };
+    const objects = scopedObjectStore(deps.objects, scope);
+    const historyEvents = syntheticEvents(historyRuns, scope, Date.now() - 86_400_000, 100);
+    const history = foldEvents(emptyState(), historyEvents);
+    const { published, path } = await seed(
+      new ProjectionStore(objects),
+      history,
+      historyEvents.at(-1)!.eventId,
+    );
+    await objects.put(path, canonicalJson(published), { ifGenerationMatch: 0 });
+    await objects.put(
+      POINTER_PATH,
+      canonicalJson({
+        manifest_id: published.manifest_id,
+        manifest_path: path,
+        epoch: 0,
+        updated_at: new Date().toISOString(),
+      }),
+      { ifGenerationMatch: 0 },
+    );
+    resetCompactorCache();
+    const ledger = ledgerFor(deps, scope);
+    await ledger.append(runEvents(deps.ids.next()).map((data) => ({ data })));
+    started = performance.now();
+    await compactorFor(deps, scope).drain(600_000);
+    const cold = performance.now() - started;
+    for (let r = 0; r < 200; r += 1)
+      await ledger.append(runEvents(deps.ids.next()).map((data) => ({ data })));
+    started = performance.now();
+    const result = await compactorFor(deps, scope).drain(600_000);
+    const warm = performance.now() - started;
+    timings[label] = { cold, warm, rows: rowCount(history) };
+    console.log(
+      `compaction, ${rowCount(history)} historical rows: ${result.events_processed} new events in ${fmt(warm, 0)} ms warm ` +
+        `(first compaction after a cold start, loading the history: ${fmt(cold, 0)} ms)`,
+    );
+  }
+  console.log(
+    `compaction ratio 1e6 / 1e3 history (warm, same 1 000 events): ${fmt(timings['1e6']!.warm / timings['1e3']!.warm, 2)}`,
+  );
+
+  // 3. Pointer moves and visibility lag under a sustained append load.
+  const loadScope = { tenant: 'bench', workspace: 'load' };
+  resetCompactorCache();
+  const writers = 8;
+  const durationMs = Number(process.env.ARCO_BENCH_LOAD_MS ?? 10_000);
+  const lags: number[] = [];
+  let notVisible = 0;
+  started = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      let n = 0;
+      while (performance.now() - started < durationMs) {
+        const t0 = performance.now();
+        const { visibility_status } = await appendVisible(
+          deps,
+          loadScope,
+          runEvents(`l${w}-${n++}`)
+            .slice(0, 1)
+            .map((data) => ({ data })),
+          5000,
+        );
+        if (visibility_status === 'visible') lags.push(performance.now() - t0);
+        else notVisible += 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const pointer = JSON.parse(
+    (await scopedObjectStore(deps.objects, loadScope).get(POINTER_PATH))!.bytes.toString(),
+  ) as { manifest_id: string };
+  const moves = Number(pointer.manifest_id);
+  console.log(
+    `sustained appends (${writers} writers, ${fmt(seconds, 1)} s): ${lags.length + notVisible} appends, ${fmt(moves / seconds, 1)} pointer moves/s, ` +
+      `${fmt((lags.length + notVisible) / moves, 1)} appends per move; visibility lag p50 ${fmt(percentile(lags, 50), 0)} ms, ` +
+      `p95 ${fmt(percentile(lags, 95), 0)} ms; ${notVisible} answered persisted_not_visible`,
+  );
+}

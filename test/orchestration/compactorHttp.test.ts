@@ -1,0 +1,73 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createCompactorApp } from '../../functions/compactor/app.ts';
+import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
+import { ledgerPath } from '../../shared/orchestration/events.ts';
+import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
+import { POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
+import type { Dependencies } from '../../shared/runtime/dependencies.ts';
+import { apiClient } from '../support/apiClient.ts';
+import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
+
+describe('the compactor function over HTTP', () => {
+  let deps: Dependencies;
+  let app: ReturnType<typeof createCompactorApp>;
+  const scope = { tenant: 'acme', workspace: uniqueName('ws') };
+  beforeAll(async () => {
+    deps = await testDependencies();
+    app = createCompactorApp(deps);
+  });
+  const trigger = { type: 'run_triggered' as const, runId: 'r1', planId: 'p1', trigger: {}, rootAssets: [] };
+
+  it('rebuilds as the DR runbook calls it, for the internal identity only', async () => {
+    const { events } = await ledgerFor(deps, scope).append([{ data: trigger }]);
+    const key = 'state/orchestration/rebuilds/20261123-101500.json';
+    await scopedObjectStore(deps.objects, scope).put(
+      key,
+      JSON.stringify({ event_paths: events.map(ledgerPath) }),
+    );
+    const body = { rebuild_manifest_path: key };
+    expect((await apiClient(app, {}).post('/rebuild', body)).status).toBe(401);
+    expect(
+      (await apiClient(app, await bearer({ ...scope, roles: ['operator'] })).post('/rebuild', body)).status,
+    ).toBe(403);
+    const internal = apiClient(app, await bearer({ ...scope, internal: true }));
+    const response = await internal.post('/rebuild', body);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({
+      events_processed: 1,
+      visibility_status: 'visible',
+      manifest_id: '00000000000000000001',
+    });
+    expect(response.body.manifest_revision).toMatch(/^[0-9A-Z]{26}$/);
+    expect((await internal.post('/rebuild', { rebuild_manifest_path: 'elsewhere.json' })).status).toBe(400);
+    expect((await internal.post('/rebuild', { rebuild_manifest_path: key, surprise: 1 })).status).toBe(400);
+    expect(
+      (await internal.post('/rebuild', { rebuild_manifest_path: 'state/orchestration/rebuilds/none.json' }))
+        .status,
+    ).toBe(404);
+  });
+
+  it('takes the workspace of a service identity from headers, and refuses an internal call that names none', async () => {
+    const service = apiClient(app, await bearer({ internal: true }));
+    expect((await service.post('/compact', {})).status).toBe(400);
+    const named = await apiClient(app, {
+      ...(await bearer({ internal: true })),
+      'X-Tenant-Id': scope.tenant,
+      'X-Workspace-Id': scope.workspace,
+    }).post('/compact', {});
+    expect(named.status).toBe(200);
+  });
+
+  it('compacts on a Pub/Sub push carrying the push secret, and refuses pushes without it', async () => {
+    const other = { tenant: 'acme', workspace: uniqueName('push') };
+    await ledgerFor(deps, other).append([{ data: trigger }]);
+    const push = {
+      message: { data: Buffer.from(JSON.stringify(other)).toString('base64'), messageId: '1' },
+      subscription: 's',
+    };
+    expect((await apiClient(app, {}).post('/pubsub?token=wrong', push)).status).toBe(401);
+    const accepted = await apiClient(app, {}).post('/pubsub?token=test-push-token', push);
+    expect(accepted.body).toMatchObject({ events_processed: 1, visibility_status: 'visible' });
+    expect(await scopedObjectStore(deps.objects, other).head(POINTER_PATH)).not.toBeNull();
+  });
+});
