@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readStackEnv } from '../local/stackEnv.ts';
 import { CliError } from './apiCall.ts';
 import { registerDeltaCommands } from './deltaCommands.ts';
+import { registerStateCommands } from './stateCommands.ts';
 import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
 import { isRole, type Role, SCOPE_ID_PATTERN } from '../shared/auth/principal.ts';
 
@@ -66,6 +67,7 @@ program
   });
 
 registerDeltaCommands(program);
+registerStateCommands(program);
 
 try {
   await program.parseAsync(process.argv);

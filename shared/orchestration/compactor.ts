@@ -8,6 +8,7 @@ import type { Failpoints } from '../core/failpoints.ts';
 import { sha256Hex } from '../core/hashing.ts';
 import type { Logger } from '../observability/logger.ts';
 import { CompactionLease } from './compactionLease.ts';
+import { validateEnvelope } from './eventSchema.ts';
 import { eventIdFromLedgerPath, ledgerPath, type OrchestrationEvent } from './events.ts';
 import { foldIntoDraft } from './evolve.ts';
 import { mapLimit } from '../core/mapLimit.ts';
@@ -218,6 +219,15 @@ export class Compactor {
         event = JSON.parse(stored!.bytes.toString('utf8')) as OrchestrationEvent;
       } catch {
         throw new CompactionInputError(400, `ledger object ${path} is not valid JSON`, { path });
+      }
+      try {
+        validateEnvelope(event);
+      } catch (error) {
+        throw new CompactionInputError(
+          400,
+          `ledger object ${path} is malformed: ${(error as Error).message}`,
+          { path },
+        );
       }
       if (event.tenantId !== this.deps.scope.tenant || event.workspaceId !== this.deps.scope.workspace)
         throw new CompactionInputError(400, `ledger object ${path} belongs to another workspace`, { path });

@@ -8,6 +8,7 @@ import { canonicalJson } from '../core/canonicalJson.ts';
 import { mapLimit } from '../core/mapLimit.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ORCHESTRATION_APPENDS_TOPIC } from '../runtime/resources.ts';
+import { validateEnvelope } from './eventSchema.ts';
 import { type EventData, envelope, eventTimeMs, ledgerPath, type OrchestrationEvent } from './events.ts';
 
 export class LedgerConflictError extends Error {}
@@ -68,6 +69,7 @@ export class Ledger {
     if (!events.length) throw new Error('nothing to append');
     const nowMs = this.deps.clock.now().getTime();
     for (const event of events) {
+      validateEnvelope(event);
       if (event.tenantId !== this.deps.scope.tenant || event.workspaceId !== this.deps.scope.workspace)
         throw new LedgerConflictError(`event ${event.eventId} belongs to another workspace`);
       if (eventTimeMs(event) > nowMs + FUTURE_LIMIT_MS)

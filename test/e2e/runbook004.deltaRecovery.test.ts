@@ -148,5 +148,14 @@ describe('runbook 004 against npm start: Delta recovery (§1) and projection reb
     };
     expect(manifest.watermarks.last_visible_event_id).toBe(events[1]!.eventId);
     expect(Date.now() - Date.parse(manifest.watermarks.last_processed_at)).toBeLessThan(60_000);
+
+    // The CLI does the same call; everything listed is at or below the watermark now, so nothing replays.
+    const again = JSON.parse(
+      stack.arco(['rebuild', REBUILD_KEY], {
+        ARCO_ORCH_COMPACTOR_URL: env.ARCO_ORCH_COMPACTOR_URL!,
+        ARCO_INTERNAL_TOKEN,
+      }),
+    );
+    expect(again).toMatchObject({ events_processed: 0, manifest_revision: result.manifest_revision });
   });
 });

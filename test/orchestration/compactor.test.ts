@@ -293,6 +293,11 @@ describe('state store: ledger, compactor, projections', () => {
       details: { missing_paths: ['ledger/orchestration/2026-01-01/01JXXXXXXXXXXXXXXXXXXXXXXX.json'] },
     });
     expect((await attempt('not-json', '{nope'))?.status).toBe(400);
+    const badPath = 'ledger/orchestration/2026-11-23/01JZZZZZZZZZZZZZZZZZZZZZZZ.json';
+    await objects.put(badPath, '{"eventId":"01JZZZZZZZZZZZZZZZZZZZZZZZ","data":{}}');
+    const malformed = await attempt('malformed-event', JSON.stringify({ event_paths: [badPath] }));
+    expect(malformed).toMatchObject({ status: 400, details: { path: badPath } });
+    expect(malformed?.message).toContain('is malformed');
     expect((await attempt('wrong-shape', '{"paths":[]}'))?.status).toBe(400);
     expect((await attempt('not-ledger', JSON.stringify({ event_paths: ['state/x.json'] })))?.status).toBe(
       400,
