@@ -9,6 +9,8 @@ import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { deltaTableRoutes } from './routes/deltaTables.ts';
 import { healthRoutes } from './routes/health.ts';
 import { internalFailpointRoutes } from './routes/internalFailpoints.ts';
+import { manifestRoutes } from './routes/manifests.ts';
+import { runRoutes } from './routes/runs.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
 
 /** The public API: `/api/v1`, `/data-contract-registry/v1`, `/internal` (internal callers) and probes. */
@@ -35,6 +37,8 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
 
   app.route('/api/v1', workspaceRoutes());
   app.route('/api/v1/delta', deltaTableRoutes(deps));
+  app.route('/api/v1', manifestRoutes(deps));
+  app.route('/api/v1', runRoutes(deps));
   if (deps.config.localStack) app.route('/internal', internalFailpointRoutes(deps.failpoints));
   return app;
 }

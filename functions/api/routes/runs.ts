@@ -1,0 +1,153 @@
+import { Hono } from 'hono';
+import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
+import type { AppEnv } from '../../../shared/http/appEnv.ts';
+import { requireRole } from '../../../shared/http/authMiddleware.ts';
+import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
+import { keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
+import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
+import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
+import {
+  partitionResponse,
+  publicRunState,
+  runListItem,
+  runResponse,
+} from '../../../shared/orchestration/runViews.ts';
+import { type TriggerRequest, TriggerError, triggerRun } from '../../../shared/orchestration/triggerRun.ts';
+import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
+
+const triggerBody = validator<TriggerRequest>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['selection'],
+  properties: {
+    selection: { type: 'array', maxItems: 10000, items: { type: 'string', maxLength: 256 } },
+    includeUpstream: { type: 'boolean' },
+    includeDownstream: { type: 'boolean' },
+    partitionKey: { type: 'string', maxLength: 1024 },
+    partitions: {
+      type: 'array',
+      maxItems: 128,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', 'value'],
+        properties: { key: { type: 'string', maxLength: 64 }, value: { type: 'string', maxLength: 256 } },
+      },
+    },
+    runKey: { type: 'string', minLength: 1, maxLength: 256 },
+    labels: {
+      type: 'object',
+      maxProperties: 128,
+      propertyNames: { maxLength: 128 },
+      additionalProperties: { type: 'string', maxLength: 2048 },
+    },
+  },
+});
+
+const compareDescThenAsc = (a: string[], b: string[]) =>
+  a[0]! !== b[0]! ? (a[0]! > b[0]! ? -1 : 1) : a[1]! < b[1]! ? -1 : a[1]! > b[1]! ? 1 : 0;
+const compareAsc = (a: string[], b: string[]) => {
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
+};
+
+/** Runs and partitions of a workspace (orchestration spec §20.5), read from the published projections. */
+export function runRoutes(deps: Dependencies) {
+  const routes = new Hono<AppEnv>();
+
+  routes.post('/workspaces/:workspaceId/runs', requireRole('operator', 'producer'), async (c) => {
+    const request = await readJsonBody(c, triggerBody);
+    const principal = c.get('principal');
+    try {
+      const { status, body } = await triggerRun(
+        deps,
+        principal.scope!,
+        principal.subject,
+        request,
+        c.req.header('idempotency-key'),
+      );
+      return c.json(body, status);
+    } catch (error) {
+      if (error instanceof TriggerError) throw new ApiError(error.status, error.message, error.details);
+      throw error;
+    }
+  });
+
+  routes.get('/workspaces/:workspaceId/runs', async (c) => {
+    const limit = pageLimit(c.req.query('limit'), 20);
+    const state = c.req.query('state');
+    const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
+    const runs = ((await snapshot.rows('runs')) as RunRow[])
+      .filter((run) => !state || publicRunState(run) === state.toUpperCase())
+      .sort((a, b) => compareDescThenAsc([a.triggeredAt, a.runId], [b.triggeredAt, b.runId]));
+    const { page, nextCursor } = keysetPage(
+      runs,
+      (r) => [r.triggeredAt, r.runId],
+      compareDescThenAsc,
+      limit,
+      c.req.query('cursor'),
+    );
+    return c.json({ runs: page.map(runListItem), ...(nextCursor ? { nextCursor } : {}) });
+  });
+
+  routes.get('/workspaces/:workspaceId/runs/:runId', async (c) => {
+    const runId = c.req.param('runId');
+    const scope = c.get('principal').scope!;
+    const snapshot = await readerFor(deps, scope).snapshot();
+    const run = ((await snapshot.shardRows('runs', runId)) as RunRow[]).find((r) => r.runId === runId);
+    if (!run) throw notFound(`run not found: ${runId}`);
+    const tasks = ((await snapshot.shardRows('tasks', runId)) as TaskRow[]).filter((t) => t.runId === runId);
+    const edges = ((await snapshot.shardRows('dep_satisfaction', runId)) as EdgeRow[]).filter(
+      (e) => e.runId === runId,
+    );
+    return c.json(runResponse(run, tasks, edges, scope.workspace));
+  });
+
+  routes.get('/workspaces/:workspaceId/partitions', async (c) => {
+    const limit = pageLimit(c.req.query('limit'), 50);
+    const assetKey = c.req.query('assetKey') ?? c.req.query('asset');
+    const staleOnly = c.req.query('staleOnly');
+    if (staleOnly !== undefined && staleOnly !== 'true' && staleOnly !== 'false')
+      throw badRequest('staleOnly must be true or false');
+    const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
+    const rows = (
+      assetKey
+        ? await snapshot.shardRows('partition_status', assetKey)
+        : await snapshot.rows('partition_status')
+    )
+      .filter((row) => !assetKey || row.assetKey === assetKey)
+      .filter((row) => staleOnly !== 'true' || row.staleSince !== undefined)
+      .sort((a, b) =>
+        compareAsc(
+          [String(a.assetKey), String(a.partitionKey)],
+          [String(b.assetKey), String(b.partitionKey)],
+        ),
+      );
+    const { page, nextCursor } = keysetPage(
+      rows,
+      (r) => [String(r.assetKey), String(r.partitionKey)],
+      compareAsc,
+      limit,
+      c.req.query('cursor'),
+    );
+    return c.json({ partitions: page.map(partitionResponse), ...(nextCursor ? { nextCursor } : {}) });
+  });
+
+  routes.get('/workspaces/:workspaceId/assets/:assetKey/partitions/summary', async (c) => {
+    const assetKey = c.req.param('assetKey');
+    const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
+    const rows = (await snapshot.shardRows('partition_status', assetKey)).filter(
+      (r) => r.assetKey === assetKey,
+    );
+    if (!rows.length) throw notFound(`no partitions for asset ${assetKey}`);
+    const materialized = rows.filter((r) => r.lastMaterializationRunId !== undefined).length;
+    return c.json({
+      assetKey,
+      totalPartitions: rows.length,
+      materializedPartitions: materialized,
+      stalePartitions: rows.filter((r) => r.staleSince !== undefined).length,
+      missingPartitions: rows.length - materialized,
+    });
+  });
+  return routes;
+}

@@ -1,0 +1,40 @@
+import type { DocumentStore } from '../adapters/documentStore.ts';
+import type { Scope } from '../auth/principal.ts';
+import type { CodeLocationManifest } from './codeLocationManifest.ts';
+
+/** Deployed code-location manifests (Firestore), and which one is the latest. */
+export class ManifestStore {
+  constructor(
+    private readonly documents: DocumentStore,
+    private readonly scope: Scope,
+  ) {}
+
+  private get base() {
+    return `tenants/${this.scope.tenant}/workspaces/${this.scope.workspace}`;
+  }
+
+  /** Stores the manifest and makes it the latest in one transaction. */
+  async deploy(manifest: CodeLocationManifest): Promise<void> {
+    await this.documents.runTransaction(async (tx) => {
+      tx.create(`${this.base}/codeLocationManifests/${manifest.manifestId}`, manifest);
+      tx.set(`${this.base}/orchestrationConfig/latestManifest`, {
+        manifestId: manifest.manifestId,
+        deployedAt: manifest.deployedAt,
+      });
+    });
+  }
+
+  async latest(): Promise<CodeLocationManifest | null> {
+    const pointer = await this.documents.get<{ manifestId: string }>(
+      `${this.base}/orchestrationConfig/latestManifest`,
+    );
+    if (!pointer) return null;
+    return (
+      (
+        await this.documents.get<CodeLocationManifest>(
+          `${this.base}/codeLocationManifests/${pointer.data.manifestId}`,
+        )
+      )?.data ?? null
+    );
+  }
+}

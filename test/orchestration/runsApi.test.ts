@@ -1,0 +1,237 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createApiApp } from '../../functions/api/app.ts';
+import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
+import { waitUntilVisible } from '../../shared/orchestration/visibility.ts';
+import type { Dependencies } from '../../shared/runtime/dependencies.ts';
+import { apiClient } from '../support/apiClient.ts';
+import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
+
+const MANIFEST = {
+  codeVersionId: 'v1',
+  workerUrl: 'http://127.0.0.1:1/worker',
+  retryPolicy: { maxAttempts: 2, initialBackoffSeconds: 1, maxBackoffSeconds: 5 },
+  assets: [
+    {
+      key: { namespace: 'raw', name: 'orders' },
+      partitioning: { dimensions: [{ name: 'date', kind: 'time', granularity: 'day' }] },
+    },
+    {
+      key: { namespace: 'analytics', name: 'orders' },
+      dependencies: [{ upstreamKey: { namespace: 'raw', name: 'orders' } }],
+      partitioning: { dimensions: [{ name: 'date', kind: 'time', granularity: 'day' }] },
+    },
+    { key: 'analytics/customers' },
+  ],
+};
+
+interface Run {
+  runId: string;
+  planId: string;
+  state: string;
+  created: boolean;
+  createdAt: string;
+}
+
+describe('manifests, triggers with run keys, and run/partition reads', () => {
+  let deps: Dependencies;
+  let api: ReturnType<typeof apiClient>;
+  let ws: string;
+  beforeEach(async () => {
+    deps = await testDependencies();
+    ws = uniqueName('ws');
+    api = apiClient(createApiApp(deps), await bearer({ tenant: 'acme', workspace: ws, roles: ['operator'] }));
+    expect((await api.post(`/api/v1/workspaces/${ws}/manifests`, MANIFEST)).status).toBe(201);
+  });
+  const trigger = (body: object, headers?: Record<string, string>) =>
+    api.post<Run>(`/api/v1/workspaces/${ws}/runs`, body, headers);
+
+  it('refuses manifests with duplicate keys, unknown dependencies or cycles, naming them; replays by Idempotency-Key', async () => {
+    const post = (body: object, headers?: Record<string, string>) =>
+      api.post(`/api/v1/workspaces/${ws}/manifests`, body, headers);
+    expect((await post({ codeVersionId: 'x', assets: [{ key: 'a.b' }, { key: 'a/b' }] })).body).toMatchObject(
+      {
+        message: 'duplicate asset keys: a.b',
+      },
+    );
+    expect(
+      (await post({ codeVersionId: 'x', assets: [{ key: 'a.b', dependencies: [{ upstreamKey: 'a.zzz' }] }] }))
+        .body,
+    ).toMatchObject({
+      message: 'unknown dependencies: a.b -> a.zzz',
+    });
+    const cycle = await post({
+      codeVersionId: 'x',
+      assets: [
+        { key: 'a.x', dependencies: [{ upstreamKey: 'a.y' }] },
+        { key: 'a.y', dependencies: [{ upstreamKey: 'a.x' }] },
+      ],
+    });
+    expect(cycle.status).toBe(400);
+    expect(cycle.body).toMatchObject({ details: { cycle: ['a.x', 'a.y', 'a.x'] } });
+    expect((await post({ codeVersionId: 'x', assets: [{ key: 'Bad Key' }] })).status).toBe(400);
+    const first = await post(MANIFEST, { 'Idempotency-Key': 'deploy-1' });
+    const replay = await post(MANIFEST, { 'Idempotency-Key': 'deploy-1' });
+    expect([first.status, replay.status]).toEqual([201, 200]);
+    expect(replay.body).toEqual(first.body);
+    expect((await post({ ...MANIFEST, codeVersionId: 'v2' }, { 'Idempotency-Key': 'deploy-1' })).status).toBe(
+      409,
+    );
+  });
+
+  it('triggers a run that reads RUNNING at once, roots QUEUED and dependents PENDING', async () => {
+    const created = await trigger({
+      selection: ['raw.orders'],
+      includeDownstream: true,
+      partitionKey: 'date=d:2026-11-22',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ state: 'PENDING', created: true, visibility_status: 'visible' });
+    const run = await api.get<{
+      state: string;
+      tasks: Array<{ taskKey: string; state: string; partitionKey: string }>;
+    }>(`/api/v1/workspaces/${ws}/runs/${created.body.runId}`);
+    expect(run.body.state).toBe('RUNNING');
+    expect(run.body.tasks.map((t) => [t.taskKey, t.state, t.partitionKey])).toEqual([
+      ['analytics.orders', 'PENDING', 'date=d:2026-11-22'],
+      ['raw.orders', 'QUEUED', 'date=d:2026-11-22'],
+    ]);
+    expect((await api.get(`/api/v1/workspaces/${ws}/runs/nope`)).status).toBe(404);
+  });
+
+  it('replays the same run key and payload (200), and answers 409 with every detail for another payload', async () => {
+    const first = await trigger({ selection: ['analytics.orders'], runKey: 'ops-conflict-check' });
+    const again = await trigger({ selection: ['analytics/orders'], runKey: 'ops-conflict-check' });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({
+      runId: first.body.runId,
+      planId: first.body.planId,
+      created: false,
+      createdAt: first.body.createdAt,
+    });
+    const clash = await trigger({ selection: ['analytics.customers'], runKey: 'ops-conflict-check' });
+    expect(clash.status).toBe(409);
+    expect(clash.body).toMatchObject({
+      code: 'CONFLICT',
+      details: {
+        conflictType: 'RUN_KEY_FINGERPRINT_MISMATCH',
+        runKey: 'ops-conflict-check',
+        existingRunId: first.body.runId,
+        existingPlanId: first.body.planId,
+        existingFingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+        requestedFingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+        existingCreatedAt: first.body.createdAt,
+      },
+    });
+    const repeated = await trigger({ selection: ['analytics.customers'], runKey: 'ops-conflict-check' });
+    expect(repeated.body).toEqual({
+      ...clash.body,
+      requestId: (repeated.body as unknown as { requestId: string }).requestId,
+    });
+  });
+
+  it('validates before reserving, so a 400 never consumes the run key', async () => {
+    expect((await trigger({ selection: ['nope.nothing'], runKey: 'k-400' })).body).toMatchObject({
+      message: 'unknown asset keys: nope.nothing',
+    });
+    expect(
+      (
+        await trigger({
+          selection: ['analytics.customers'],
+          partitionKey: 'date=d:2026-11-22',
+          runKey: 'k-400',
+        })
+      ).status,
+    ).toBe(400);
+    expect((await trigger({ selection: ['raw.orders'], partitionKey: 'date=2026-11-22' })).status).toBe(400);
+    expect((await trigger({ selection: [], runKey: 'k-400' })).status).toBe(400);
+    expect((await trigger({ selection: ['analytics.customers'], runKey: 'k-400' })).status).toBe(201);
+  });
+
+  it('creates exactly one run when 20 triggers race on one new key', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => trigger({ selection: ['analytics.customers'], runKey: 'race-key' })),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(19);
+    expect(new Set(results.map((r) => r.body.runId)).size).toBe(1);
+    const list = await api.get<{ runs: Array<{ runId: string }> }>(`/api/v1/workspaces/${ws}/runs?limit=200`);
+    expect(list.body.runs).toHaveLength(1);
+  });
+
+  it('repairs a crash between the reservation and the append on replay', async () => {
+    deps.failpoints.arm('run.after_reservation', 1);
+    const crashed = await trigger({ selection: ['analytics.customers'], runKey: 'crashy' });
+    expect(crashed.status).toBe(500);
+    expect(crashed.body).toMatchObject({ code: 'injected_fault' });
+    const replay = await trigger({ selection: ['analytics.customers'], runKey: 'crashy' });
+    expect(replay.status).toBe(200);
+    const run = await api.get<{ state: string; runKey: string }>(
+      `/api/v1/workspaces/${ws}/runs/${replay.body.runId}`,
+    );
+    expect(run.body).toMatchObject({ state: 'RUNNING', runKey: 'crashy' });
+    const list = await api.get<{ runs: unknown[] }>(`/api/v1/workspaces/${ws}/runs`);
+    expect(list.body.runs).toHaveLength(1);
+  });
+
+  it('pages runs by keyset and links a materialisation from task to partition row (runbook 000 §1)', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1)
+      ids.push(
+        (await trigger({ selection: ['raw.orders'], partitionKey: `date=d:2026-11-2${i}` })).body.runId,
+      );
+    const page1 = await api.get<{ runs: Array<{ runId: string }>; nextCursor: string }>(
+      `/api/v1/workspaces/${ws}/runs?limit=2`,
+    );
+    const page2 = await api.get<{ runs: Array<{ runId: string }>; nextCursor?: string }>(
+      `/api/v1/workspaces/${ws}/runs?limit=2&cursor=${page1.body.nextCursor}`,
+    );
+    expect([...page1.body.runs, ...page2.body.runs].map((r) => r.runId)).toEqual([...ids].reverse());
+    expect(page2.body.nextCursor).toBeUndefined();
+    expect((await api.get(`/api/v1/workspaces/${ws}/runs?limit=0`)).status).toBe(400);
+    expect((await api.get(`/api/v1/workspaces/${ws}/runs?cursor=%%%`)).status).toBe(400);
+
+    const runId = ids[0]!;
+    const scope = { tenant: 'acme', workspace: ws };
+    const key = 'raw.orders';
+    const facts = { runId, taskKey: key, attempt: 1, attemptId: 'att-1', workerId: 'w' };
+    const { batchId } = await ledgerFor(deps, scope).append([
+      {
+        data: {
+          type: 'dispatch_requested',
+          ...facts,
+          workerQueue: 'q',
+          dispatchId: `dispatch:${runId}:${key}:1`,
+        },
+      },
+      { data: { type: 'task_started', ...facts } },
+      {
+        data: {
+          type: 'task_finished',
+          ...facts,
+          outcome: 'succeeded',
+          output: { deltaTable: 'raw.orders', deltaVersion: 7, deltaPartition: 'date=d:2026-11-20' },
+        },
+      },
+    ]);
+    expect(await waitUntilVisible(deps, scope, batchId)).toBe('visible');
+    const run = await api.get<{ tasks: Array<Record<string, unknown>> }>(
+      `/api/v1/workspaces/${ws}/runs/${runId}`,
+    );
+    const task = run.body.tasks.find((t) => t.taskKey === key)!;
+    const partitions = await api.get<{ partitions: Array<Record<string, unknown>> }>(
+      `/api/v1/workspaces/${ws}/partitions?asset=raw.orders&limit=100`,
+    );
+    const row = partitions.body.partitions.find((p) => p.partitionKey === 'date=d:2026-11-20')!;
+    for (const field of ['executionLineageRef', 'deltaTable', 'deltaVersion', 'deltaPartition'])
+      expect(row[field], field).toEqual(task[field]);
+    expect(task.deltaVersion).toBe(7);
+    const summary = await api.get(`/api/v1/workspaces/${ws}/assets/raw.orders/partitions/summary`);
+    expect(summary.body).toEqual({
+      assetKey: 'raw.orders',
+      totalPartitions: 1,
+      materializedPartitions: 1,
+      stalePartitions: 0,
+      missingPartitions: 0,
+    });
+  });
+});
