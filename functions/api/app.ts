@@ -11,6 +11,7 @@ import { healthRoutes } from './routes/health.ts';
 import { internalFailpointRoutes } from './routes/internalFailpoints.ts';
 import { manifestRoutes } from './routes/manifests.ts';
 import { runRoutes } from './routes/runs.ts';
+import { taskCallbackRoutes, timerRoutes } from './routes/taskCallbacks.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
 
 /** The public API: `/api/v1`, `/data-contract-registry/v1`, `/internal` (internal callers) and probes. */
@@ -30,8 +31,10 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.notFound(handleNotFound);
 
   app.route('/', healthRoutes());
+  // Worker callbacks carry the task token of their dispatch instead of a user or service token.
+  const bearerAuth = authenticate(deps.tokens);
   for (const prefix of ['/api/*', '/data-contract-registry/*', '/internal/*'])
-    app.use(prefix, authenticate(deps.tokens));
+    app.use(prefix, (c, next) => (c.req.path.startsWith('/api/v1/tasks/') ? next() : bearerAuth(c, next)));
   app.use('/api/v1/workspaces/:workspaceId', requireWorkspace);
   app.use('/api/v1/workspaces/:workspaceId/*', requireWorkspace);
 
@@ -39,6 +42,8 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.route('/api/v1/delta', deltaTableRoutes(deps));
   app.route('/api/v1', manifestRoutes(deps));
   app.route('/api/v1', runRoutes(deps));
+  app.route('/api/v1', taskCallbackRoutes(deps));
+  app.route('/internal', timerRoutes(deps));
   if (deps.config.localStack) app.route('/internal', internalFailpointRoutes(deps.failpoints));
   return app;
 }

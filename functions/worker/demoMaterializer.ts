@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DeltaColumn, Row } from '../../shared/delta/deltaDataFiles.ts';
+import { partitionValues } from '../../shared/orchestration/partitionKeys.ts';
 
 /** The demo assets' data: a few deterministic rows per asset and partition. */
 export const DEMO_COLUMNS: DeltaColumn[] = [
@@ -9,9 +10,14 @@ export const DEMO_COLUMNS: DeltaColumn[] = [
   { name: 'run_id', type: 'string' },
 ];
 
-/** `date=2026-11-22,region=eu` → {date, region}; a bare key → {partition: key}. */
+/** A canonical key (`date=d:2026-11-22`) or plain pairs (`date=2026-11-22`) → {date: …}; else {partition: key}. */
 export function partitionValuesOf(partitionKey: string | undefined): Record<string, string> {
   if (!partitionKey) return {};
+  try {
+    return partitionValues(partitionKey);
+  } catch {
+    // Not a canonical key: read it as plain `dim=value` pairs below.
+  }
   const pairs = partitionKey.split(',').map((part) => part.split('='));
   if (pairs.every((p) => p.length === 2 && p[0] && p[1]))
     return Object.fromEntries(pairs as Array<[string, string]>);

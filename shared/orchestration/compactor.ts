@@ -58,6 +58,8 @@ export interface CompactorDeps {
   log: Logger;
   scope: Scope;
   holderId?: string;
+  /** Controllers that act on what a publish changed (dispatch, timers); they only append events. */
+  afterPublish?: (state: FoldState, changedRunIds: Set<string>) => Promise<void>;
 }
 
 interface CachedState {
@@ -323,6 +325,19 @@ export class Compactor {
     warm.manifestPath = written.path;
     warm.manifest = written.manifest;
     this.deps.failpoints.hit('compactor.after_pointer');
+    if (this.deps.afterPublish) {
+      const runIds = new Set<string>();
+      for (const table of ['runs', 'tasks', 'dispatch_outbox', 'timers'] as const)
+        for (const [key, row] of draft.changed().get(table) ?? [])
+          runIds.add(String((row ?? warm.state[table].get(key))?.runId ?? ''));
+      runIds.delete('');
+      // A failure here loses nothing: the events are published, and the next publish reconsiders these runs.
+      await this.deps
+        .afterPublish(warm.state, runIds)
+        .catch((error: unknown) =>
+          this.deps.log.error('controllers after publish failed', { error: String(error) }),
+        );
+    }
     this.deps.log.info('compaction published', {
       mode,
       events: batch.length,

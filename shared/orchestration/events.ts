@@ -14,6 +14,8 @@ export interface TaskDef {
   initialBackoffSeconds?: number;
   maxBackoffSeconds?: number;
   workerUrl?: string;
+  /** Free-form input for the worker, from the manifest asset. */
+  payload?: Record<string, unknown>;
 }
 
 export interface TaskErrorInfo {

@@ -78,6 +78,7 @@ export interface TaskRow extends Row {
   initialBackoffSeconds: number;
   maxBackoffSeconds: number;
   workerUrl?: string;
+  payload?: Record<string, unknown>;
   retryNotBefore?: string;
   lastFailure?: TaskFailure;
   retryReason?: string;
@@ -292,6 +293,7 @@ function newTask(c: Context, runId: string, def: TaskDef, dependents: string[]):
     ...(def.assetKey ? { assetKey: def.assetKey } : {}),
     ...(def.partitionKey ? { partitionKey: def.partitionKey } : {}),
     ...(def.workerUrl ? { workerUrl: def.workerUrl } : {}),
+    ...(def.payload && Object.keys(def.payload).length ? { payload: def.payload } : {}),
     rowVersion: c.event.eventId,
   };
 }

@@ -2,6 +2,7 @@ import { scopedObjectStore } from '../adapters/scopedObjectStore.ts';
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 import { Compactor } from './compactor.ts';
+import { reconcileDispatches } from './dispatchController.ts';
 import { Ledger } from './ledger.ts';
 import { ProjectionReader } from './projectionReader.ts';
 
@@ -15,6 +16,7 @@ export function compactorFor(deps: Dependencies, scope: Scope): Compactor {
     failpoints: deps.failpoints,
     log: deps.log,
     scope,
+    afterPublish: (state, runIds) => reconcileDispatches(deps, scope, state, runIds),
   });
 }
 

@@ -128,6 +128,7 @@ function taskDefs(
     initialBackoffSeconds: asset.retryPolicy.initialBackoffSeconds,
     maxBackoffSeconds: asset.retryPolicy.maxBackoffSeconds,
     ...(asset.workerUrl ? { workerUrl: asset.workerUrl } : {}),
+    ...(Object.keys(asset.payload).length ? { payload: asset.payload } : {}),
   }));
 }
 

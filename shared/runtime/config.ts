@@ -18,6 +18,10 @@ export interface RuntimeConfig {
   maxBodyBytes: number;
   /** Secret in local Pub/Sub push URLs (the emulator cannot present an identity); empty in GCP. */
   pushToken: string;
+  /** HS256 secret of task tokens (spec §18.6); Secret Manager in GCP. */
+  taskTokenSecret: string;
+  /** Identity Cloud Tasks presents to workers and internal endpoints (a service account in GCP). */
+  tasksServiceAccount: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -38,5 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     oidcAudience: (env.ARCO_OIDC_AUDIENCE ?? '').split(',').filter(Boolean),
     maxBodyBytes: Number(env.ARCO_MAX_BODY_BYTES ?? 5 * 1024 * 1024),
     pushToken: localStack ? (env.ARCO_PUSH_TOKEN ?? '') : '',
+    taskTokenSecret: env.ARCO_TASK_TOKEN_SECRET ?? '',
+    tasksServiceAccount: env.ARCO_TASKS_SERVICE_ACCOUNT ?? 'arco-tasks',
   };
 }

@@ -31,7 +31,12 @@ export interface Dependencies {
   log: Logger;
 }
 
-export function createDependencies(config: RuntimeConfig = loadConfig()): Dependencies {
+export function createDependencies(loaded: RuntimeConfig = loadConfig()): Dependencies {
+  // Locally the task-token secret derives from the local signing secret; GCP sets it from Secret Manager.
+  const config =
+    loaded.taskTokenSecret || loaded.authMode !== 'local'
+      ? loaded
+      : { ...loaded, taskTokenSecret: `${resolveLocalSecret(loaded.dataDir)}:task-tokens` };
   const documents = new FirestoreDocumentStore();
   const failpoints = new Failpoints(config.localStack);
   for (const [name, count] of parseFailpointSpec(config.failpointSpec)) failpoints.arm(name, count);

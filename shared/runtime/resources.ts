@@ -25,7 +25,12 @@ export const PUSH_SUBSCRIPTIONS: readonly PushSubscription[] = [
   },
 ];
 
-export const TASK_QUEUES: readonly string[] = [];
+/** Dispatches of ready tasks to workers. */
+export const DISPATCH_QUEUE = 'arco-dispatch';
+/** Timers: retry deadlines that fire back into the orchestrator. */
+export const TIMER_QUEUE = 'arco-timers';
+
+export const TASK_QUEUES: readonly string[] = [DISPATCH_QUEUE, TIMER_QUEUE];
 
 /** The identity Cloud Tasks presents to internal endpoints; in GCP a service account email. */
 export const INTERNAL_CALLER = 'arco-internal';

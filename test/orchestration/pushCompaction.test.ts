@@ -6,8 +6,14 @@ import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { pendingCollection } from '../../shared/orchestration/ledger.ts';
 import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
-import { PUSH_SUBSCRIPTIONS, TOPICS } from '../../shared/runtime/resources.ts';
-import { createTestBucket, TEST_SECRET, testDependencies, uniqueName } from '../support/testDependencies.ts';
+import { TOPICS } from '../../shared/runtime/resources.ts';
+import {
+  createTestBucket,
+  TEST_SECRET,
+  testDependencies,
+  uniqueName,
+  testPushSubscriptions,
+} from '../support/testDependencies.ts';
 
 describe('appends wake the compactor through a Pub/Sub push subscription', () => {
   let host: FunctionHost | undefined;
@@ -28,7 +34,7 @@ describe('appends wake the compactor through a Pub/Sub push subscription', () =>
       bucket,
       hostUrl: host.url,
       topics: TOPICS,
-      pushSubscriptions: PUSH_SUBSCRIPTIONS,
+      pushSubscriptions: testPushSubscriptions(),
       queues: [],
       pushToken: 'push-secret',
     });

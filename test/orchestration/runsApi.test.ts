@@ -6,9 +6,9 @@ import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
 import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
 
+// No worker URL: these tests play the worker themselves, so nothing is dispatched.
 const MANIFEST = {
   codeVersionId: 'v1',
-  workerUrl: 'http://127.0.0.1:1/worker',
   retryPolicy: { maxAttempts: 2, initialBackoffSeconds: 1, maxBackoffSeconds: 5 },
   assets: [
     {

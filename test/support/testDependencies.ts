@@ -10,11 +10,19 @@ import { type LocalTokenRequest, LocalTokenVerifier, mintLocalToken } from '../.
 import { Failpoints } from '../../shared/core/failpoints.ts';
 import { createLogger, type LogSink } from '../../shared/observability/logger.ts';
 import { loadConfig } from '../../shared/runtime/config.ts';
+import { PUSH_SUBSCRIPTIONS } from '../../shared/runtime/resources.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 export const TEST_SECRET = 'test-secret-for-local-tokens-only';
 
 export const uniqueName = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
+
+/**
+ * The project's push subscriptions under names of this test's own: test files of one worker share a
+ * Pub/Sub project, and an existing subscription would keep pushing to another file's (closed) host.
+ */
+export const testPushSubscriptions = () =>
+  PUSH_SUBSCRIPTIONS.map((p) => ({ ...p, subscription: uniqueName(p.subscription) }));
 
 /** A fresh bucket in the GCS stand-in. */
 export async function createTestBucket(): Promise<string> {
@@ -39,6 +47,7 @@ export async function testDependencies(
     }),
     maxBodyBytes: 64 * 1024,
     pushToken: 'test-push-token',
+    taskTokenSecret: 'test-task-token-secret',
   };
   return {
     config,

@@ -1,0 +1,153 @@
+import type { Scope } from '../auth/principal.ts';
+import type { Dependencies } from '../runtime/dependencies.ts';
+import { DISPATCH_QUEUE, TIMER_QUEUE } from '../runtime/resources.ts';
+import { attemptIdOf, cloudTaskName, dispatchIdOf, retryTimerIdOf, taskIdOf } from './dispatchIds.ts';
+import type { EventData } from './events.ts';
+import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
+import { ledgerFor } from './orchestrationServices.ts';
+import { type FoldState, keyOf } from './projectionTables.ts';
+import { mintTaskToken } from './taskToken.ts';
+
+const TOKEN_TTL_SECONDS = 3600;
+
+/**
+ * The ready-dispatch, dispatcher and retry-timer controllers (orchestration spec §10.4), run on the
+ * published state of the runs a compaction touched. They only append events and create named Cloud
+ * Tasks; running them twice is harmless (fold idempotency keys and Cloud Task name dedup).
+ */
+export async function reconcileDispatches(
+  deps: Dependencies,
+  scope: Scope,
+  state: FoldState,
+  runIds: Iterable<string>,
+): Promise<void> {
+  const intents: EventData[] = [];
+  const acks: EventData[] = [];
+  const now = deps.clock.now();
+  for (const runId of runIds) {
+    const run = state.runs.get(runId) as RunRow | undefined;
+    if (
+      !run ||
+      run.cancelRequested ||
+      run.state === 'SUCCEEDED' ||
+      run.state === 'FAILED' ||
+      run.state === 'CANCELLED'
+    )
+      continue;
+    for (const taskKey of run.taskKeys) {
+      const task = state.tasks.get(keyOf(runId, taskKey)) as TaskRow | undefined;
+      if (!task || isTerminal(task.state)) continue;
+      // A task without a worker cannot be sent anywhere; it stays READY until a manifest names one.
+      if (task.state === 'READY' && task.workerUrl) {
+        const attempt = Math.max(task.attempt, 1);
+        const dispatchId = dispatchIdOf(runId, taskKey, attempt);
+        if (!state.dispatch_outbox.get(dispatchId))
+          intents.push({
+            type: 'dispatch_requested',
+            runId,
+            taskKey,
+            attempt,
+            attemptId: attemptIdOf(dispatchId),
+            workerQueue: DISPATCH_QUEUE,
+            dispatchId,
+          });
+      }
+      if (task.state === 'DISPATCHED') {
+        const dispatchId = dispatchIdOf(runId, taskKey, task.attempt);
+        const outbox = state.dispatch_outbox.get(dispatchId);
+        if (outbox?.status === 'PENDING') {
+          const cloudTaskId = await enqueueDispatch(deps, scope, task, dispatchId, now.getTime());
+          if (cloudTaskId)
+            acks.push({
+              type: 'dispatch_enqueued',
+              dispatchId,
+              runId,
+              taskKey,
+              attempt: task.attempt,
+              cloudTaskId,
+            });
+        }
+      }
+      if (task.state === 'RETRY_WAIT' && task.attempt < task.maxAttempts && task.retryNotBefore) {
+        const fireAtMs = Date.parse(task.retryNotBefore);
+        const timerId = retryTimerIdOf(runId, taskKey, task.attempt, fireAtMs);
+        if (!state.timers.get(timerId)) {
+          const cloudTaskId = cloudTaskName('t', timerId);
+          await deps.tasks.enqueue({
+            queue: TIMER_QUEUE,
+            name: cloudTaskId,
+            url: `${deps.config.publicBaseUrl}/internal/timers/fire`,
+            body: {
+              tenantId: scope.tenant,
+              workspaceId: scope.workspace,
+              timerId,
+              runId,
+              taskKey,
+              attempt: task.attempt,
+            },
+            scheduleTime: new Date(fireAtMs),
+            oidcServiceAccount: deps.config.tasksServiceAccount,
+          });
+          intents.push({
+            type: 'timer_requested',
+            timerId,
+            timerType: 'RETRY',
+            runId,
+            taskKey,
+            attempt: task.attempt,
+            fireAt: task.retryNotBefore,
+            cloudTaskId,
+          });
+        }
+      }
+    }
+  }
+  const events = [...intents, ...acks];
+  if (events.length) await ledgerFor(deps, scope).append(events.map((data) => ({ data })));
+}
+
+async function enqueueDispatch(
+  deps: Dependencies,
+  scope: Scope,
+  task: TaskRow,
+  dispatchId: string,
+  nowMs: number,
+): Promise<string | null> {
+  if (!task.workerUrl) {
+    deps.log.warn('task has no worker URL; declare workerUrl on the manifest', {
+      runId: task.runId,
+      taskKey: task.taskKey,
+    });
+    return null;
+  }
+  const taskId = taskIdOf(task.runId, task.taskKey);
+  const claims = {
+    taskId,
+    tenantId: scope.tenant,
+    workspaceId: scope.workspace,
+    runId: task.runId,
+    attempt: task.attempt,
+    attemptId: task.attemptId!,
+  };
+  const ttl = Math.max(TOKEN_TTL_SECONDS, task.heartbeatTimeoutSec + 300);
+  const name = cloudTaskName('d', dispatchId);
+  await deps.tasks.enqueue({
+    queue: DISPATCH_QUEUE,
+    name,
+    url: task.workerUrl,
+    body: {
+      ...claims,
+      taskKey: task.taskKey,
+      dispatchId,
+      ...(task.partitionKey ? { partitionKey: task.partitionKey } : {}),
+      heartbeatTimeoutSec: task.heartbeatTimeoutSec,
+      workerQueue: DISPATCH_QUEUE,
+      callbackBaseUrl: deps.config.publicBaseUrl,
+      taskToken: await mintTaskToken(deps.config.taskTokenSecret, claims, nowMs, ttl),
+      tokenExpiresAt: new Date(nowMs + ttl * 1000).toISOString(),
+      payload: task.payload ?? {},
+    },
+    oidcServiceAccount: deps.config.tasksServiceAccount,
+  });
+  return name;
+}

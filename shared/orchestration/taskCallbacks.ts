@@ -1,0 +1,183 @@
+import type { Dependencies } from '../runtime/dependencies.ts';
+import { DISPATCH_QUEUE } from '../runtime/resources.ts';
+import { attemptIdOf, dispatchIdOf, parseTaskId } from './dispatchIds.ts';
+import type { EventData, TaskErrorInfo } from './events.ts';
+import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
+import { readerFor } from './orchestrationServices.ts';
+import { TaskTokenError, verifyTaskToken } from './taskToken.ts';
+import { appendVisible } from './visibility.ts';
+
+export type CallbackKind = 'started' | 'heartbeat' | 'completed';
+
+export interface CallbackBody {
+  attempt: number;
+  attemptId: string;
+  workerId?: string;
+  progressPct?: number;
+  message?: string;
+  outcome?: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  output?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: TaskErrorInfo;
+}
+
+/** A callback refusal in the worker-facing body `{error, message, …}` (spec §18.3). */
+export class CallbackError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Validates a worker callback in the spec's order and appends its event; answers once it is visible. */
+export async function handleTaskCallback(
+  deps: Dependencies,
+  kind: CallbackKind,
+  taskId: string,
+  bearer: string | undefined,
+  body: CallbackBody,
+): Promise<Record<string, unknown>> {
+  if (body.attempt === 0) throw new CallbackError(400, 'invalid_argument', 'attempt must be at least 1');
+  if (
+    kind === 'heartbeat' &&
+    body.progressPct !== undefined &&
+    (body.progressPct < 0 || body.progressPct > 100)
+  )
+    throw new CallbackError(400, 'invalid_argument', 'progressPct must be between 0 and 100');
+  const ids = parseTaskId(taskId);
+  if (!ids) throw new CallbackError(404, 'task_not_found', `task not found: ${taskId}`);
+  if (!bearer) throw new CallbackError(401, 'invalid_token', 'missing task token');
+  let claims;
+  try {
+    claims = await verifyTaskToken(deps.config.taskTokenSecret, bearer);
+  } catch (error) {
+    throw new CallbackError(
+      401,
+      'invalid_token',
+      error instanceof TaskTokenError ? error.message : 'invalid token',
+    );
+  }
+  if (claims.taskId !== taskId) throw new CallbackError(401, 'invalid_token', 'token is for another task');
+  const scope = { tenant: claims.tenantId, workspace: claims.workspaceId };
+  const snapshot = await readerFor(deps, scope).snapshot();
+  const task = (await snapshot.shardRows('tasks', ids.runId)).find(
+    (t) => t.runId === ids.runId && t.taskKey === ids.taskKey,
+  ) as TaskRow | undefined;
+  if (!task) throw new CallbackError(404, 'task_not_found', `task not found: ${taskId}`);
+  const run = (await snapshot.shardRows('runs', ids.runId)).find((r) => r.runId === ids.runId) as
+    RunRow | undefined;
+  if (isTerminal(task.state)) {
+    if (kind === 'heartbeat')
+      throw new CallbackError(410, 'task_expired', 'the task is already terminal', { state: task.state });
+    throw new CallbackError(409, 'task_already_terminal', 'the task is already terminal', {
+      state: task.state,
+    });
+  }
+  const mismatch = { expectedAttempt: task.attempt, receivedAttempt: body.attempt };
+  if (kind === 'started' && task.state === 'RETRY_WAIT' && body.attempt === task.attempt)
+    throw new CallbackError(409, 'attempt_already_completed', 'this attempt already completed', mismatch);
+  if (body.attempt !== task.attempt)
+    throw new CallbackError(409, 'attempt_mismatch', 'not the current attempt', mismatch);
+  if (body.attemptId !== task.attemptId)
+    throw new CallbackError(409, 'attempt_id_mismatch', 'not the current attempt id', {
+      expectedAttemptId: task.attemptId,
+      receivedAttemptId: body.attemptId,
+    });
+  if (claims.runId !== task.runId || claims.attempt !== task.attempt || claims.attemptId !== task.attemptId)
+    throw new CallbackError(401, 'invalid_token', 'token is for another attempt');
+  if (kind === 'started' && run?.cancelRequested)
+    throw new CallbackError(409, 'task_already_terminal', 'the run was cancelled', { state: 'CANCELLED' });
+
+  const facts = {
+    runId: task.runId,
+    taskKey: task.taskKey,
+    attempt: body.attempt,
+    attemptId: body.attemptId,
+    workerId: body.workerId ?? 'worker',
+  };
+  const serverTime = deps.clock.now().toISOString();
+  let data: EventData;
+  if (kind === 'started') data = { type: 'task_started', ...facts };
+  else if (kind === 'heartbeat')
+    data = {
+      type: 'task_heartbeat',
+      ...facts,
+      heartbeatAt: serverTime,
+      ...(body.progressPct !== undefined ? { progressPct: body.progressPct } : {}),
+    };
+  else {
+    const outcome = (body.outcome ?? 'SUCCEEDED').toLowerCase() as 'succeeded' | 'failed' | 'cancelled';
+    const output = body.output ?? body.result;
+    data = {
+      type: 'task_completion_recorded',
+      ...facts,
+      outcome,
+      ...(output ? { output } : {}),
+      ...(body.error ? { error: body.error, errorMessage: body.error.message ?? '' } : {}),
+      ...(task.assetKey ? { assetKey: task.assetKey } : {}),
+      ...(task.partitionKey ? { partitionKey: task.partitionKey } : {}),
+    };
+  }
+  await appendVisible(deps, scope, [{ data }]);
+  if (kind === 'heartbeat')
+    return {
+      acknowledged: true,
+      shouldCancel: run?.cancelRequested === true,
+      ...(run?.cancelRequested ? { cancelReason: 'user_requested' } : {}),
+      serverTime,
+    };
+  if (kind === 'completed')
+    return { acknowledged: true, finalState: body.outcome ?? 'SUCCEEDED', serverTime };
+  return { acknowledged: true, serverTime };
+}
+
+/** A retry deadline passed: the next attempt is requested if the task still waits for it. */
+export async function fireRetryTimer(
+  deps: Dependencies,
+  timer: {
+    tenantId: string;
+    workspaceId: string;
+    timerId: string;
+    runId: string;
+    taskKey: string;
+    attempt: number;
+  },
+) {
+  const scope = { tenant: timer.tenantId, workspace: timer.workspaceId };
+  const snapshot = await readerFor(deps, scope).snapshot();
+  const task = (await snapshot.shardRows('tasks', timer.runId)).find(
+    (t) => t.runId === timer.runId && t.taskKey === timer.taskKey,
+  ) as TaskRow | undefined;
+  const events: EventData[] = [
+    {
+      type: 'timer_fired',
+      timerId: timer.timerId,
+      timerType: 'RETRY',
+      runId: timer.runId,
+      taskKey: timer.taskKey,
+      attempt: timer.attempt,
+    },
+  ];
+  if (task?.state === 'RETRY_WAIT' && task.attempt === timer.attempt) {
+    const attempt = timer.attempt + 1;
+    const dispatchId = dispatchIdOf(timer.runId, timer.taskKey, attempt);
+    events.push({
+      type: 'dispatch_requested',
+      runId: timer.runId,
+      taskKey: timer.taskKey,
+      attempt,
+      attemptId: attemptIdOf(dispatchId),
+      workerQueue: DISPATCH_QUEUE,
+      dispatchId,
+    });
+  }
+  return appendVisible(
+    deps,
+    scope,
+    events.map((data) => ({ data })),
+  );
+}

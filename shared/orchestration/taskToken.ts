@@ -1,0 +1,48 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+
+/** The bearer a worker presents on its callbacks (orchestration spec §18.6): HS256, one per dispatch. */
+export interface TaskTokenClaims {
+  taskId: string;
+  tenantId: string;
+  workspaceId: string;
+  runId: string;
+  attempt: number;
+  attemptId: string;
+}
+
+export class TaskTokenError extends Error {}
+
+const key = (secret: string) => new TextEncoder().encode(secret);
+
+export async function mintTaskToken(
+  secret: string,
+  claims: TaskTokenClaims,
+  nowMs: number,
+  ttlSeconds = 3600,
+): Promise<string> {
+  const now = Math.floor(nowMs / 1000);
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer('arco-orchestrator')
+    .setAudience('arco-task-callbacks')
+    .setIssuedAt(now)
+    .setNotBefore(now - 5)
+    .setExpirationTime(now + ttlSeconds)
+    .sign(key(secret));
+}
+
+export async function verifyTaskToken(secret: string, token: string): Promise<TaskTokenClaims> {
+  try {
+    const { payload } = await jwtVerify(token, key(secret), {
+      issuer: 'arco-orchestrator',
+      audience: 'arco-task-callbacks',
+      algorithms: ['HS256'],
+    });
+    for (const claim of ['taskId', 'tenantId', 'workspaceId', 'runId', 'attempt', 'attemptId'])
+      if (payload[claim] === undefined) throw new TaskTokenError('missing_scope_claims');
+    return payload as unknown as TaskTokenClaims;
+  } catch (error) {
+    if (error instanceof TaskTokenError) throw error;
+    throw new TaskTokenError(error instanceof errors.JWTExpired ? 'token expired' : 'invalid token');
+  }
+}

@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrapLocalResources } from '../../local/bootstrap.ts';
+import { freePort } from '../../local/emulators.ts';
+import { type FunctionHost, startFunctionHost } from '../../local/functionHost.ts';
+import { TASK_QUEUES, TOPICS } from '../../shared/runtime/resources.ts';
+import {
+  bearer,
+  createTestBucket,
+  TEST_SECRET,
+  uniqueName,
+  testPushSubscriptions,
+} from '../support/testDependencies.ts';
+
+interface TaskSummary {
+  taskKey: string;
+  state: string;
+  attempt: number;
+  [field: string]: unknown;
+}
+interface RunResponse {
+  state: string;
+  tasks: TaskSummary[];
+  taskCounts: Record<string, number>;
+}
+
+/** The whole loop on the emulators: trigger → dispatch (Cloud Tasks) → worker → callbacks → retry → skip. */
+describe('a run from trigger to terminal state', () => {
+  let host: FunctionHost;
+  let headers: Record<string, string>;
+  const ws = uniqueName('ws');
+  const call = async <T>(method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${host.url}${path}`, {
+      method,
+      headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as T };
+  };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const bucket = await createTestBucket();
+    Object.assign(process.env, {
+      ARCO_LOCAL_SECRET: TEST_SECRET,
+      ARCO_STORAGE_BUCKET: bucket,
+      ARCO_LOCAL_STACK: '1',
+      ARCO_PUSH_TOKEN: 'push-secret',
+      ARCO_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    });
+    host = await startFunctionHost({ port });
+    await bootstrapLocalResources({
+      project: process.env.GOOGLE_CLOUD_PROJECT!,
+      location: 'us-central1',
+      bucket,
+      hostUrl: host.url,
+      topics: TOPICS,
+      pushSubscriptions: testPushSubscriptions(),
+      queues: TASK_QUEUES,
+      pushToken: 'push-secret',
+    });
+    headers = await bearer({ tenant: 'acme', workspace: ws, roles: ['operator', 'producer'] });
+  });
+  afterAll(() => host?.close());
+
+  it('retries a transient failure, skips downstream of a fatal one, and links lineage to Delta versions', async () => {
+    const daily = { dimensions: [{ name: 'date', kind: 'time', granularity: 'day' }] };
+    const deployed = await call('POST', `/api/v1/workspaces/${ws}/manifests`, {
+      codeVersionId: 'v1',
+      workerUrl: `${host.url}/worker`,
+      retryPolicy: { maxAttempts: 3, initialBackoffSeconds: 1, maxBackoffSeconds: 2 },
+      assets: [
+        { key: 'raw.orders', partitioning: daily },
+        {
+          key: 'analytics.orders',
+          dependencies: [{ upstreamKey: 'raw.orders' }],
+          partitioning: daily,
+          payload: { failUntilAttempt: 1 },
+        },
+        {
+          key: 'analytics.customers',
+          partitioning: daily,
+          payload: {
+            failUntilAttempt: 99,
+            failWith: { category: 'DATA_QUALITY', message: 'missing required columns [customer_id]' },
+          },
+        },
+        {
+          key: 'analytics.report',
+          dependencies: [{ upstreamKey: 'analytics.orders' }, { upstreamKey: 'analytics.customers' }],
+          partitioning: daily,
+        },
+      ],
+    });
+    expect(deployed.status).toBe(201);
+    const triggered = await call<{ runId: string }>('POST', `/api/v1/workspaces/${ws}/runs`, {
+      selection: ['raw.orders', 'analytics.customers'],
+      includeDownstream: true,
+      partitionKey: 'date=d:2026-11-22',
+    });
+    expect(triggered.status).toBe(201);
+    const runId = triggered.body.runId;
+
+    let run: RunResponse | undefined;
+    const deadline = Date.now() + 45_000;
+    while (Date.now() < deadline) {
+      run = (await call<RunResponse>('GET', `/api/v1/workspaces/${ws}/runs/${runId}`)).body;
+      if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(run.state)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const task = (key: string) => run!.tasks.find((t) => t.taskKey === key)!;
+    expect(run!.state).toBe('FAILED');
+    expect(task('raw.orders')).toMatchObject({
+      state: 'SUCCEEDED',
+      attempt: 1,
+      deltaTable: 'raw.orders',
+      deltaVersion: 1,
+      deltaPartition: 'date=d:2026-11-22',
+    });
+    expect(task('analytics.orders')).toMatchObject({
+      state: 'SUCCEEDED',
+      attempt: 2,
+      retryAttribution: {
+        retries: 1,
+        attempt: 2,
+        maxAttempts: 3,
+        reason: 'prior_attempt_failed',
+        previousAttempt: {
+          attempt: 1,
+          errorCategory: 'INFRASTRUCTURE',
+          message: 'injected failure on attempt 1',
+        },
+      },
+    });
+    expect(task('analytics.customers')).toMatchObject({
+      state: 'FAILED',
+      attempt: 1,
+      errorCategory: 'DATA_QUALITY',
+      errorMessage: 'missing required columns [customer_id]',
+    });
+    expect(task('analytics.report')).toMatchObject({
+      state: 'SKIPPED',
+      skipAttribution: { upstreamTaskKey: 'analytics.customers', upstreamResolution: 'FAILED' },
+    });
+    expect(run!.taskCounts).toMatchObject({ total: 4, succeeded: 2, failed: 1, skipped: 1 });
+
+    const partitions = await call<{ partitions: Array<Record<string, unknown>> }>(
+      'GET',
+      `/api/v1/workspaces/${ws}/partitions?asset=analytics.orders&limit=100`,
+    );
+    const row = partitions.body.partitions[0]!;
+    for (const field of ['executionLineageRef', 'deltaTable', 'deltaVersion', 'deltaPartition'])
+      expect(row[field], field).toEqual(task('analytics.orders')[field]);
+    const table = await call<{ tables: Array<{ latest_version: number }> }>(
+      'GET',
+      '/api/v1/delta/tables?name=analytics.orders',
+    );
+    expect(table.body.tables[0]!.latest_version).toBe(task('analytics.orders').deltaVersion);
+  });
+});
