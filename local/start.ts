@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
 import { bootstrapLocalResources } from './bootstrap.ts';
+import { deployDemo } from './demoWorkspace.ts';
 import { LOOPBACK_ONLY_ENV, startEmulators, waitForHttp } from './emulators.ts';
 import { startFunctionHost } from './functionHost.ts';
 import { writeStackEnv } from './stackEnv.ts';
@@ -27,6 +28,7 @@ Object.assign(process.env, LOOPBACK_ONLY_ENV, {
   ARCO_PORT: String(port),
   ARCO_PUBLIC_BASE_URL: apiUrl,
   ARCO_PUSH_TOKEN: randomBytes(16).toString('hex'),
+  ARCO_LOG_FILE: process.env.ARCO_LOG_FILE ?? `${dataDir}/functions.log`,
 });
 const project = process.env.GOOGLE_CLOUD_PROJECT!;
 const secret = resolveLocalSecret(dataDir);
@@ -73,6 +75,16 @@ try {
     CLOUD_TASKS_EMULATOR_HOST: emulators.env.CLOUD_TASKS_EMULATOR_HOST,
     GOOGLE_CLOUD_PROJECT: project,
   });
+  if (process.env.ARCO_DEMO !== '0') {
+    const token = await mintLocalToken(secret, {
+      tenant: 'demo',
+      workspace: 'demo',
+      roles: ['operator', 'producer', 'consumer'],
+      subject: 'demo',
+    });
+    const runId = await deployDemo(apiUrl, token);
+    console.error(`demo run ${runId} in workspace demo: ${apiUrl}/api/v1/workspaces/demo/runs/${runId}`);
+  }
   console.log(`arco ready ${apiUrl}`);
 } catch (error) {
   console.error(`arco failed to start: ${(error as Error).message}`);

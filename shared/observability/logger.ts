@@ -1,3 +1,5 @@
+import { appendFileSync } from 'node:fs';
+
 /**
  * Structured JSON logs in the shape Cloud Logging reads from stdout: `severity`, `message`, and the
  * request's id under `requestId` plus the `logging.googleapis.com/trace` link when a trace is known.
@@ -22,9 +24,15 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
+/** stdout (what Cloud Logging reads), or the file ARCO_LOG_FILE names (the local stack's functions.log). */
+const defaultSink: LogSink = (line) => {
+  if (process.env.ARCO_LOG_FILE) appendFileSync(process.env.ARCO_LOG_FILE, `${line}\n`);
+  else process.stdout.write(`${line}\n`);
+};
+
 export function createLogger(
   base: Record<string, unknown> = {},
-  sink: LogSink = (line) => process.stdout.write(`${line}\n`),
+  sink: LogSink = defaultSink,
   minimum: Severity | 'SILENT' = (process.env.ARCO_LOG_LEVEL?.toUpperCase() as Severity | 'SILENT') || 'INFO',
 ): Logger {
   const emit = (severity: Severity, message: string, fields?: Record<string, unknown>) => {

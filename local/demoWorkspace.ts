@@ -1,0 +1,76 @@
+/**
+ * The demo workspace `npm start` deploys (tenant `demo`, workspace `demo`): a small daily-partitioned
+ * pipeline run by the example worker, with one transient failure (retried) and one data-quality
+ * failure (its downstream is skipped), so every diagnostic of runbook 000 has something to show.
+ */
+const daily = { dimensions: [{ name: 'date', kind: 'time', granularity: 'day' }] };
+
+export function demoManifest(workerUrl: string) {
+  return {
+    codeVersionId: 'demo-v1',
+    workerUrl,
+    retryPolicy: { maxAttempts: 3, initialBackoffSeconds: 2, maxBackoffSeconds: 10 },
+    assets: [
+      { key: 'raw.orders', partitioning: daily },
+      { key: 'raw.customers', partitioning: daily },
+      {
+        key: 'analytics.orders',
+        partitioning: daily,
+        dependencies: [{ upstreamKey: 'raw.orders' }],
+        payload: { failUntilAttempt: 1 },
+      },
+      { key: 'analytics.customers', partitioning: daily, dependencies: [{ upstreamKey: 'raw.customers' }] },
+      {
+        key: 'analytics.daily_revenue',
+        partitioning: daily,
+        dependencies: [{ upstreamKey: 'analytics.orders' }, { upstreamKey: 'analytics.customers' }],
+      },
+      {
+        key: 'ml.churn_features',
+        partitioning: daily,
+        dependencies: [{ upstreamKey: 'analytics.customers' }],
+        payload: {
+          failUntilAttempt: 99,
+          failWith: {
+            category: 'DATA_QUALITY',
+            failureClass: 'SCHEMA_DRIFT',
+            message: 'missing required columns [tenure_days]',
+          },
+        },
+      },
+      {
+        key: 'activation.churn_alerts',
+        partitioning: daily,
+        dependencies: [{ upstreamKey: 'ml.churn_features' }],
+      },
+    ],
+  };
+}
+
+/** Deploys the demo manifest and triggers today's run; returns the run id. */
+export async function deployDemo(
+  apiUrl: string,
+  token: string,
+  today = new Date().toISOString().slice(0, 10),
+): Promise<string> {
+  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  const deployed = await fetch(`${apiUrl}/api/v1/workspaces/demo/manifests`, {
+    method: 'POST',
+    headers: { ...headers, 'Idempotency-Key': 'demo-manifest-v1' },
+    body: JSON.stringify(demoManifest(`${apiUrl}/worker`)),
+  });
+  if (!deployed.ok) throw new Error(`demo manifest: ${deployed.status} ${await deployed.text()}`);
+  const run = await fetch(`${apiUrl}/api/v1/workspaces/demo/runs`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      selection: ['raw.orders', 'raw.customers'],
+      includeDownstream: true,
+      partitionKey: `date=d:${today}`,
+      runKey: `demo:${today}`,
+      labels: { source: 'npm-start-demo' },
+    }),
+  });
+  if (!run.ok) throw new Error(`demo run: ${run.status} ${await run.text()}`);
+  return ((await run.json()) as { runId: string }).runId;
+}
