@@ -180,25 +180,41 @@ export async function triggerRun(
   const partitionKey = resolvePartitionKey(request, manifest, roots);
   const fingerprint = triggerFingerprint(roots, request, partitionKey);
 
+  return startRun(deps, scope, runKey, fingerprint, (runId, planId) => ({
+    runTriggered: {
+      type: 'run_triggered',
+      runId,
+      planId,
+      trigger: { manual: { userId } },
+      rootAssets: roots,
+      ...(runKey ? { runKey } : {}),
+      labels: request.labels ?? {},
+      codeVersion: manifest.codeVersionId,
+    },
+    planCreated: {
+      type: 'plan_created',
+      runId,
+      planId,
+      tasks: taskDefs(manifest, roots, request, partitionKey),
+    },
+  }));
+}
+
+/**
+ * The reservation protocol shared by triggers and reruns (spec §4.3 steps 4–7): reserve the run key
+ * (Firestore create-only), then append RunTriggered + PlanCreated with ids fixed by the reservation, so
+ * a replay after a crash between the two steps re-appends the very same events.
+ */
+export async function startRun(
+  deps: Dependencies,
+  scope: Scope,
+  runKey: string | undefined,
+  fingerprint: string,
+  events: (runId: string, planId: string) => { runTriggered: EventData; planCreated: EventData },
+): Promise<{ status: 200 | 201; body: TriggerResponse }> {
   const now = deps.clock.now();
   const runId = deps.ids.next(now.getTime());
   const planId = deps.ids.next(now.getTime());
-  const runTriggered: EventData = {
-    type: 'run_triggered',
-    runId,
-    planId,
-    trigger: { manual: { userId } },
-    rootAssets: roots,
-    ...(runKey ? { runKey } : {}),
-    labels: request.labels ?? {},
-    codeVersion: manifest.codeVersionId,
-  };
-  const planCreated: EventData = {
-    type: 'plan_created',
-    runId,
-    planId,
-    tasks: taskDefs(manifest, roots, request, partitionKey),
-  };
   const reservation: RunKeyReservation = {
     runKey: runKey ?? '',
     runId,
@@ -207,8 +223,7 @@ export async function triggerRun(
     planEventId: deps.ids.next(now.getTime()),
     requestFingerprint: fingerprint,
     createdAt: now.toISOString(),
-    runTriggered,
-    planCreated,
+    ...events(runId, planId),
   };
   if (!runKey) return { status: 201, body: await appendRun(deps, scope, reservation, true) };
 

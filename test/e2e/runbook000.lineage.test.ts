@@ -75,6 +75,43 @@ describe('runbook 000 against npm start', () => {
       ['activation.churn_alerts', { upstreamTaskKey: 'ml.churn_features', upstreamResolution: 'FAILED' }],
     ]);
     expect(await get(`/api/v1/workspaces/${WORKSPACE_ID}/runs/${RUN_ID}`)).toEqual(run);
+
+    // §2 step 1: rerun-created runs carry a deterministic rerunReason, on the response and on GET.
+    const rerun = (body: object) =>
+      fetch(`${BASE_URL}/api/v1/workspaces/${WORKSPACE_ID}/runs/${RUN_ID}/rerun`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const fromFailure = await rerun({ mode: 'fromFailure' });
+    expect(fromFailure.status).toBe(201);
+    const created = (await fromFailure.json()) as {
+      runId: string;
+      parentRunId: string;
+      rerunKind: string;
+      rerunReason: string;
+    };
+    expect(created).toMatchObject({
+      parentRunId: RUN_ID,
+      rerunKind: 'FROM_FAILURE',
+      rerunReason: 'from_failure',
+    });
+    const again = await rerun({ mode: 'fromFailure' });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { runId: string }).runId).toBe(created.runId);
+    const child = await get<{ rerunReason: string; parentRunId: string; tasks: Task[] }>(
+      `/api/v1/workspaces/${WORKSPACE_ID}/runs/${created.runId}`,
+    );
+    expect(child).toMatchObject({ rerunReason: 'from_failure', parentRunId: RUN_ID });
+    expect(child.tasks.map((t) => t.taskKey)).toEqual(['activation.churn_alerts', 'ml.churn_features']);
+    const subset = await rerun({ mode: 'subset', selection: ['analytics.orders'], includeDownstream: true });
+    expect(subset.status).toBe(201);
+    const subsetRun = await get<{ rerunReason: string; tasks: Task[] }>(
+      `/api/v1/workspaces/${WORKSPACE_ID}/runs/${((await subset.json()) as { runId: string }).runId}`,
+    );
+    expect(subsetRun.rerunReason).toBe('subset');
+    expect(subsetRun.tasks.map((t) => t.taskKey)).toEqual(['analytics.daily_revenue', 'analytics.orders']);
+    expect((await rerun({ mode: 'subset', selection: ['nope.nothing'] })).status).toBe(400);
   });
 
   it('§3: a run key reused with another payload answers 409 with every details field', async () => {

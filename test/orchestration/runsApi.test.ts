@@ -147,6 +147,47 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
     expect((await trigger({ selection: ['analytics.customers'], runKey: 'k-400' })).status).toBe(201);
   });
 
+  it('cancels a run once, refuses terminal runs, and rejects reruns it cannot honour', async () => {
+    const { runId } = (
+      await trigger({ selection: ['raw.orders'], includeDownstream: true, partitionKey: 'date=d:2026-11-22' })
+    ).body;
+    const cancelled = await api.post<{ state: string }>(`/api/v1/workspaces/${ws}/runs/${runId}/cancel`, {
+      reason: 'test',
+    });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.state).toBe('CANCELLED');
+    expect((await api.post(`/api/v1/workspaces/${ws}/runs/${runId}/cancel`, {})).status).toBe(200);
+    const run = await api.get<{ state: string; tasks: Array<{ state: string }> }>(
+      `/api/v1/workspaces/${ws}/runs/${runId}`,
+    );
+    expect(run.body.state).toBe('CANCELLED');
+    expect(run.body.tasks.every((t) => t.state === 'CANCELLED')).toBe(true);
+    expect((await api.post(`/api/v1/workspaces/${ws}/runs/nope/cancel`, {})).status).toBe(404);
+
+    const fromFailure = await api.post(`/api/v1/workspaces/${ws}/runs/${runId}/rerun`, {
+      mode: 'fromFailure',
+    });
+    expect(fromFailure.body).toMatchObject({ message: 'rerun-from-failure requires a FAILED parent run' });
+    expect(
+      (
+        await api.post(`/api/v1/workspaces/${ws}/runs/nope/rerun`, {
+          mode: 'subset',
+          selection: ['raw.orders'],
+        })
+      ).status,
+    ).toBe(404);
+    const subset = await api.post<{ rerunReason: string }>(`/api/v1/workspaces/${ws}/runs/${runId}/rerun`, {
+      mode: 'subset',
+      selection: ['raw.orders'],
+    });
+    expect(subset.status).toBe(201);
+    expect(subset.body.rerunReason).toBe('subset');
+    expect(
+      (await api.post(`/api/v1/workspaces/${ws}/runs/${runId}/rerun`, { mode: 'subset', selection: [] }))
+        .status,
+    ).toBe(400);
+  });
+
   it('creates exactly one run when 20 triggers race on one new key', async () => {
     const results = await Promise.all(
       Array.from({ length: 20 }, () => trigger({ selection: ['analytics.customers'], runKey: 'race-key' })),

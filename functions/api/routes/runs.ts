@@ -6,12 +6,14 @@ import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
 import { keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
+import { appendVisible } from '../../../shared/orchestration/visibility.ts';
 import {
   partitionResponse,
   publicRunState,
   runListItem,
   runResponse,
 } from '../../../shared/orchestration/runViews.ts';
+import { type RerunRequest, rerunRun, RunNotFoundError } from '../../../shared/orchestration/rerunRun.ts';
 import { type TriggerRequest, TriggerError, triggerRun } from '../../../shared/orchestration/triggerRun.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
@@ -44,6 +46,26 @@ const triggerBody = validator<TriggerRequest>({
   },
 });
 
+const rerunBody = validator<RerunRequest>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['mode'],
+  properties: {
+    mode: { enum: ['fromFailure', 'subset'] },
+    selection: { type: 'array', maxItems: 10000, items: { type: 'string', maxLength: 256 } },
+    includeUpstream: { type: 'boolean' },
+    includeDownstream: { type: 'boolean' },
+    runKey: { type: 'string', minLength: 1, maxLength: 256 },
+    labels: { type: 'object', maxProperties: 128, additionalProperties: { type: 'string', maxLength: 2048 } },
+  },
+});
+
+const cancelBody = validator<{ reason?: string }>({
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: { type: 'string', maxLength: 1024 } },
+});
+
 const compareDescThenAsc = (a: string[], b: string[]) =>
   a[0]! !== b[0]! ? (a[0]! > b[0]! ? -1 : 1) : a[1]! < b[1]! ? -1 : a[1]! > b[1]! ? 1 : 0;
 const compareAsc = (a: string[], b: string[]) => {
@@ -71,6 +93,64 @@ export function runRoutes(deps: Dependencies) {
       if (error instanceof TriggerError) throw new ApiError(error.status, error.message, error.details);
       throw error;
     }
+  });
+
+  routes.post(
+    '/workspaces/:workspaceId/runs/:runId/rerun',
+    requireRole('operator', 'producer'),
+    async (c) => {
+      const request = await readJsonBody(c, rerunBody);
+      const principal = c.get('principal');
+      try {
+        const { status, body } = await rerunRun(
+          deps,
+          principal.scope!,
+          principal.subject,
+          c.req.param('runId'),
+          request,
+        );
+        return c.json(body, status);
+      } catch (error) {
+        if (error instanceof RunNotFoundError) throw notFound(error.message);
+        if (error instanceof TriggerError) throw new ApiError(error.status, error.message, error.details);
+        throw error;
+      }
+    },
+  );
+
+  routes.post('/workspaces/:workspaceId/runs/:runId/cancel', requireRole('operator'), async (c) => {
+    const { reason } = await readJsonBody(c, cancelBody);
+    const runId = c.req.param('runId');
+    const principal = c.get('principal');
+    const scope = principal.scope!;
+    const read = async () =>
+      ((await (await readerFor(deps, scope).snapshot()).shardRows('runs', runId)) as RunRow[]).find(
+        (r) => r.runId === runId,
+      );
+    const run = await read();
+    if (!run) throw notFound(`run not found: ${runId}`);
+    if (!run.cancelRequested) {
+      if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(run.state))
+        throw new ApiError(409, `run ${runId} is already in terminal state ${run.state}`);
+      const { visibility_status } = await appendVisible(deps, scope, [
+        {
+          data: {
+            type: 'run_cancel_requested',
+            runId,
+            requestedBy: principal.subject,
+            ...(reason ? { reason } : {}),
+          },
+        },
+      ]);
+      const after = (await read()) ?? run;
+      return c.json({
+        runId,
+        state: publicRunState(after),
+        cancelledAt: deps.clock.now().toISOString(),
+        visibility_status,
+      });
+    }
+    return c.json({ runId, state: publicRunState(run), cancelledAt: run.completedAt ?? run.triggeredAt });
   });
 
   routes.get('/workspaces/:workspaceId/runs', async (c) => {
