@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
 import { bootstrapLocalResources } from './bootstrap.ts';
+import { startAutotick } from './autotick.ts';
 import { deployDemo } from './demoWorkspace.ts';
 import { LOOPBACK_ONLY_ENV, startEmulators, waitForHttp } from './emulators.ts';
 import { startFunctionHost } from './functionHost.ts';
@@ -86,6 +87,7 @@ try {
     console.error(`demo run ${runId} in workspace demo: ${apiUrl}/api/v1/workspaces/demo/runs/${runId}`);
   }
   console.log(`arco ready ${apiUrl}`);
+  if (process.env.ARCO_AUTOTICK !== '0') startAutotick(apiUrl, secret);
 } catch (error) {
   console.error(`arco failed to start: ${(error as Error).message}`);
   await stop(1);

@@ -8,6 +8,7 @@ import { requestContext } from '../../shared/http/requestContext.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { deltaTableRoutes } from './routes/deltaTables.ts';
 import { healthRoutes } from './routes/health.ts';
+import { automationRoutes } from './routes/internalAutomation.ts';
 import { internalFailpointRoutes } from './routes/internalFailpoints.ts';
 import { manifestRoutes } from './routes/manifests.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -44,6 +45,7 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.route('/api/v1', runRoutes(deps));
   app.route('/api/v1', taskCallbackRoutes(deps));
   app.route('/internal', timerRoutes(deps));
+  app.route('/internal', automationRoutes(deps));
   if (deps.config.localStack) app.route('/internal', internalFailpointRoutes(deps.failpoints));
   return app;
 }

@@ -2,6 +2,8 @@ import type { DocumentStore } from '../adapters/documentStore.ts';
 import type { Scope } from '../auth/principal.ts';
 import type { CodeLocationManifest } from './codeLocationManifest.ts';
 
+export const WORKSPACE_REGISTRY = 'arco_workspaces';
+
 /** Deployed code-location manifests (Firestore), and which one is the latest. */
 export class ManifestStore {
   constructor(
