@@ -4,9 +4,14 @@
  */
 import { startBenchStack } from './benchStack.ts';
 import { benchDeltaCommits } from './deltaCommits.bench.ts';
+import { benchOrchestration } from './orchestration.bench.ts';
 import { benchStateStore } from './stateStore.bench.ts';
 
-const benchmarks: Record<string, () => Promise<void>> = { delta: benchDeltaCommits, state: benchStateStore };
+const benchmarks: Record<string, () => Promise<void>> = {
+  delta: benchDeltaCommits,
+  state: benchStateStore,
+  orchestration: benchOrchestration,
+};
 const only = process.argv.slice(2);
 const stack = await startBenchStack();
 try {

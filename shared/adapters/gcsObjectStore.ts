@@ -24,18 +24,26 @@ export class GcsObjectStore implements ObjectStore {
     this.bucket = storage.bucket(bucketName);
   }
 
+  /**
+   * One request: the bytes and the generation come from the same response (`x-goog-generation`), so an
+   * object being replaced is read at one version or the next, never reported absent or mixed.
+   */
   async get(key: string): Promise<StoredObject | null> {
-    const file = this.bucket.file(key);
-    try {
-      // Metadata first so bytes and generation describe the same version: the download names it.
-      const [metadata] = await file.getMetadata();
-      const generation = String(metadata.generation);
-      const [bytes] = await this.bucket.file(key, { generation }).download();
-      return { bytes, generation, contentType: metadata.contentType ?? 'application/octet-stream' };
-    } catch (error) {
-      if (codeOf(error) === 404) return null;
-      throw error;
-    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let generation = '';
+      let contentType = 'application/octet-stream';
+      this.bucket
+        .file(key)
+        .createReadStream()
+        .on('response', (response: { headers: Record<string, string | undefined> }) => {
+          generation = String(response.headers['x-goog-generation'] ?? '');
+          contentType = response.headers['content-type'] ?? contentType;
+        })
+        .on('data', (chunk: Buffer) => chunks.push(chunk))
+        .on('end', () => resolve({ bytes: Buffer.concat(chunks), generation, contentType }))
+        .on('error', (error: unknown) => (codeOf(error) === 404 ? resolve(null) : reject(error)));
+    });
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

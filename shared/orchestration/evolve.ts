@@ -3,6 +3,7 @@
  * No I/O and no clock: times come from event ids. Derived facts (ready, skipped, run completion) are
  * fold outputs, never events.
  */
+import { sha256Hex } from '../core/hashing.ts';
 import type { EventData, OrchestrationEvent, TaskDef } from './events.ts';
 import { eventTimeMs } from './events.ts';
 import { ProjectionDraft } from './projectionDraft.ts';
@@ -105,9 +106,21 @@ export const isTerminal = (state: TaskState) => TERMINAL.has(state);
 /** Non-retryable by default (orchestration spec §18.5); everything else retries unless told not to. */
 const NON_RETRYABLE_CATEGORIES = new Set(['DATA_QUALITY', 'CONFIGURATION', 'CANCELLED']);
 
-/** `delay(n) = min(initial × 2^min(n−1, 6), max)` with the spec's 30 s / 900 s defaults (§10.2). */
-export function retryDelayMs(attempt: number, initialSeconds = 30, maxSeconds = 900): number {
-  return Math.min(initialSeconds * 2 ** Math.min(attempt - 1, 6), maxSeconds) * 1000;
+/**
+ * `delay(n) = min(initial × 2^min(n−1, 6), max)` with the spec's 30 s / 900 s defaults (§10.2), spread by
+ * up to ±10 % so that tasks failing together do not retry together. The jitter is a hash of the retry's
+ * identity, not a random draw, so the fold stays deterministic.
+ */
+export function retryDelayMs(
+  attempt: number,
+  initialSeconds = 30,
+  maxSeconds = 900,
+  jitterSeed = '',
+): number {
+  const base = Math.min(initialSeconds * 2 ** Math.min(attempt - 1, 6), maxSeconds) * 1000;
+  if (!jitterSeed) return base;
+  const fraction = Number.parseInt(sha256Hex(jitterSeed).slice(0, 8), 16) / 0xffffffff;
+  return Math.round(base * (0.9 + 0.2 * fraction));
 }
 
 interface Context {
@@ -495,7 +508,13 @@ const onTaskFinished: Handler<'task_finished' | 'task_completion_recorded'> = (c
     };
     if (retryable && data.attempt < task.maxAttempts) {
       const deadline =
-        c.timeMs + retryDelayMs(data.attempt, task.initialBackoffSeconds, task.maxBackoffSeconds);
+        c.timeMs +
+        retryDelayMs(
+          data.attempt,
+          task.initialBackoffSeconds,
+          task.maxBackoffSeconds,
+          `${task.runId}|${task.taskKey}|${data.attempt}`,
+        );
       putTask(c, { ...failed, state: 'RETRY_WAIT', retryNotBefore: new Date(deadline).toISOString() });
       recordPartition(c, failed, 'FAILED', run);
       return;

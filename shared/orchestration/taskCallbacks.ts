@@ -67,7 +67,15 @@ export async function handleTaskCallback(
   const task = (await snapshot.shardRows('tasks', ids.runId)).find(
     (t) => t.runId === ids.runId && t.taskKey === ids.taskKey,
   ) as TaskRow | undefined;
-  if (!task) throw new CallbackError(404, 'task_not_found', `task not found: ${taskId}`);
+  if (!task) {
+    deps.log.warn('callback for a task not in the published projection', {
+      taskId,
+      runId: ids.runId,
+      taskKey: ids.taskKey,
+      manifestId: snapshot.manifest?.manifest_id,
+    });
+    throw new CallbackError(404, 'task_not_found', `task not found: ${taskId}`);
+  }
   const run = (await snapshot.shardRows('runs', ids.runId)).find((r) => r.runId === ids.runId) as
     RunRow | undefined;
   if (isTerminal(task.state)) {

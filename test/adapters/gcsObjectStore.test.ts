@@ -35,6 +35,19 @@ describe('GcsObjectStore', () => {
     expect(await store.head('absent.json')).toBeNull();
   });
 
+  it('never reports an object absent while it is being replaced', async () => {
+    await store.put('moving.json', '0');
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 1; !stop; i += 1) await store.put('moving.json', String(i));
+    })();
+    const reads = await Promise.all(Array.from({ length: 200 }, () => store.get('moving.json')));
+    stop = true;
+    await writer;
+    expect(reads.filter((r) => r === null)).toHaveLength(0);
+    for (const read of reads) expect(Number(read!.bytes.toString())).toBeGreaterThanOrEqual(0);
+  });
+
   it('deletes with preconditions and reports what happened', async () => {
     const written = await store.put('gone.json', '1');
     expect(await store.delete('gone.json', { ifGenerationMatch: 1 })).toEqual({

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type EdgeRow, foldEvents, type RunRow, type TaskRow } from '../../shared/orchestration/evolve.ts';
+import {
+  type EdgeRow,
+  foldEvents,
+  retryDelayMs,
+  type RunRow,
+  type TaskRow,
+} from '../../shared/orchestration/evolve.ts';
 import type { EventData, OrchestrationEvent, TaskDef } from '../../shared/orchestration/events.ts';
 import { emptyState, type FoldState, keyOf, TABLES } from '../../shared/orchestration/projectionTables.ts';
 import { eventFactory } from '../support/eventFactory.ts';
@@ -115,7 +121,10 @@ describe('evolve: task and run state machines', () => {
       attempt: 1,
       lastFailure: { attempt: 1, errorCategory: 'INFRASTRUCTURE', retryable: true },
     });
-    expect(Date.parse(waiting.retryNotBefore!) - Date.parse('2026-11-23T10:00:05Z')).toBe(30_000);
+    const delay = Date.parse(waiting.retryNotBefore!) - Date.parse('2026-11-23T10:00:05Z');
+    expect(delay).toBeGreaterThanOrEqual(27_000);
+    expect(delay).toBeLessThanOrEqual(33_000);
+    expect(delay).toBe(retryDelayMs(1, 30, 900, 'r1|raw.orders|1'));
     const after = foldEvents(emptyState(), events);
     expect(task(after, 'r1', 'raw.orders')).toMatchObject({
       state: 'SUCCEEDED',
@@ -186,6 +195,19 @@ describe('evolve: task and run state machines', () => {
     foldEvents(base, [unknown, ...scenario({ 'raw.orders': ['ok'] })]);
     expect(JSON.stringify(TABLES.map((t) => [...base[t].entries()]))).toBe(snapshot);
     expect(foldEvents(base, [unknown])).toEqual(base);
+  });
+});
+
+describe('retry backoff', () => {
+  it('doubles from the initial delay up to the cap, spread by at most ±10 % per retry identity', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => retryDelayMs(n) / 1000)).toEqual([
+      30, 60, 120, 240, 480, 900, 900, 900,
+    ]);
+    const spread = Array.from({ length: 200 }, (_, i) => retryDelayMs(1, 30, 900, `run${i}|t|1`));
+    expect(Math.min(...spread)).toBeGreaterThanOrEqual(27_000);
+    expect(Math.max(...spread)).toBeLessThanOrEqual(33_000);
+    expect(new Set(spread).size).toBeGreaterThan(100);
+    expect(retryDelayMs(3, 1, 5, 'x')).toBe(retryDelayMs(3, 1, 5, 'x'));
   });
 });
 

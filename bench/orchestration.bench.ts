@@ -1,0 +1,176 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Storage } from '@google-cloud/storage';
+import { bootstrapLocalResources } from '../local/bootstrap.ts';
+import { freePort } from '../local/emulators.ts';
+import { startFunctionHost } from '../local/functionHost.ts';
+import { mintLocalToken } from '../shared/auth/localTokens.ts';
+import { PUSH_SUBSCRIPTIONS, TASK_QUEUES, TOPICS } from '../shared/runtime/resources.ts';
+import { fmt, percentile } from './benchStack.ts';
+
+const SECRET = 'bench-orchestration-secret';
+
+interface Envelope {
+  taskId: string;
+  taskKey: string;
+  runId: string;
+  attempt: number;
+  attemptId: string;
+  callbackBaseUrl: string;
+  taskToken: string;
+}
+
+/**
+ * Orchestration latencies on the emulator stack with a worker that succeeds at once (so what is measured
+ * is the orchestrator): trigger → first dispatch, upstream success → downstream dispatch, a 200-task DAG.
+ * Baseline: one create-only GCS write plus one Firestore read, the floor of any durable step.
+ */
+export async function benchOrchestration(): Promise<void> {
+  const bucket = `arco-bench-orch-${Date.now()}`;
+  await new Storage().createBucket(bucket);
+  const port = await freePort();
+  Object.assign(process.env, {
+    ARCO_LOCAL_SECRET: SECRET,
+    ARCO_STORAGE_BUCKET: bucket,
+    ARCO_LOCAL_STACK: '1',
+    ARCO_PUSH_TOKEN: 'bench-push',
+    ARCO_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    ARCO_LOG_LEVEL: 'silent',
+  });
+  const host = await startFunctionHost({ port });
+
+  const dispatchedAt = new Map<string, number>();
+  const completedAt = new Map<string, number>();
+  const retriedCallbacks: string[] = [];
+  const worker = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const envelope = JSON.parse(Buffer.concat(chunks).toString()) as Envelope;
+      dispatchedAt.set(`${envelope.runId}/${envelope.taskKey}`, performance.now());
+      // Like a real worker: a callback the orchestrator could not take is sent again (a 409/410 is final).
+      const callback = async (kind: string, body: object) => {
+        for (let attempt = 0; attempt < 20; attempt += 1) {
+          const response = await fetch(
+            `${envelope.callbackBaseUrl}/api/v1/tasks/${envelope.taskId}/${kind}`,
+            {
+              method: 'POST',
+              headers: { Authorization: `Bearer ${envelope.taskToken}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ attempt: envelope.attempt, attemptId: envelope.attemptId, ...body }),
+            },
+          );
+          const text = await response.text();
+          if (response.ok || response.status === 409 || response.status === 410) return;
+          retriedCallbacks.push(`${kind} ${envelope.taskKey}: ${response.status} ${text.slice(0, 80)}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      await callback('started', { workerId: 'bench' });
+      // The moment the worker reports success; the callback itself answers once the success is visible.
+      completedAt.set(`${envelope.runId}/${envelope.taskKey}`, performance.now());
+      await callback('completed', { workerId: 'bench', outcome: 'SUCCEEDED', output: { rowCount: 1 } });
+      res.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => worker.listen(0, '127.0.0.1', resolve));
+  const workerUrl = `http://127.0.0.1:${(worker.address() as AddressInfo).port}/`;
+  await bootstrapLocalResources({
+    project: process.env.GOOGLE_CLOUD_PROJECT!,
+    location: 'us-central1',
+    bucket,
+    hostUrl: host.url,
+    topics: TOPICS,
+    pushSubscriptions: PUSH_SUBSCRIPTIONS,
+    queues: TASK_QUEUES,
+    pushToken: 'bench-push',
+  });
+  const token = await mintLocalToken(SECRET, { tenant: 'bench', workspace: 'orch', roles: ['operator'] });
+  const api = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${host.url}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const waitTerminal = async (runId: string, timeoutMs: number) => {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      const run = await api('GET', `/api/v1/workspaces/orch/runs/${runId}`);
+      if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(String(run.state))) return run;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const run = await api('GET', `/api/v1/workspaces/orch/runs/${runId}`);
+    const stuck = (run.tasks as Array<{ taskKey: string; state: string }>).filter(
+      (t) => !['SUCCEEDED'].includes(t.state),
+    );
+    throw new Error(
+      `run ${runId} did not finish in ${timeoutMs} ms: ${JSON.stringify(run.taskCounts)} ${JSON.stringify(stuck.slice(0, 5))}`,
+    );
+  };
+
+  // A two-step chain, many times: trigger → first dispatch, and a → b hand-off.
+  const layers = Number(process.env.ARCO_BENCH_DAG_LAYERS ?? 20);
+  const width = Number(process.env.ARCO_BENCH_DAG_WIDTH ?? 10);
+  const dag = Array.from({ length: layers }, (_, l) =>
+    Array.from({ length: width }, (_, w) => ({
+      key: `dag.l${String(l).padStart(2, '0')}_t${w}`,
+      dependencies: l === 0 ? [] : [{ upstreamKey: `dag.l${String(l - 1).padStart(2, '0')}_t${w}` }],
+    })),
+  ).flat();
+  await api('POST', '/api/v1/workspaces/orch/manifests', {
+    codeVersionId: 'bench',
+    workerUrl,
+    assets: [{ key: 'chain.a' }, { key: 'chain.b', dependencies: [{ upstreamKey: 'chain.a' }] }, ...dag],
+  });
+  const firstDispatch: number[] = [];
+  const handOff: number[] = [];
+  const runs = Number(process.env.ARCO_BENCH_CHAIN_RUNS ?? 20);
+  for (let i = 0; i < runs; i += 1) {
+    const started = performance.now();
+    const { runId } = (await api('POST', '/api/v1/workspaces/orch/runs', {
+      selection: ['chain.a'],
+      includeDownstream: true,
+    })) as { runId: string };
+    await waitTerminal(runId, 60_000);
+    firstDispatch.push(dispatchedAt.get(`${runId}/chain.a`)! - started);
+    handOff.push(dispatchedAt.get(`${runId}/chain.b`)! - completedAt.get(`${runId}/chain.a`)!);
+  }
+  console.log(
+    `trigger → first dispatch (${runs} runs): p50 ${fmt(percentile(firstDispatch, 50), 0)} ms, p95 ${fmt(percentile(firstDispatch, 95), 0)} ms`,
+  );
+  console.log(
+    `upstream success → downstream dispatch: p50 ${fmt(percentile(handOff, 50), 0)} ms, p95 ${fmt(percentile(handOff, 95), 0)} ms`,
+  );
+
+  const started = performance.now();
+  const roots = dag.filter((a) => a.dependencies.length === 0).map((a) => a.key);
+  const { runId } = (await api('POST', '/api/v1/workspaces/orch/runs', {
+    selection: roots,
+    includeDownstream: true,
+  })) as { runId: string };
+  const run = await waitTerminal(runId, Number(process.env.ARCO_BENCH_DAG_TIMEOUT_MS ?? 600_000));
+  const wall = performance.now() - started;
+  console.log(
+    `200-task DAG (${layers} layers × ${width}): ${run.state} in ${fmt(wall / 1000, 1)} s (${fmt(wall / layers, 0)} ms per layer)`,
+  );
+
+  const baseline: number[] = [];
+  const { GcsObjectStore } = await import('../shared/adapters/gcsObjectStore.ts');
+  const { FirestoreDocumentStore } = await import('../shared/adapters/firestoreDocumentStore.ts');
+  const objects = new GcsObjectStore(bucket);
+  const documents = new FirestoreDocumentStore();
+  for (let i = 0; i < 50; i += 1) {
+    const t0 = performance.now();
+    await objects.put(`baseline/${i}`, '{}', { ifGenerationMatch: 0 });
+    await documents.get(`bench/doc-${i}`);
+    baseline.push(performance.now() - t0);
+  }
+  const floor = percentile(baseline, 50);
+  console.log(
+    `baseline durable step (create-only write + Firestore read): p50 ${fmt(floor, 1)} ms; ` +
+      `first-dispatch p50 / baseline ${fmt(percentile(firstDispatch, 50) / floor, 1)}, hand-off p50 / baseline ${fmt(percentile(handOff, 50) / floor, 1)}`,
+  );
+  worker.close();
+  await host.close();
+}
