@@ -152,7 +152,9 @@ export async function benchOrchestration(): Promise<void> {
   const run = await waitTerminal(runId, Number(process.env.ARCO_BENCH_DAG_TIMEOUT_MS ?? 600_000));
   const wall = performance.now() - started;
   console.log(
-    `200-task DAG (${layers} layers × ${width}): ${run.state} in ${fmt(wall / 1000, 1)} s (${fmt(wall / layers, 0)} ms per layer)`,
+    `${layers * width}-task DAG (${layers} layers × ${width}): ${run.state} in ${fmt(wall / 1000, 1)} s ` +
+      `(${fmt(wall / layers, 0)} ms per layer); callbacks sent again after a refusal: ${retriedCallbacks.length}` +
+      (retriedCallbacks.length ? ` (${retriedCallbacks.slice(0, 3).join('; ')})` : ''),
   );
 
   const baseline: number[] = [];
