@@ -1,38 +1,16 @@
-import { Storage } from '@google-cloud/storage';
+import { benchDependencies } from './benchDependencies.ts';
 import { createApiApp } from '../functions/api/app.ts';
-import { systemClock } from '../shared/adapters/clock.ts';
-import { CloudTasksQueue } from '../shared/adapters/cloudTasksQueue.ts';
-import { FirestoreDocumentStore } from '../shared/adapters/firestoreDocumentStore.ts';
-import { GcsObjectStore } from '../shared/adapters/gcsObjectStore.ts';
-import { monotonicUlids } from '../shared/adapters/idGenerator.ts';
-import { PubSubPublisher } from '../shared/adapters/pubsubPublisher.ts';
-import { LocalTokenVerifier, mintLocalToken } from '../shared/auth/localTokens.ts';
-import { Failpoints } from '../shared/core/failpoints.ts';
+import { mintLocalToken } from '../shared/auth/localTokens.ts';
 import { uuidv7 } from '../shared/core/uuid.ts';
-import { createLogger } from '../shared/observability/logger.ts';
-import { loadConfig } from '../shared/runtime/config.ts';
 import { fmt, percentile } from './benchStack.ts';
 
 const SECRET = 'bench-secret';
 
 /** Delta commits/s on one table with 1, 4 and 8 writers; baseline: a bare create-only GCS write. */
 export async function benchDeltaCommits(): Promise<void> {
-  const bucket = `arco-bench-${Date.now()}`;
-  await new Storage().createBucket(bucket);
-  const config = loadConfig({ ...process.env, ARCO_STORAGE_BUCKET: bucket, ARCO_LOCAL_STACK: '1' });
-  const objects = new GcsObjectStore(bucket);
-  const app = createApiApp({
-    config,
-    objects,
-    documents: new FirestoreDocumentStore(),
-    publisher: new PubSubPublisher(),
-    tasks: new CloudTasksQueue(config.project, config.location),
-    clock: systemClock,
-    ids: monotonicUlids(),
-    failpoints: new Failpoints(false),
-    tokens: new LocalTokenVerifier(SECRET),
-    log: createLogger({}, () => {}, 'SILENT'),
-  });
+  const deps = await benchDependencies('delta', SECRET);
+  const objects = deps.objects;
+  const app = createApiApp(deps);
   const headers = {
     Authorization: `Bearer ${await mintLocalToken(SECRET, { tenant: 'bench', workspace: 'delta', roles: ['producer'] })}`,
     'content-type': 'application/json',

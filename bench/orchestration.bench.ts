@@ -1,11 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Storage } from '@google-cloud/storage';
-import { bootstrapLocalResources } from '../local/bootstrap.ts';
-import { freePort } from '../local/emulators.ts';
-import { startFunctionHost } from '../local/functionHost.ts';
+import { startHostOnEmulators } from '../local/hostOnEmulators.ts';
 import { mintLocalToken } from '../shared/auth/localTokens.ts';
-import { PUSH_SUBSCRIPTIONS, TASK_QUEUES, TOPICS } from '../shared/runtime/resources.ts';
 import { fmt, percentile } from './benchStack.ts';
 
 const SECRET = 'bench-orchestration-secret';
@@ -26,18 +23,10 @@ interface Envelope {
  * Baseline: one create-only GCS write plus one Firestore read, the floor of any durable step.
  */
 export async function benchOrchestration(): Promise<void> {
+  process.env.ARCO_LOG_LEVEL = 'silent';
   const bucket = `arco-bench-orch-${Date.now()}`;
   await new Storage().createBucket(bucket);
-  const port = await freePort();
-  Object.assign(process.env, {
-    ARCO_LOCAL_SECRET: SECRET,
-    ARCO_STORAGE_BUCKET: bucket,
-    ARCO_LOCAL_STACK: '1',
-    ARCO_PUSH_TOKEN: 'bench-push',
-    ARCO_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    ARCO_LOG_LEVEL: 'silent',
-  });
-  const host = await startFunctionHost({ port });
+  const host = await startHostOnEmulators({ bucket, secret: SECRET, pushToken: 'bench-push' });
 
   const dispatchedAt = new Map<string, number>();
   const completedAt = new Map<string, number>();
@@ -74,16 +63,6 @@ export async function benchOrchestration(): Promise<void> {
   });
   await new Promise<void>((resolve) => worker.listen(0, '127.0.0.1', resolve));
   const workerUrl = `http://127.0.0.1:${(worker.address() as AddressInfo).port}/`;
-  await bootstrapLocalResources({
-    project: process.env.GOOGLE_CLOUD_PROJECT!,
-    location: 'us-central1',
-    bucket,
-    hostUrl: host.url,
-    topics: TOPICS,
-    pushSubscriptions: PUSH_SUBSCRIPTIONS,
-    queues: TASK_QUEUES,
-    pushToken: 'bench-push',
-  });
   const token = await mintLocalToken(SECRET, { tenant: 'bench', workspace: 'orch', roles: ['operator'] });
   const api = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${host.url}${path}`, {

@@ -1,15 +1,7 @@
-import { Storage } from '@google-cloud/storage';
+import { benchDependencies } from './benchDependencies.ts';
 import { monotonicFactory } from 'ulid';
-import { systemClock } from '../shared/adapters/clock.ts';
-import { CloudTasksQueue } from '../shared/adapters/cloudTasksQueue.ts';
-import { FirestoreDocumentStore } from '../shared/adapters/firestoreDocumentStore.ts';
-import { GcsObjectStore } from '../shared/adapters/gcsObjectStore.ts';
-import { monotonicUlids } from '../shared/adapters/idGenerator.ts';
-import { PubSubPublisher } from '../shared/adapters/pubsubPublisher.ts';
 import { scopedObjectStore } from '../shared/adapters/scopedObjectStore.ts';
-import { LocalTokenVerifier } from '../shared/auth/localTokens.ts';
 import { canonicalJson } from '../shared/core/canonicalJson.ts';
-import { Failpoints } from '../shared/core/failpoints.ts';
 import { resetCompactorCache } from '../shared/orchestration/compactor.ts';
 import { type EventData, envelope, type OrchestrationEvent } from '../shared/orchestration/events.ts';
 import { foldEvents } from '../shared/orchestration/evolve.ts';
@@ -30,9 +22,6 @@ import {
   type TableName,
 } from '../shared/orchestration/projectionTables.ts';
 import { appendVisible } from '../shared/orchestration/visibility.ts';
-import { createLogger } from '../shared/observability/logger.ts';
-import { loadConfig } from '../shared/runtime/config.ts';
-import type { Dependencies } from '../shared/runtime/dependencies.ts';
 import { fmt, percentile } from './benchStack.ts';
 
 /** One run of a two-asset pipeline; `a` is daily partitioned (`date=` the run's UTC day). */
@@ -130,21 +119,7 @@ async function seed(store: ProjectionStore, state: FoldState, lastEventId: strin
 }
 
 export async function benchStateStore(): Promise<void> {
-  const bucket = `arco-bench-state-${Date.now()}`;
-  await new Storage().createBucket(bucket);
-  const config = loadConfig({ ...process.env, ARCO_STORAGE_BUCKET: bucket, ARCO_LOCAL_STACK: '1' });
-  const deps: Dependencies = {
-    config,
-    objects: new GcsObjectStore(bucket),
-    documents: new FirestoreDocumentStore(),
-    publisher: new PubSubPublisher(),
-    tasks: new CloudTasksQueue(config.project, config.location),
-    clock: systemClock,
-    ids: monotonicUlids(),
-    failpoints: new Failpoints(false),
-    tokens: new LocalTokenVerifier('bench'),
-    log: createLogger({}, () => {}, 'SILENT'),
-  };
+  const deps = await benchDependencies('state', 'bench');
 
   // 1. The pure fold.
   const foldScope = { tenant: 'bench', workspace: 'fold' };

@@ -313,12 +313,11 @@ function newTask(c: Context, runId: string, def: TaskDef, dependents: string[]):
 
 type Handler<T extends EventData['type']> = (c: Context, data: Extract<EventData, { type: T }>) => void;
 
-const onRunTriggered: Handler<'run_triggered'> = (c, data) => {
-  const existing = runOf(c, data.runId);
-  if (existing?.triggerRecorded) return;
-  const base: RunRow = existing ?? {
-    runId: data.runId,
-    planId: data.planId,
+/** A run row before anything happened to it; whichever of RunTriggered and PlanCreated comes first makes it. */
+function newRun(c: Context, runId: string, planId: string): RunRow {
+  return {
+    runId,
+    planId,
     state: 'TRIGGERED',
     labels: {},
     rootAssets: [],
@@ -334,6 +333,12 @@ const onRunTriggered: Handler<'run_triggered'> = (c, data) => {
     triggerRecorded: true,
     rowVersion: c.event.eventId,
   };
+}
+
+const onRunTriggered: Handler<'run_triggered'> = (c, data) => {
+  const existing = runOf(c, data.runId);
+  if (existing?.triggerRecorded) return;
+  const base: RunRow = existing ?? newRun(c, data.runId, data.planId);
   putRun(c, {
     ...base,
     triggeredAt: existing ? base.triggeredAt : c.time,
@@ -376,24 +381,7 @@ const onPlanCreated: Handler<'plan_created'> = (c, data) => {
         rowVersion: c.event.eventId,
       });
   }
-  const run: RunRow = existing ?? {
-    runId: data.runId,
-    planId: data.planId,
-    state: 'TRIGGERED',
-    labels: {},
-    rootAssets: [],
-    cancelRequested: false,
-    taskKeys: [],
-    tasksTotal: 0,
-    tasksCompleted: 0,
-    tasksSucceeded: 0,
-    tasksFailed: 0,
-    tasksSkipped: 0,
-    tasksCancelled: 0,
-    triggeredAt: c.time,
-    triggerRecorded: false,
-    rowVersion: c.event.eventId,
-  };
+  const run: RunRow = existing ?? { ...newRun(c, data.runId, data.planId), triggerRecorded: false };
   const withTasks: RunRow = {
     ...run,
     planId: data.planId,

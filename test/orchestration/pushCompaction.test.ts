@@ -1,12 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { bootstrapLocalResources } from '../../local/bootstrap.ts';
-import { freePort } from '../../local/emulators.ts';
-import { type FunctionHost, startFunctionHost } from '../../local/functionHost.ts';
+import type { FunctionHost } from '../../local/functionHost.ts';
+import { startHostOnEmulators } from '../../local/hostOnEmulators.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { pendingCollection } from '../../shared/orchestration/ledger.ts';
 import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
-import { TOPICS } from '../../shared/runtime/resources.ts';
 import {
   createTestBucket,
   TEST_SECRET,
@@ -21,22 +19,11 @@ describe('appends wake the compactor through a Pub/Sub push subscription', () =>
 
   it('folds an append batch without anyone calling the compactor', async () => {
     const bucket = await createTestBucket();
-    Object.assign(process.env, {
-      ARCO_LOCAL_SECRET: TEST_SECRET,
-      ARCO_STORAGE_BUCKET: bucket,
-      ARCO_LOCAL_STACK: '1',
-      ARCO_PUSH_TOKEN: 'push-secret',
-    });
-    host = await startFunctionHost({ port: await freePort() });
-    await bootstrapLocalResources({
-      project: process.env.GOOGLE_CLOUD_PROJECT!,
-      location: 'us-central1',
+    host = await startHostOnEmulators({
       bucket,
-      hostUrl: host.url,
-      topics: TOPICS,
-      pushSubscriptions: testPushSubscriptions(),
-      queues: [],
+      secret: TEST_SECRET,
       pushToken: 'push-secret',
+      pushSubscriptions: testPushSubscriptions(),
     });
     const deps = await testDependencies({}, undefined, bucket);
     const scope = { tenant: 'acme', workspace: uniqueName('ws') };

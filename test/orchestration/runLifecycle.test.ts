@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapLocalResources } from '../../local/bootstrap.ts';
-import { freePort } from '../../local/emulators.ts';
-import { type FunctionHost, startFunctionHost } from '../../local/functionHost.ts';
+import type { FunctionHost } from '../../local/functionHost.ts';
+import { startHostOnEmulators } from '../../local/hostOnEmulators.ts';
 import { GcsObjectStore } from '../../shared/adapters/gcsObjectStore.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { resetCompactorCache } from '../../shared/orchestration/compactor.ts';
 import { POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
-import { TASK_QUEUES, TOPICS } from '../../shared/runtime/resources.ts';
 import {
   bearer,
   createTestBucket,
@@ -42,25 +40,11 @@ describe('a run from trigger to terminal state', () => {
   };
 
   beforeAll(async () => {
-    const port = await freePort();
-    const bucket = await createTestBucket();
-    Object.assign(process.env, {
-      ARCO_LOCAL_SECRET: TEST_SECRET,
-      ARCO_STORAGE_BUCKET: bucket,
-      ARCO_LOCAL_STACK: '1',
-      ARCO_PUSH_TOKEN: 'push-secret',
-      ARCO_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    });
-    host = await startFunctionHost({ port });
-    await bootstrapLocalResources({
-      project: process.env.GOOGLE_CLOUD_PROJECT!,
-      location: 'us-central1',
-      bucket,
-      hostUrl: host.url,
-      topics: TOPICS,
-      pushSubscriptions: testPushSubscriptions(),
-      queues: TASK_QUEUES,
+    host = await startHostOnEmulators({
+      bucket: await createTestBucket(),
+      secret: TEST_SECRET,
       pushToken: 'push-secret',
+      pushSubscriptions: testPushSubscriptions(),
     });
     headers = await bearer({ tenant: 'acme', workspace: ws, roles: ['operator', 'producer'] });
   });

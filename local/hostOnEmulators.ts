@@ -1,0 +1,44 @@
+import { bootstrapLocalResources } from './bootstrap.ts';
+import { freePort } from './emulators.ts';
+import { type FunctionHost, startFunctionHost } from './functionHost.ts';
+import {
+  PUSH_SUBSCRIPTIONS,
+  type PushSubscription,
+  TASK_QUEUES,
+  TOPICS,
+} from '../shared/runtime/resources.ts';
+
+export interface HostOnEmulatorsOptions {
+  bucket: string;
+  secret: string;
+  pushToken: string;
+  pushSubscriptions?: readonly PushSubscription[];
+}
+
+/**
+ * Every function on a free port against already running emulators, with the project's bucket, topics,
+ * push subscriptions and queues: what tests and benchmarks need of `npm start` without its processes.
+ * The functions read their configuration from the environment when the host imports them.
+ */
+export async function startHostOnEmulators(options: HostOnEmulatorsOptions): Promise<FunctionHost> {
+  const port = await freePort();
+  Object.assign(process.env, {
+    ARCO_LOCAL_SECRET: options.secret,
+    ARCO_STORAGE_BUCKET: options.bucket,
+    ARCO_LOCAL_STACK: '1',
+    ARCO_PUSH_TOKEN: options.pushToken,
+    ARCO_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+  });
+  const host = await startFunctionHost({ port });
+  await bootstrapLocalResources({
+    project: process.env.GOOGLE_CLOUD_PROJECT!,
+    location: process.env.ARCO_LOCATION ?? 'us-central1',
+    bucket: options.bucket,
+    hostUrl: host.url,
+    topics: TOPICS,
+    pushSubscriptions: options.pushSubscriptions ?? PUSH_SUBSCRIPTIONS,
+    queues: TASK_QUEUES,
+    pushToken: options.pushToken,
+  });
+  return host;
+}
