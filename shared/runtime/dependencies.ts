@@ -37,27 +37,36 @@ export function createDependencies(loaded: RuntimeConfig = loadConfig()): Depend
     loaded.taskTokenSecret || loaded.authMode !== 'local'
       ? loaded
       : { ...loaded, taskTokenSecret: `${resolveLocalSecret(loaded.dataDir)}:task-tokens` };
-  const documents = new FirestoreDocumentStore();
+  const adapters = createAdapters(config);
   const failpoints = new Failpoints(config.localStack);
   for (const [name, count] of parseFailpointSpec(config.failpointSpec)) failpoints.arm(name, count);
   return {
     config,
-    objects: new GcsObjectStore(config.bucket, new Storage({ projectId: config.project })),
-    documents,
-    publisher: new PubSubPublisher(),
-    tasks: new CloudTasksQueue(config.project, config.location),
-    clock: systemClock,
-    ids: monotonicUlids(),
+    ...adapters,
     failpoints,
     tokens:
       config.authMode === 'google'
         ? new GoogleOidcVerifier({
             audience: config.oidcAudience,
             internalServiceAccounts: config.internalServiceAccounts,
-            directory: documents,
+            directory: adapters.documents,
           })
         : new LocalTokenVerifier(resolveLocalSecret(config.dataDir)),
     log: createLogger({ service: process.env.K_SERVICE ?? 'arco' }),
+  };
+}
+
+/** The clients every function uses, from configuration alone (tests and benchmarks reuse them). */
+export function createAdapters(
+  config: RuntimeConfig,
+): Pick<Dependencies, 'objects' | 'documents' | 'publisher' | 'tasks' | 'clock' | 'ids'> {
+  return {
+    objects: new GcsObjectStore(config.bucket, new Storage({ projectId: config.project })),
+    documents: new FirestoreDocumentStore(),
+    publisher: new PubSubPublisher(),
+    tasks: new CloudTasksQueue(config.project, config.location),
+    clock: systemClock,
+    ids: monotonicUlids(),
   };
 }
 

@@ -1,17 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Storage } from '@google-cloud/storage';
-import { systemClock } from '../../shared/adapters/clock.ts';
-import { CloudTasksQueue } from '../../shared/adapters/cloudTasksQueue.ts';
-import { FirestoreDocumentStore } from '../../shared/adapters/firestoreDocumentStore.ts';
-import { GcsObjectStore } from '../../shared/adapters/gcsObjectStore.ts';
-import { monotonicUlids } from '../../shared/adapters/idGenerator.ts';
-import { PubSubPublisher } from '../../shared/adapters/pubsubPublisher.ts';
 import { type LocalTokenRequest, LocalTokenVerifier, mintLocalToken } from '../../shared/auth/localTokens.ts';
 import { Failpoints } from '../../shared/core/failpoints.ts';
 import { createLogger, type LogSink } from '../../shared/observability/logger.ts';
 import { loadConfig } from '../../shared/runtime/config.ts';
 import { PUSH_SUBSCRIPTIONS } from '../../shared/runtime/resources.ts';
-import type { Dependencies } from '../../shared/runtime/dependencies.ts';
+import { createAdapters, type Dependencies } from '../../shared/runtime/dependencies.ts';
 
 export const TEST_SECRET = 'test-secret-for-local-tokens-only';
 
@@ -51,12 +45,7 @@ export async function testDependencies(
   };
   return {
     config,
-    objects: new GcsObjectStore(bucket),
-    documents: new FirestoreDocumentStore(),
-    publisher: new PubSubPublisher(),
-    tasks: new CloudTasksQueue(config.project, config.location),
-    clock: systemClock,
-    ids: monotonicUlids(),
+    ...createAdapters(config),
     failpoints: new Failpoints(true),
     tokens: new LocalTokenVerifier(TEST_SECRET),
     log: createLogger({}, logSink ?? (() => {}), logSink ? 'DEBUG' : 'SILENT'),
