@@ -9,7 +9,7 @@ import { sha256Hex } from '../core/hashing.ts';
 import type { Logger } from '../observability/logger.ts';
 import { CompactionLease } from './compactionLease.ts';
 import { validateEnvelope } from './eventSchema.ts';
-import { eventIdFromLedgerPath, ledgerPath, type OrchestrationEvent } from './events.ts';
+import { eventIdFromLedgerPath, eventTimeMs, ledgerPath, type OrchestrationEvent } from './events.ts';
 import { foldIntoDraft } from './evolve.ts';
 import { mapLimit } from '../core/mapLimit.ts';
 import { pendingCollection } from './ledger.ts';
@@ -338,11 +338,14 @@ export class Compactor {
           this.deps.log.error('controllers after publish failed', { error: String(error) }),
         );
     }
+    // Compaction lag: how long the oldest event of the batch waited to become visible (an alert reads it).
+    const oldestMs = Math.min(...batch.map((b) => eventTimeMs(b.event)));
     this.deps.log.info('compaction published', {
       mode,
       events: batch.length,
       manifest_id: written.manifest.manifest_id,
       last_visible_event_id: written.manifest.watermarks.last_visible_event_id,
+      lag_ms: Math.max(0, this.deps.clock.now().getTime() - oldestMs),
     });
     return {
       events_processed: batch.length,

@@ -131,6 +131,15 @@ export async function handleTaskCallback(
     };
   }
   await appendVisible(deps, scope, [{ data }]);
+  if (kind === 'completed')
+    deps.log.info('task completed', {
+      runId: task.runId,
+      taskKey: task.taskKey,
+      attempt: body.attempt,
+      outcome: body.outcome ?? 'SUCCEEDED',
+      ...(body.error?.category ? { errorCategory: body.error.category } : {}),
+      ...(body.error?.failureClass ? { failureClass: body.error.failureClass } : {}),
+    });
   if (kind === 'heartbeat')
     return {
       acknowledged: true,
