@@ -18,6 +18,11 @@ export async function runAutomationTick(deps: Dependencies, scope: Scope, now: D
     .drain(2000)
     .catch(() => undefined);
   const sweeper = await sweepStuckTasks(deps, scope, now);
-  deps.log.info('automation tick', { tenant: scope.tenant, workspace: scope.workspace, now: now.toISOString(), ...sweeper });
+  deps.log.info('automation tick', {
+    tenant: scope.tenant,
+    workspace: scope.workspace,
+    now: now.toISOString(),
+    ...sweeper,
+  });
   return { now: now.toISOString(), sweeper };
 }
