@@ -6,6 +6,7 @@ import type { EventData } from './events.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
 import { ledgerFor } from './orchestrationServices.ts';
 import { type FoldState, keyOf } from './projectionTables.ts';
+import type { RetryTimer } from './taskCallbacks.ts';
 import { mintTaskToken } from './taskToken.ts';
 
 const TOKEN_TTL_SECONDS = 3600;
@@ -84,7 +85,7 @@ export async function reconcileDispatches(
               runId,
               taskKey,
               attempt: task.attempt,
-            },
+            } satisfies RetryTimer,
             scheduleTime: new Date(fireAtMs),
             oidcServiceAccount: deps.config.tasksServiceAccount,
           });

@@ -153,17 +153,17 @@ export async function handleTaskCallback(
 }
 
 /** A retry deadline passed: the next attempt is requested if the task still waits for it. */
-export async function fireRetryTimer(
-  deps: Dependencies,
-  timer: {
-    tenantId: string;
-    workspaceId: string;
-    timerId: string;
-    runId: string;
-    taskKey: string;
-    attempt: number;
-  },
-) {
+/** The payload of a retry timer's Cloud Task (dispatchController.ts writes it). */
+export interface RetryTimer {
+  tenantId: string;
+  workspaceId: string;
+  timerId: string;
+  runId: string;
+  taskKey: string;
+  attempt: number;
+}
+
+export async function fireRetryTimer(deps: Dependencies, timer: RetryTimer) {
   const scope = { tenant: timer.tenantId, workspace: timer.workspaceId };
   const snapshot = await readerFor(deps, scope).snapshot();
   const task = (await snapshot.shardRows('tasks', timer.runId)).find(

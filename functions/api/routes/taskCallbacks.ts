@@ -8,6 +8,7 @@ import {
   type CallbackKind,
   fireRetryTimer,
   handleTaskCallback,
+  type RetryTimer,
 } from '../../../shared/orchestration/taskCallbacks.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
@@ -32,14 +33,7 @@ const callbackBody = validator<CallbackBody>({
   },
 });
 
-const timerBody = validator<{
-  tenantId: string;
-  workspaceId: string;
-  timerId: string;
-  runId: string;
-  taskKey: string;
-  attempt: number;
-}>({
+const timerBody = validator<RetryTimer>({
   type: 'object',
   required: ['tenantId', 'workspaceId', 'timerId', 'runId', 'taskKey', 'attempt'],
   properties: {
