@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from '../../shared/http/apiError.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
-import { authenticate, requireWorkspace } from '../../shared/http/authMiddleware.ts';
+import { authenticate, requireRole, requireWorkspace } from '../../shared/http/authMiddleware.ts';
 import { handleError, handleNotFound } from '../../shared/http/errorHandler.ts';
 import { requestContext } from '../../shared/http/requestContext.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
@@ -11,6 +11,7 @@ import { healthRoutes } from './routes/health.ts';
 import { automationRoutes } from './routes/internalAutomation.ts';
 import { internalFailpointRoutes } from './routes/internalFailpoints.ts';
 import { manifestRoutes } from './routes/manifests.ts';
+import { registryRoutes } from './routes/registry/registryRoutes.ts';
 import { runRoutes } from './routes/runs.ts';
 import { taskCallbackRoutes, timerRoutes } from './routes/taskCallbacks.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
@@ -31,9 +32,11 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.onError(handleError);
   app.notFound(handleNotFound);
 
+  const bearerAuth = authenticate(deps.tokens);
+  // Metrics are for operators and the platform's own scrapers (registry spec §4.8).
+  app.use('/metrics', bearerAuth, requireRole('operator'));
   app.route('/', healthRoutes());
   // Worker callbacks carry the task token of their dispatch instead of a user or service token.
-  const bearerAuth = authenticate(deps.tokens);
   for (const prefix of ['/api/*', '/data-contract-registry/*', '/internal/*'])
     app.use(prefix, (c, next) => (c.req.path.startsWith('/api/v1/tasks/') ? next() : bearerAuth(c, next)));
   app.use('/api/v1/workspaces/:workspaceId', requireWorkspace);
@@ -44,6 +47,7 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.route('/api/v1', manifestRoutes(deps));
   app.route('/api/v1', runRoutes(deps));
   app.route('/api/v1', taskCallbackRoutes(deps));
+  app.route('/data-contract-registry/v1', registryRoutes(deps));
   app.route('/internal', timerRoutes(deps));
   app.route('/internal', automationRoutes(deps));
   if (deps.config.localStack) app.route('/internal', internalFailpointRoutes(deps.failpoints));

@@ -31,6 +31,8 @@ export interface QueryOptions {
   orderBy?: Array<[field: string, direction: 'asc' | 'desc']>;
   limit?: number;
   offset?: number;
+  /** Query every collection with this id, across parents (a Firestore collection-group query). */
+  group?: boolean;
 }
 
 export interface DocumentStore {
@@ -46,5 +48,5 @@ export interface DocumentStore {
   compareAndSet(path: string, data: object, expectedVersion: string | null): Promise<CompareAndSetResult>;
   runTransaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R>;
   query<T>(collectionPath: string, options?: QueryOptions): Promise<Array<DocumentSnapshot<T>>>;
-  count(collectionPath: string, options?: Pick<QueryOptions, 'where'>): Promise<number>;
+  count(collectionPath: string, options?: Pick<QueryOptions, 'where' | 'group'>): Promise<number>;
 }

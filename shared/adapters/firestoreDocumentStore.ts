@@ -87,7 +87,9 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   private buildQuery(collectionPath: string, options: QueryOptions): Query {
-    let query: Query = this.firestore.collection(collectionPath);
+    let query: Query = options.group
+      ? this.firestore.collectionGroup(collectionPath)
+      : this.firestore.collection(collectionPath);
     for (const [field, op, value] of options.where ?? []) query = query.where(field, op, value);
     for (const [field, direction] of options.orderBy ?? []) query = query.orderBy(field, direction);
     if (options.offset) query = query.offset(options.offset);
@@ -100,7 +102,7 @@ export class FirestoreDocumentStore implements DocumentStore {
     return snapshot.docs.map((doc) => ({ path: doc.ref.path, data: doc.data() as T }));
   }
 
-  async count(collectionPath: string, options: Pick<QueryOptions, 'where'> = {}): Promise<number> {
+  async count(collectionPath: string, options: Pick<QueryOptions, 'where' | 'group'> = {}): Promise<number> {
     const snapshot = await this.buildQuery(collectionPath, options).count().get();
     return snapshot.data().count;
   }

@@ -7,5 +7,9 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     principal: Principal;
+    /** Set when an Idempotency-Key replay answered, so domain metrics do not move again. */
+    replayed: boolean;
+    /** The error body's code when the request failed, for the request's log line. */
+    errorCode: string;
   };
 }

@@ -27,6 +27,7 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     log?.warn(apiError.message, { details: apiError.details });
   const requestId = c.get('requestId') ?? '';
   const body = errorBody(dialectForPath(c.req.path), apiError, requestId);
+  c.set('errorCode', String(body.code));
   return c.json(body, apiError.status as 400, { 'Cache-Control': 'no-store', ...apiError.headers });
 }
 

@@ -57,16 +57,19 @@ export function validator<T>(schema: JSONSchemaType<T> | object, what = 'request
   return check;
 }
 
-/** Reads a JSON body: 415 unless it is JSON, 400 when it does not parse, then the schema decides. */
-export async function readJsonBody<T>(c: Context, validate: Validator<T>): Promise<T> {
+/** Parses a JSON body: 415 unless it is JSON, 400 when it does not parse. */
+export async function parseJsonBody(c: Context): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type))
     throw new ApiError(415, 'Content-Type must be application/json');
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(await c.req.text());
+    return JSON.parse(await c.req.text());
   } catch {
     throw badRequest('request body is not valid JSON');
   }
-  return validate(parsed);
+}
+
+/** Reads a JSON body and lets the schema decide. */
+export async function readJsonBody<T>(c: Context, validate: Validator<T>): Promise<T> {
+  return validate(await parseJsonBody(c));
 }

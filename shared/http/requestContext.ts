@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { IdGenerator } from '../adapters/idGenerator.ts';
 import type { Logger } from '../observability/logger.ts';
-import { apiRequestDuration } from '../observability/metrics.ts';
+import { apiRequestDuration, apiRequests } from '../observability/metrics.ts';
 import type { AppEnv } from './appEnv.ts';
 import { dialectForPath } from './errorBody.ts';
 
@@ -37,7 +37,9 @@ export function requestContext(log: Logger, ids: IdGenerator): MiddlewareHandler
       const elapsed = performance.now() - started;
       const route = c.req.routePath || 'unmatched';
       c.header(registry ? 'X-Correlation-Id' : 'X-Request-Id', requestId);
-      apiRequestDuration.observe({ route, method: c.req.method, status: String(c.res.status) }, elapsed);
+      const labels = { route, method: c.req.method, status: String(c.res.status) };
+      apiRequestDuration.observe(labels, elapsed);
+      apiRequests.inc(labels);
       if (c.req.path !== '/healthz' && c.req.path !== '/metrics') {
         requestLog[c.res.status >= 500 ? 'error' : 'info']('request', {
           httpRequest: {
@@ -48,6 +50,7 @@ export function requestContext(log: Logger, ids: IdGenerator): MiddlewareHandler
           },
           route,
           latency_ms: Math.round(elapsed * 100) / 100,
+          ...(c.get('errorCode') ? { error_code: c.get('errorCode') } : {}),
         });
       }
     }

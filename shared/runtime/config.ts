@@ -22,6 +22,30 @@ export interface RuntimeConfig {
   taskTokenSecret: string;
   /** Identity Cloud Tasks presents to workers and internal endpoints (a service account in GCP). */
   tasksServiceAccount: string;
+  registry: RegistryConfig;
+}
+
+export interface RegistryConfig {
+  /** Token buckets per principal and endpoint class (spec §4.7), `DCR_RATE_LIMITS` as JSON. */
+  rateLimits: Record<'write' | 'check' | 'read', { rps: number; burst: number }>;
+  /** How long an Idempotency-Key's outcome is replayed, `DCR_IDEMPOTENCY_TTL_S`. */
+  idempotencyTtlSeconds: number;
+}
+
+const DEFAULT_RATE_LIMITS: RegistryConfig['rateLimits'] = {
+  write: { rps: 10, burst: 20 },
+  check: { rps: 20, burst: 40 },
+  read: { rps: 50, burst: 100 },
+};
+
+function registryConfig(env: NodeJS.ProcessEnv): RegistryConfig {
+  const overrides = env.DCR_RATE_LIMITS
+    ? (JSON.parse(env.DCR_RATE_LIMITS) as Partial<RegistryConfig['rateLimits']>)
+    : {};
+  return {
+    rateLimits: { ...DEFAULT_RATE_LIMITS, ...overrides },
+    idempotencyTtlSeconds: Number(env.DCR_IDEMPOTENCY_TTL_S ?? 86_400),
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -44,5 +68,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     pushToken: localStack ? (env.ARCO_PUSH_TOKEN ?? '') : '',
     taskTokenSecret: env.ARCO_TASK_TOKEN_SECRET ?? '',
     tasksServiceAccount: env.ARCO_TASKS_SERVICE_ACCOUNT ?? 'arco-tasks',
+    registry: registryConfig(env),
   };
 }

@@ -101,7 +101,11 @@ describe('HTTP foundation of the api function', () => {
 
   it('exports api_request_duration_ms and writes one structured log line per request', async () => {
     await app.request('/api/v1/workspaces/w', { headers: await bearer({ tenant: 't', workspace: 'w' }) });
-    const metrics = await (await app.request('/metrics')).text();
+    expect((await app.request('/metrics')).status).toBe(401);
+    const consumer = await bearer({ tenant: 't', workspace: 'w', roles: ['consumer'] });
+    expect((await app.request('/metrics', { headers: consumer })).status).toBe(403);
+    const operator = await bearer({ tenant: 't', workspace: 'w', roles: ['operator'] });
+    const metrics = await (await app.request('/metrics', { headers: operator })).text();
     expect(metrics).toMatch(
       /api_request_duration_ms_count\{route="\/api\/v1\/workspaces\/:workspaceId",method="GET",status="200"\} \d+/,
     );
