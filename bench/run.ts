@@ -5,12 +5,14 @@
 import { startBenchStack } from './benchStack.ts';
 import { benchDeltaCommits } from './deltaCommits.bench.ts';
 import { benchOrchestration } from './orchestration.bench.ts';
+import { benchRegistry } from './registry.bench.ts';
 import { benchStateStore } from './stateStore.bench.ts';
 
 const benchmarks: Record<string, () => Promise<void>> = {
   delta: benchDeltaCommits,
   state: benchStateStore,
   orchestration: benchOrchestration,
+  registry: benchRegistry,
 };
 const only = process.argv.slice(2);
 const stack = await startBenchStack();

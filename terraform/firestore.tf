@@ -19,3 +19,40 @@ resource "google_firestore_document" "principal" {
     roles     = { arrayValue = { values = [for r in each.value.roles : { stringValue = r }] } }
   })
 }
+
+# The composite indexes the registry's list queries need (equality filters plus a sort), read from the
+# same file the Firebase emulator config names, so there is one list.
+locals {
+  firestore_indexes = jsondecode(file("${path.module}/../emulator-config/firestore.indexes.json"))
+}
+
+resource "google_firestore_index" "composite" {
+  for_each    = { for i in local.firestore_indexes.indexes : "${i.collectionGroup}:${join(",", [for f in i.fields : f.fieldPath])}" => i }
+  database    = google_firestore_database.default.name
+  collection  = each.value.collectionGroup
+  query_scope = each.value.queryScope
+  dynamic "fields" {
+    for_each = each.value.fields
+    content {
+      field_path = fields.value.fieldPath
+      order      = fields.value.order
+    }
+  }
+}
+
+# `dcr_subscriptions_total` counts subscriptions of a layer across workspaces: a collection-group query.
+resource "google_firestore_field" "override" {
+  for_each   = { for o in local.firestore_indexes.fieldOverrides : "${o.collectionGroup}:${o.fieldPath}" => o }
+  database   = google_firestore_database.default.name
+  collection = each.value.collectionGroup
+  field      = each.value.fieldPath
+  index_config {
+    dynamic "indexes" {
+      for_each = each.value.indexes
+      content {
+        order       = indexes.value.order
+        query_scope = indexes.value.queryScope
+      }
+    }
+  }
+}

@@ -11,5 +11,7 @@ export interface AppEnv {
     replayed: boolean;
     /** The error body's code when the request failed, for the request's log line. */
     errorCode: string;
+    /** Registry: time spent diffing and resolving schemas in this request. */
+    diffMs: number;
   };
 }

@@ -117,9 +117,12 @@ class ResolutionCheck {
 
   private checkFields(reader: RecordNode, writer: RecordNode, parent: string): Incompatibility[] {
     const issues: Incompatibility[] = [];
+    const writerFields = new Map(writer.fields.map((w) => [w.name, w]));
     for (const field of reader.fields) {
-      const names = new Set([field.name, ...field.aliases]);
-      const matches = writer.fields.filter((w) => names.has(w.name));
+      const matches = [...new Set([field.name, ...field.aliases])]
+        .map((name) => writerFields.get(name))
+        .filter((w) => w !== undefined)
+        .sort((x, y) => writer.fields.indexOf(x) - writer.fields.indexOf(y));
       const at = childPath(parent, field.name);
       const problem = (reason: string, writerPath = writer.path) =>
         issues.push({ field_path: at, reader_path: field.path, writer_path: writerPath, reason });

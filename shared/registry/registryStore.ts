@@ -17,7 +17,6 @@ import {
   type SubscriptionRecord,
   type VersionRecord,
 } from './registryRecords.ts';
-import { diffLatency } from './registryMetrics.ts';
 import type { SchemaCache } from './schemaCache.ts';
 import type { ValidSchema } from './schemaValidation.ts';
 
@@ -195,7 +194,7 @@ export class RegistryStore {
     read: <T>(path: string) => Promise<{ data: T } | null>,
     request: IngestRequest,
     context: WriteContext,
-  ): Promise<{ plan: IngestPlan; layer: LayerRecord; versions: Map<number, VersionRecord> }> {
+  ): Promise<{ plan: IngestPlan; layer: LayerRecord; versions: Map<number, VersionRecord>; diffMs: number }> {
     const dataset = await read<DatasetRecord>(this.paths.dataset(request.datasetId));
     if (!dataset) throw notFound('dataset not found', { field: 'dataset_id' });
     if (dataset.data.status === 'retired') throw retired('schemas');
@@ -220,8 +219,7 @@ export class RegistryStore {
       correlationId: context.correlationId,
       newId: () => crypto.randomUUID(),
     });
-    diffLatency.observe({ layer: request.layer }, performance.now() - started);
-    return { plan, layer, versions };
+    return { plan, layer, versions, diffMs: performance.now() - started };
   }
 
   /** How a candidate compares with a stored version, from the cache when the pair was seen. */
@@ -230,10 +228,10 @@ export class RegistryStore {
   }
 
   /** Spec §7.1: plan and PersistVersion/SetCurrent in one transaction on the layer document. */
-  async ingest(request: IngestRequest, context: WriteContext): Promise<IngestPlan> {
+  async ingest(request: IngestRequest, context: WriteContext): Promise<{ plan: IngestPlan; diffMs: number }> {
     this.cache.remember(request.schema.hash, request.schema.root);
     return this.documents.runTransaction(async (tx) => {
-      const { plan } = await this.plan((path) => tx.get(path), request, context);
+      const { plan, diffMs } = await this.plan((path) => tx.get(path), request, context);
       const versionPath = this.paths.version(request.datasetId, request.layer, plan.version.version);
       if (plan.outcome === 'created') tx.create(versionPath, plan.version);
       else if (plan.promoted) tx.set(versionPath, plan.version);
@@ -244,7 +242,7 @@ export class RegistryStore {
         );
       if (plan.layer) tx.set(this.paths.layer(request.datasetId, request.layer), plan.layer);
       for (const entry of plan.audits) this.audit(tx, entry);
-      return plan;
+      return { plan, diffMs };
     });
   }
 

@@ -144,8 +144,10 @@ export function diffSchemas(oldRoot: AvroNode, newRoot: AvroNode): SchemaChange[
 
   const diffRecord = (older: RecordNode, newer: RecordNode, parent: string): void => {
     const matched = new Set<FieldNode>();
+    const byNewName = new Map(newer.fields.map((f) => [f.name, f]));
     for (const oldField of older.fields) {
-      const byName = newer.fields.find((f) => f.name === oldField.name && !matched.has(f));
+      const named = byNewName.get(oldField.name);
+      const byName = named && !matched.has(named) ? named : undefined;
       const byAlias = byName
         ? undefined
         : newer.fields.find((f) => !matched.has(f) && f.aliases.includes(oldField.name));

@@ -59,6 +59,34 @@ describe('terraform/ (offline checks)', () => {
     expect(readFileSync(join(import.meta.dirname, '..', '..', 'shared', 'auth', 'googleOidcVerifier.ts'), 'utf8')).toContain('arco_principals/');
   });
 
+  it('defines a log-based metric and an alert for every alert runbook 002 names', () => {
+    const locals = Object.assign({}, ...config.locals) as Record<string, Record<string, Block>>;
+    const metrics = [
+      ...Object.keys(locals.log_counters!),
+      ...Object.keys(locals.registry_counters!),
+      ...Object.keys(locals.registry_distributions!),
+      ...Object.values(config.resource.google_logging_metric ?? {}).map((b) => b[0]!.name as string),
+    ];
+    const alerted = Object.values(locals.threshold_alerts!).map((a) => a.metric);
+    for (const name of ['dcr_breaking_changes_total', 'dcr_current_set_total', 'dcr_diff_latency_ms', 'registry_store_latency_ms', 'registry_store_errors_total', 'api_request_duration_ms']) {
+      expect(metrics).toContain(name);
+      expect(alerted).toContain(name);
+    }
+    expect(strings(resource('google_monitoring_alert_policy', 'ingest_error_rate')?.conditions)).toContain(
+      'metric.type="logging.googleapis.com/user/dcr_schema_ingests_total" AND resource.type="cloud_run_revision"',
+    );
+  });
+
+  it('indexes the registry queries of contract-registry.md §13 from the emulator config file', () => {
+    const file = JSON.parse(readFileSync(join(TERRAFORM_DIR, '..', 'emulator-config', 'firestore.indexes.json'), 'utf8')) as {
+      indexes: Array<{ collectionGroup: string; fields: Array<{ fieldPath: string }> }>;
+    };
+    const declared = file.indexes.map((i) => `${i.collectionGroup}(${i.fields.map((f) => f.fieldPath).join(',')})`);
+    for (const wanted of ['dcr_datasets(namespace,name)', 'dcr_datasets(status,namespace,name)', 'dcr_datasets(namespace,status,name)', 'dcr_subscriptions(dataset_id,layer,consumer)'])
+      expect(declared).toContain(wanted);
+    expect(strings(resource('google_firestore_index', 'composite')?.for_each).join(' ')).toContain('local.firestore_indexes.indexes');
+  });
+
   it('grants no basic role (owner, editor, viewer) to anyone', () => {
     const roles = Object.values(config.resource).flatMap((byName) => Object.values(byName).flatMap((blocks) => blocks.map((b) => b.role))).filter(Boolean);
     expect(roles.length).toBeGreaterThan(5);

@@ -5,10 +5,9 @@ import { parseJsonBody, validator } from '../../../../shared/http/jsonBody.ts';
 import { classify } from '../../../../shared/registry/compatibility.ts';
 import { baseVersionOf } from '../../../../shared/registry/ingestPlan.ts';
 import { LAYERS, type Layer } from '../../../../shared/registry/registryRecords.ts';
-import { diffLatency } from '../../../../shared/registry/registryMetrics.ts';
 import { validateSchema } from '../../../../shared/registry/schemaValidation.ts';
 import type { RegistryContext } from './registryContext.ts';
-import { endpoint, withLayerMessage } from './registryRequest.ts';
+import { endpoint, recordDiffTime, withLayerMessage } from './registryRequest.ts';
 
 const checkBody = validator<{
   dataset_id: string;
@@ -42,7 +41,7 @@ export function compatibilityCheckRoutes(registry: RegistryContext) {
       const input = withLayerMessage(() => checkBody(body));
       const schema = validateSchema(input.schema_json);
       const store = registry.store(c);
-      const { plan, layer, versions } = await store.dryRun(
+      const { plan, layer, versions, diffMs } = await store.dryRun(
         {
           datasetId: input.dataset_id.toLowerCase(),
           layer: input.layer,
@@ -52,6 +51,7 @@ export function compatibilityCheckRoutes(registry: RegistryContext) {
         },
         registry.writeContext(c),
       );
+      recordDiffTime(c, input.layer, diffMs);
       const gate = {
         breaking: plan.gate.breaking,
         unmet: plan.gate.unmet,
@@ -73,7 +73,7 @@ export function compatibilityCheckRoutes(registry: RegistryContext) {
       const started = performance.now();
       const verdict = store.verdict(base, schema);
       const changes = registry.cache.diff(base.schema_hash, schema.hash, store.parsed(base), schema.root);
-      diffLatency.observe({ layer: input.layer }, performance.now() - started);
+      recordDiffTime(c, input.layer, performance.now() - started);
       return c.json({
         classification: classify(verdict.compatibility),
         changes,

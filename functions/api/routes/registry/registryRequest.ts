@@ -11,6 +11,7 @@ import { errorBody } from '../../../../shared/http/errorBody.ts';
 import { idempotentRequest } from '../../../../shared/http/idempotentRequest.ts';
 import type { TokenBucketLimiter } from '../../../../shared/http/tokenBucketLimiter.ts';
 import { isLayer, type Layer, registryPaths } from '../../../../shared/registry/registryRecords.ts';
+import { diffLatency } from '../../../../shared/registry/registryMetrics.ts';
 import type { Page } from '../../../../shared/registry/registryStore.ts';
 import type { Dependencies } from '../../../../shared/runtime/dependencies.ts';
 
@@ -190,4 +191,10 @@ export function dcrEvent(
   const line: Record<string, unknown> = { event };
   for (const key of DOCUMENTED_FIELDS) line[key] = fields[key] ?? null;
   c.get('log')[severity](event, { ...line, ...fields, at: new Date().toISOString() });
+}
+
+/** ComputeDiff time of this request: into `dcr_diff_latency_ms` and the request's completion line. */
+export function recordDiffTime(c: Context<AppEnv>, layer: Layer, ms: number) {
+  diffLatency.observe({ layer }, ms);
+  c.set('diffMs', Math.round(((c.get('diffMs') ?? 0) + ms) * 100) / 100);
 }

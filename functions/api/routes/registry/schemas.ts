@@ -7,7 +7,6 @@ import type { IngestPlan } from '../../../../shared/registry/ingestPlan.ts';
 import {
   breakingChanges,
   currentSets,
-  diffLatency,
   schemaIngestLatency,
   schemaIngests,
   versionClassifications,
@@ -24,6 +23,7 @@ import {
   layerParam,
   pageParams,
   positiveInt,
+  recordDiffTime,
 } from './registryRequest.ts';
 
 const ingestBody = validator<{
@@ -67,7 +67,7 @@ export function schemaRoutes(registry: RegistryContext) {
         const body = await parseJsonBody(c);
         const response = await idempotentCreate(c, deps, 'schema_version', body, async () => {
           const input = ingestBody(body);
-          const plan = await registry.store(c).ingest(
+          const { plan, diffMs } = await registry.store(c).ingest(
             {
               datasetId,
               layer,
@@ -77,6 +77,7 @@ export function schemaRoutes(registry: RegistryContext) {
             },
             registry.writeContext(c),
           );
+          recordDiffTime(c, layer, diffMs);
           emitIngestSignals(c, plan);
           created = plan.outcome === 'created';
           return { status: created ? 201 : 200, body: ingestView(plan) };
@@ -146,7 +147,7 @@ export function schemaRoutes(registry: RegistryContext) {
       const changes =
         from === to ? [] : registry.cache.diff(older.schema_hash, newer.schema_hash, oldNode, newNode);
       const verdict = registry.cache.verdict(older.schema_hash, newer.schema_hash, oldNode, newNode);
-      diffLatency.observe({ layer }, performance.now() - started);
+      recordDiffTime(c, layer, performance.now() - started);
       return c.json({
         from,
         to,
