@@ -41,9 +41,11 @@ export async function bootstrapLocalResources(
     await pubsub.createTopic(topic).catch(ignoreExisting);
   for (const push of pushes) {
     // The Functions Framework turns a push to /projects/P/topics/T into a CloudEvent whose source names T.
+    // The host serves `api` at its root (its routes start with /api/v1), every other target under /{target}.
+    const target = push.target === 'api' ? resources.hostUrl : `${resources.hostUrl}/${push.target}`;
     const pushEndpoint = push.path
-      ? `${resources.hostUrl}/${push.target}${push.path}?token=${resources.pushToken ?? ''}`
-      : `${resources.hostUrl}/${push.target}/projects/${resources.project}/topics/${push.topic}`;
+      ? `${target}${push.path}?token=${resources.pushToken ?? ''}`
+      : `${target}/projects/${resources.project}/topics/${push.topic}`;
     await pubsub
       .topic(push.topic)
       .createSubscription(push.subscription, { pushConfig: { pushEndpoint }, ackDeadlineSeconds: 60 })

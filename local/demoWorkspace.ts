@@ -44,6 +44,19 @@ export function demoManifest(workerUrl: string) {
         dependencies: [{ upstreamKey: 'ml.churn_features' }],
       },
     ],
+    // The nightly load of raw orders for the day, and new order files announced on the sensor topic.
+    schedules: [
+      {
+        id: 'nightly_raw_orders',
+        cron: '0 2 * * *',
+        timezone: 'UTC',
+        assets: ['raw.orders'],
+        partitionFromTick: 'date',
+      },
+    ],
+    sensors: [
+      { id: 'orders_arrivals', kind: 'push', assetSelection: ['raw.orders'], partitionKeyAttribute: 'date' },
+    ],
   };
 }
 

@@ -74,3 +74,36 @@ resource "google_secret_manager_secret" "task_token" {
     auto {}
   }
 }
+
+resource "google_pubsub_topic" "sensor_events" {
+  name = "arco-sensor-events"
+}
+
+resource "google_pubsub_topic" "sensor_events_dead_letter" {
+  name = "arco-sensor-events-dead-letter"
+}
+
+# Push sensors' messages (attributes tenant, workspace, sensor) go to the api function, which
+# deduplicates them by message id; a message that keeps failing ends in the dead-letter topic.
+resource "google_pubsub_subscription" "sensor_events_api" {
+  name                 = "arco-sensor-events-api"
+  topic                = google_pubsub_topic.sensor_events.id
+  ack_deadline_seconds = 60
+
+  push_config {
+    push_endpoint = "${google_cloudfunctions2_function.function["api"].service_config[0].uri}/internal/sensors/pubsub"
+    oidc_token {
+      service_account_email = google_service_account.pusher.email
+    }
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.sensor_events_dead_letter.id
+    max_delivery_attempts = 10
+  }
+
+  retry_policy {
+    minimum_backoff = "1s"
+    maximum_backoff = "60s"
+  }
+}

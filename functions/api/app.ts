@@ -6,7 +6,11 @@ import { authenticate, requireRole, requireWorkspace } from '../../shared/http/a
 import { handleError, handleNotFound } from '../../shared/http/errorHandler.ts';
 import { requestContext } from '../../shared/http/requestContext.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
+import { backfillRoutes } from './routes/backfills.ts';
 import { deltaTableRoutes } from './routes/deltaTables.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
+import { SENSOR_PUSH_PATH, sensorPushRoutes } from './routes/sensorPush.ts';
+import { sensorRoutes } from './routes/sensors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { automationRoutes } from './routes/internalAutomation.ts';
 import { internalFailpointRoutes } from './routes/internalFailpoints.ts';
@@ -38,7 +42,11 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.route('/', healthRoutes());
   // Worker callbacks carry the task token of their dispatch instead of a user or service token.
   for (const prefix of ['/api/*', '/data-contract-registry/*', '/internal/*'])
-    app.use(prefix, (c, next) => (c.req.path.startsWith('/api/v1/tasks/') ? next() : bearerAuth(c, next)));
+    app.use(prefix, (c, next) =>
+      c.req.path.startsWith('/api/v1/tasks/') || c.req.path === SENSOR_PUSH_PATH
+        ? next()
+        : bearerAuth(c, next),
+    );
   app.use('/api/v1/workspaces/:workspaceId', requireWorkspace);
   app.use('/api/v1/workspaces/:workspaceId/*', requireWorkspace);
 
@@ -47,6 +55,10 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.route('/api/v1', manifestRoutes(deps));
   app.route('/api/v1', runRoutes(deps));
   app.route('/api/v1', taskCallbackRoutes(deps));
+  app.route('/api/v1', scheduleRoutes(deps));
+  app.route('/api/v1', sensorRoutes(deps));
+  app.route('/api/v1', backfillRoutes(deps));
+  app.route('/', sensorPushRoutes(deps));
   app.route('/data-contract-registry/v1', registryRoutes(deps));
   app.route('/internal', timerRoutes(deps));
   app.route('/internal', automationRoutes(deps));

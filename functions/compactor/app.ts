@@ -4,6 +4,7 @@ import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { authenticate, requireInternal } from '../../shared/http/authMiddleware.ts';
 import { handleError, handleNotFound } from '../../shared/http/errorHandler.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
+import { pushAuth } from '../../shared/http/pushAuth.ts';
 import { requestContext } from '../../shared/http/requestContext.ts';
 import { SCOPE_ID_PATTERN, type Scope } from '../../shared/auth/principal.ts';
 import { CompactionInputError, LeaseBusyError } from '../../shared/orchestration/compactor.ts';
@@ -55,18 +56,7 @@ export function createCompactorApp(deps: Dependencies): Hono<AppEnv> {
   app.notFound(handleNotFound);
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
-  // Pub/Sub push: locally the emulator sends no identity, so the subscription URL carries a secret;
-  // in GCP the subscription presents an OIDC token of the internal identity instead.
-  app.use('/pubsub', async (c, next) => {
-    const token = c.req.query('token');
-    if (token !== undefined && deps.config.pushToken !== '' && token === deps.config.pushToken) {
-      await next();
-      return;
-    }
-    await authenticate(deps.tokens)(c, async () => {
-      await requireInternal(c, next);
-    });
-  });
+  app.use('/pubsub', pushAuth(deps.tokens, deps.config.pushToken));
   app.post('/pubsub', async (c) => {
     const body = (await c.req.json().catch(() => ({}))) as { message?: { data?: string } };
     let scope: Partial<Scope>;

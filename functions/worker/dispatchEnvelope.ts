@@ -10,6 +10,8 @@ export interface DispatchEnvelope {
   attempt: number;
   attemptId: string;
   dispatchId: string;
+  /** The asset the task materialises; a task of a multi-partition run has a key of its own. */
+  assetKey?: string;
   partitionKey?: string;
   callbackBaseUrl: string;
   taskToken: string;
@@ -24,6 +26,7 @@ const SNAKE_TO_CAMEL: Record<string, string> = {
   run_id: 'runId',
   attempt_id: 'attemptId',
   dispatch_id: 'dispatchId',
+  asset_key: 'assetKey',
   partition_key: 'partitionKey',
   callback_base_url: 'callbackBaseUrl',
   task_token: 'taskToken',
@@ -52,6 +55,7 @@ const check = validator<DispatchEnvelope>(
       attempt: { type: 'integer', minimum: 1 },
       attemptId: { type: 'string', minLength: 1 },
       dispatchId: { type: 'string', minLength: 1 },
+      assetKey: { type: 'string' },
       partitionKey: { type: 'string' },
       callbackBaseUrl: { type: 'string', pattern: '^https?://' },
       taskToken: { type: 'string', minLength: 1 },

@@ -35,7 +35,11 @@ export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope
     if (error instanceof CallbackRefused) return { outcome: 'ABORTED' };
     throw error;
   }
-  const failUntil = Number(envelope.payload.failUntilAttempt ?? 0);
+  // A partition listed in `failPartitions` fails on every attempt (a backfill's failed days, in tests).
+  const failPartitions = (envelope.payload.failPartitions as string[] | undefined) ?? [];
+  const failsHere =
+    envelope.partitionKey !== undefined && failPartitions.some((p) => envelope.partitionKey!.endsWith(p));
+  const failUntil = failsHere ? Number.MAX_SAFE_INTEGER : Number(envelope.payload.failUntilAttempt ?? 0);
   const finish = (body: Record<string, unknown>) =>
     postCallback(envelope, 'completed', { workerId, ...body }).catch((error: unknown) => {
       if (!(error instanceof CallbackRefused)) throw error;
@@ -60,15 +64,17 @@ export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope
   const partitionColumns = Object.keys(partitionValues);
   const columns = [...DEMO_COLUMNS, ...partitionColumns.map((name) => ({ name, type: 'string' as const }))];
   const { table } = await tables.create({
-    name: envelope.taskKey,
+    name: envelope.assetKey ?? envelope.taskKey,
     partition_columns: partitionColumns,
     schema_string: deltaSchemaString(columns),
   });
   const key = uuidv7FromName(`worker-commit:${envelope.attemptId}`);
-  const rows = demoRows(envelope.taskKey, envelope.partitionKey, envelope.runId).map((r) => ({
-    ...r,
-    ...partitionValues,
-  }));
+  const rows = demoRows(envelope.assetKey ?? envelope.taskKey, envelope.partitionKey, envelope.runId).map(
+    (r) => ({
+      ...r,
+      ...partitionValues,
+    }),
+  );
   const add = await writeDataFile(
     objects,
     table.root,

@@ -37,3 +37,13 @@ export function keysetPage<T>(
   const last = page.at(-1);
   return { page, ...(remaining.length > limit && last ? { nextCursor: encodeCursor(sortKey(last)) } : {}) };
 }
+
+/** Sort keys compared field by field, ascending. */
+export const compareAsc = (a: string[], b: string[]) => {
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
+};
+
+/** The first field descending (newest first), the rest ascending (a stable tie-break). */
+export const compareDescThenAsc = (a: string[], b: string[]) =>
+  a[0] !== b[0] ? (a[0]! > b[0]! ? -1 : 1) : compareAsc(a.slice(1), b.slice(1));

@@ -1,28 +1,44 @@
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
-import { compactorFor } from './orchestrationServices.ts';
+import { type BackfillPlanning, planBackfills } from './backfillController.ts';
+import { compactorFor, readerFor } from './orchestrationServices.ts';
+import { evaluateSchedules, type ScheduleEvaluation } from './scheduleController.ts';
+import { pollSensors } from './sensorEvaluation.ts';
 import { type SweepResult, sweepStuckTasks } from './sweeper.ts';
 
 export interface TickResult {
   now: string;
+  schedules: ScheduleEvaluation;
+  sensors: { evaluated: number };
+  backfills: BackfillPlanning;
   sweeper: SweepResult;
 }
 
 /**
- * One pass of the time-driven controllers for a workspace at `now` (spec README, automation tick).
- * Today that is the stuck-task sweeper; schedules, sensors and backfills join it as they land.
- * It folds what is pending first, so it decides on current projections.
+ * One pass of the time-driven controllers for a workspace at `now` (spec README, automation tick):
+ * schedules, poll sensors, backfill planning, then the stuck-task sweeper. It folds what is pending
+ * first, so every controller decides on current projections; each appends with idempotency keys (tick
+ * ids, eval ids, chunk indexes) and starts runs through run-key reservations, so a second tick at the
+ * same `now` changes nothing.
  */
 export async function runAutomationTick(deps: Dependencies, scope: Scope, now: Date): Promise<TickResult> {
   await compactorFor(deps, scope)
     .drain(2000)
     .catch(() => undefined);
+  const snapshot = await readerFor(deps, scope).snapshot();
+  const schedules = await evaluateSchedules(deps, scope, snapshot, now);
+  const sensors = await pollSensors(deps, scope, snapshot, now);
+  const backfills = await planBackfills(deps, scope, await readerFor(deps, scope).snapshot());
   const sweeper = await sweepStuckTasks(deps, scope, now);
+  const result = { now: now.toISOString(), schedules, sensors, backfills, sweeper };
   deps.log.info('automation tick', {
     tenant: scope.tenant,
     workspace: scope.workspace,
-    now: now.toISOString(),
+    now: result.now,
+    schedules,
+    sensors,
+    backfills,
     ...sweeper,
   });
-  return { now: now.toISOString(), sweeper };
+  return result;
 }

@@ -33,9 +33,31 @@ export interface ManifestInput {
   workerUrl?: string;
   retryPolicy?: Partial<RetryPolicy>;
   assets: ManifestAssetInput[];
-  schedules?: unknown[];
+  schedules?: ScheduleDeclaration[];
+  sensors?: SensorDeclaration[];
   git?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
+}
+
+/** A schedule declared with the code (spec §14.1): new ones start enabled with no catch-up. */
+export interface ScheduleDeclaration {
+  id: string;
+  cron: string;
+  assets: string[];
+  timezone?: string;
+  partitionFromTick?: string;
+}
+
+/** A sensor declared with the code (spec §15.5). */
+export interface SensorDeclaration {
+  id: string;
+  kind: 'push' | 'poll';
+  assetSelection: string[];
+  /** Push: the message attribute whose value is the run's partition (a day for daily assets). */
+  partitionKeyAttribute?: string;
+  /** Poll (and optionally push): the evaluator that turns a cursor or message into run requests. */
+  evaluatorUrl?: string;
+  minIntervalSeconds?: number;
 }
 
 export interface ManifestAsset {
@@ -54,6 +76,8 @@ export interface CodeLocationManifest {
   fingerprint: string;
   deployedAt: string;
   assets: ManifestAsset[];
+  schedules: ScheduleDeclaration[];
+  sensors: SensorDeclaration[];
 }
 
 export class ManifestValidationError extends Error {
@@ -123,8 +147,46 @@ export function buildManifest(
   const cycle = findCycle(assets);
   if (cycle) throw new ManifestValidationError(`dependency cycle: ${cycle.join(' -> ')}`, { cycle });
   const sorted = assets.sort((a, b) => (a.key < b.key ? -1 : 1));
-  const fingerprint = sha256Hex(canonicalJson({ codeVersionId: input.codeVersionId, assets: sorted }));
-  return { manifestId, codeVersionId: input.codeVersionId, fingerprint, deployedAt, assets: sorted };
+  const selection = (what: string, raw: string[]) => {
+    const resolved = raw.map((k) => canonical(k));
+    const missing = raw.filter((k, i) => resolved[i] === null || !seen.has(resolved[i]!));
+    if (missing.length)
+      throw new ManifestValidationError(`${what} names unknown assets: ${missing.join(', ')}`, {
+        unknownAssets: missing,
+      });
+    return [...new Set(resolved as string[])].sort();
+  };
+  const schedules = (input.schedules ?? []).map((d) => ({
+    ...d,
+    assets: selection(`schedule ${d.id}`, d.assets),
+  }));
+  const sensors = (input.sensors ?? []).map((d) => ({
+    ...d,
+    assetSelection: selection(`sensor ${d.id}`, d.assetSelection),
+  }));
+  for (const [what, list] of [
+    ['schedule', schedules],
+    ['sensor', sensors],
+  ] as const) {
+    const ids = list.map((d) => d.id);
+    const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+    if (repeated.length)
+      throw new ManifestValidationError(`duplicate ${what} ids: ${repeated.join(', ')}`, {
+        duplicateIds: repeated,
+      });
+  }
+  const fingerprint = sha256Hex(
+    canonicalJson({ codeVersionId: input.codeVersionId, assets: sorted, schedules, sensors }),
+  );
+  return {
+    manifestId,
+    codeVersionId: input.codeVersionId,
+    fingerprint,
+    deployedAt,
+    assets: sorted,
+    schedules,
+    sensors,
+  };
 }
 
 function findCycle(assets: ManifestAsset[]): string[] | null {

@@ -140,6 +140,7 @@ async function enqueueDispatch(
       ...claims,
       taskKey: task.taskKey,
       dispatchId,
+      ...(task.assetKey ? { assetKey: task.assetKey } : {}),
       ...(task.partitionKey ? { partitionKey: task.partitionKey } : {}),
       heartbeatTimeoutSec: task.heartbeatTimeoutSec,
       workerQueue: DISPATCH_QUEUE,

@@ -122,6 +122,7 @@ export type EventData =
       codeVersion?: string;
       maxCatchupTicks: number;
       enabled: boolean;
+      partitionFromTick?: string;
     }
   | {
       type: 'schedule_ticked';
@@ -136,6 +137,8 @@ export type EventData =
       runKey?: string;
       runId?: string;
       requestFingerprint?: string;
+      /** The run-key conflict's diagnostics (the same `details` a manual trigger's 409 carries). */
+      details?: Record<string, unknown>;
     }
   | {
       type: 'sensor_evaluated';
@@ -170,6 +173,9 @@ export type EventData =
       runKey: string;
       requestFingerprint: string;
       runId?: string;
+      /** Why the chunk's run could not be started (the chunk counts as failed), with diagnostics. */
+      error?: string;
+      details?: Record<string, unknown>;
     }
   | {
       type: 'backfill_state_changed';

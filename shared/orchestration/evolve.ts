@@ -699,7 +699,8 @@ const onSensorEvaluated: Handler<'sensor_evaluated'> = (c, data) => {
         : {}),
     lastEvaluationAt: c.time,
     lastEvalId: data.evalId,
-    status: data.status === 'error' ? 'ERROR' : 'ACTIVE',
+    // Spec §15.3: an evaluation error is recorded on the eval; it does not change the sensor's status.
+    status: (state?.status as string | undefined) ?? 'ACTIVE',
     stateVersion: version + 1,
     rowVersion: c.event.eventId,
   });
@@ -712,7 +713,8 @@ const onBackfillCreated: Handler<'backfill_created'> = (c, data) => {
     tenantId: c.event.tenantId,
     workspaceId: c.event.workspaceId,
     ...fields,
-    state: 'PENDING',
+    // Spec §16.2: a created backfill starts RUNNING at state version 1 (PENDING is never observed).
+    state: 'RUNNING',
     stateVersion: 1,
     plannedChunks: 0,
     completedChunks: 0,

@@ -24,6 +24,8 @@ export interface TriggerRequest {
   includeDownstream?: boolean;
   partitionKey?: string;
   partitions?: Array<{ key: string; value: string }>;
+  /** Several partitions in one run (a backfill chunk): one task per root and partition, roots only. */
+  partitionKeys?: string[];
   runKey?: string;
   labels?: Record<string, string>;
 }
@@ -50,8 +52,15 @@ export class TriggerError extends Error {
 
 const RESERVED_LABELS = ['arco.parent_run_id', 'arco.rerun.kind'];
 
+/** Who asked for a run: recorded on RunTriggered, never part of the fingerprint (run_key parity, §4.5). */
+export type TriggerSource =
+  | { manual: { userId: string } }
+  | { cron: { scheduleId: string; tickId: string } }
+  | { sensor: { sensorId: string; evalId: string } }
+  | { backfill: { backfillId: string; chunkId: string } };
+
 /** Resolves `partitionKey` / legacy `partitions` against the roots' partitioning (spec §2.3). */
-function resolvePartitionKey(
+export function resolvePartitionKey(
   request: TriggerRequest,
   manifest: CodeLocationManifest,
   roots: string[],
@@ -109,7 +118,16 @@ function taskDefs(
   roots: string[],
   request: TriggerRequest,
   partitionKey: string | undefined,
+  partitionKeys: string[],
 ): TaskDef[] {
+  if (partitionKeys.length > 1)
+    return roots.flatMap((root) =>
+      partitionKeys.map((key) => ({
+        ...taskDefs(manifest, [root], { selection: [root] }, key, [])[0]!,
+        key: `${root}[${key}]`,
+        dependsOn: [],
+      })),
+    );
   const planned = selectAssets(
     manifest,
     roots,
@@ -132,11 +150,33 @@ function taskDefs(
   }));
 }
 
+/** One partition resolves as `partitionKey` does (so a one-partition chunk equals a manual trigger). */
+function resolvePartitions(request: TriggerRequest, manifest: CodeLocationManifest, roots: string[]) {
+  if (request.partitionKeys === undefined)
+    return { partitionKey: resolvePartitionKey(request, manifest, roots), partitionKeys: [] as string[] };
+  if (request.partitionKey !== undefined || request.partitions !== undefined)
+    throw new TriggerError(400, 'use either partitionKeys or partitionKey/partitions');
+  if (request.partitionKeys.length === 0) throw new TriggerError(400, 'partitionKeys cannot be empty');
+  if (request.partitionKeys.length > 1 && (request.includeUpstream || request.includeDownstream))
+    throw new TriggerError(400, 'a run over several partitions plans its roots only');
+  const keys = [
+    ...new Set(
+      request.partitionKeys.map((key) =>
+        resolvePartitionKey({ ...request, partitionKeys: undefined, partitionKey: key }, manifest, roots)!,
+      ),
+    ),
+  ].sort();
+  return keys.length === 1
+    ? { partitionKey: keys[0], partitionKeys: [] }
+    : { partitionKey: undefined, partitionKeys: keys };
+}
+
 /** The trigger fingerprint (spec §3.2): normalised selection, flags, resolved partition key, labels. */
 export function triggerFingerprint(
   roots: string[],
   request: TriggerRequest,
   partitionKey: string | undefined,
+  partitionKeys: string[] = [],
 ): string {
   return sha256Hex(
     canonicalJson({
@@ -144,6 +184,7 @@ export function triggerFingerprint(
       includeUpstream: request.includeUpstream ?? false,
       includeDownstream: request.includeDownstream ?? false,
       ...(partitionKey ? { partitionKey } : {}),
+      ...(partitionKeys.length > 1 ? { partitionKeys } : {}),
       labels: request.labels ?? {},
     }),
   );
@@ -157,10 +198,10 @@ export function triggerFingerprint(
 export async function triggerRun(
   deps: Dependencies,
   scope: Scope,
-  userId: string,
+  source: TriggerSource,
   request: TriggerRequest,
   headerRunKey?: string,
-): Promise<{ status: 200 | 201; body: TriggerResponse }> {
+): Promise<{ status: 200 | 201; body: TriggerResponse; fingerprint: string }> {
   if (!request.selection.length) throw new TriggerError(400, 'selection cannot be empty');
   const reserved = Object.keys(request.labels ?? {}).filter((k) => RESERVED_LABELS.includes(k));
   if (reserved.length) throw new TriggerError(400, `reserved labels cannot be set: ${reserved.join(', ')}`);
@@ -177,15 +218,15 @@ export async function triggerRun(
   const known = new Set(manifest.assets.map((a) => a.key));
   const unknown = roots.filter((r) => !known.has(r));
   if (unknown.length) throw new TriggerError(400, `unknown asset keys: ${unknown.join(', ')}`);
-  const partitionKey = resolvePartitionKey(request, manifest, roots);
-  const fingerprint = triggerFingerprint(roots, request, partitionKey);
+  const { partitionKey, partitionKeys } = resolvePartitions(request, manifest, roots);
+  const fingerprint = triggerFingerprint(roots, request, partitionKey, partitionKeys);
 
-  return startRun(deps, scope, runKey, fingerprint, (runId, planId) => ({
+  const started = await startRun(deps, scope, runKey, fingerprint, (runId, planId) => ({
     runTriggered: {
       type: 'run_triggered',
       runId,
       planId,
-      trigger: { manual: { userId } },
+      trigger: source,
       rootAssets: roots,
       ...(runKey ? { runKey } : {}),
       labels: request.labels ?? {},
@@ -195,9 +236,10 @@ export async function triggerRun(
       type: 'plan_created',
       runId,
       planId,
-      tasks: taskDefs(manifest, roots, request, partitionKey),
+      tasks: taskDefs(manifest, roots, request, partitionKey, partitionKeys),
     },
   }));
+  return { ...started, fingerprint };
 }
 
 /**

@@ -14,7 +14,10 @@ export interface PushSubscription {
 /** Appends publish one hint per batch here; the compactor folds whatever is pending. */
 export const ORCHESTRATION_APPENDS_TOPIC = 'arco-orchestration-appends';
 
-export const TOPICS: readonly string[] = [ORCHESTRATION_APPENDS_TOPIC];
+/** Push sensors' messages; attributes `tenant`, `workspace` and `sensor` name the sensor. */
+export const SENSOR_EVENTS_TOPIC = 'arco-sensor-events';
+
+export const TOPICS: readonly string[] = [ORCHESTRATION_APPENDS_TOPIC, SENSOR_EVENTS_TOPIC];
 
 export const PUSH_SUBSCRIPTIONS: readonly PushSubscription[] = [
   {
@@ -22,6 +25,12 @@ export const PUSH_SUBSCRIPTIONS: readonly PushSubscription[] = [
     subscription: `${ORCHESTRATION_APPENDS_TOPIC}-compactor`,
     target: 'compactor',
     path: '/pubsub',
+  },
+  {
+    topic: SENSOR_EVENTS_TOPIC,
+    subscription: `${SENSOR_EVENTS_TOPIC}-api`,
+    target: 'api',
+    path: '/internal/sensors/pubsub',
   },
 ];
 

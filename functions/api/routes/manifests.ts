@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { badRequest } from '../../../shared/http/apiError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../shared/http/authMiddleware.ts';
+import { syncDeclaredSchedules } from '../../../shared/orchestration/scheduleCommands.ts';
 import { withIdempotencyKey } from '../../../shared/http/idempotencyKeys.ts';
 import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
 import {
@@ -90,7 +91,40 @@ const manifestBody = validator<ManifestInput>({
         },
       },
     },
-    schedules: { type: 'array' },
+    schedules: {
+      type: 'array',
+      maxItems: 500,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'cron', 'assets'],
+        properties: {
+          id: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,128}$' },
+          cron: { type: 'string', minLength: 1, maxLength: 128 },
+          assets: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          timezone: { type: 'string', minLength: 1, maxLength: 64 },
+          partitionFromTick: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
+        },
+      },
+    },
+    sensors: {
+      type: 'array',
+      maxItems: 500,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'kind', 'assetSelection'],
+        properties: {
+          id: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,128}$' },
+          kind: { enum: ['push', 'poll'] },
+          assetSelection: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          partitionKeyAttribute: { type: 'string', minLength: 1 },
+          evaluatorUrl: { type: 'string', pattern: '^https?://' },
+          minIntervalSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
+          topic: { type: 'string' },
+        },
+      },
+    },
     git: { type: 'object' },
     metadata: { type: 'object' },
   },
@@ -117,6 +151,7 @@ export function manifestRoutes(deps: Dependencies) {
           throw error;
         }
         await new ManifestStore(deps.documents, scope).deploy(manifest);
+        await syncDeclaredSchedules(deps, scope, manifest);
         return {
           status: 201,
           body: {

@@ -3,7 +3,7 @@ import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
-import { keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
+import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import { appendVisible } from '../../../shared/orchestration/visibility.ts';
@@ -26,6 +26,7 @@ const triggerBody = validator<TriggerRequest>({
     includeUpstream: { type: 'boolean' },
     includeDownstream: { type: 'boolean' },
     partitionKey: { type: 'string', maxLength: 1024 },
+    partitionKeys: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', maxLength: 1024 } },
     partitions: {
       type: 'array',
       maxItems: 128,
@@ -66,13 +67,6 @@ const cancelBody = validator<{ reason?: string }>({
   properties: { reason: { type: 'string', maxLength: 1024 } },
 });
 
-const compareDescThenAsc = (a: string[], b: string[]) =>
-  a[0]! !== b[0]! ? (a[0]! > b[0]! ? -1 : 1) : a[1]! < b[1]! ? -1 : a[1]! > b[1]! ? 1 : 0;
-const compareAsc = (a: string[], b: string[]) => {
-  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
-  return 0;
-};
-
 /** Runs and partitions of a workspace (orchestration spec §20.5), read from the published projections. */
 export function runRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
@@ -84,7 +78,7 @@ export function runRoutes(deps: Dependencies) {
       const { status, body } = await triggerRun(
         deps,
         principal.scope!,
-        principal.subject,
+        { manual: { userId: principal.subject } },
         request,
         c.req.header('idempotency-key'),
       );

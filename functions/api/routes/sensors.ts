@@ -1,0 +1,151 @@
+import { Hono } from 'hono';
+import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
+import type { AppEnv } from '../../../shared/http/appEnv.ts';
+import { requireRole } from '../../../shared/http/authMiddleware.ts';
+import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
+import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
+import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
+import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
+import type { Row } from '../../../shared/orchestration/projectionTables.ts';
+import {
+  declaredSensor,
+  evaluateSensor,
+  UnknownSensorError,
+} from '../../../shared/orchestration/sensorEvaluation.ts';
+import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
+
+const evaluateBody = validator<{
+  payload?: unknown;
+  attributes?: Record<string, string>;
+  messageId?: string;
+}>({
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    payload: {},
+    attributes: { type: 'object', additionalProperties: { type: 'string' } },
+    messageId: { type: 'string', minLength: 1, maxLength: 256 },
+  },
+});
+
+const EVAL_STATUSES = ['TRIGGERED', 'NO_NEW_DATA', 'ERROR', 'SKIPPED_STALE_CURSOR'];
+
+const sensorView = (id: string, kind: string, state: Row | undefined) => ({
+  sensorId: id,
+  kind,
+  ...(state?.cursor !== undefined ? { cursor: state.cursor } : {}),
+  ...(state?.lastEvaluationAt ? { lastEvaluationAt: state.lastEvaluationAt } : {}),
+  status: state?.status ?? 'ACTIVE',
+  stateVersion: Number(state?.stateVersion ?? 0),
+});
+
+const evalView = (row: Row) => ({
+  evalId: row.evalId,
+  sensorId: row.sensorId,
+  ...(row.cursorBefore !== undefined ? { cursorBefore: row.cursorBefore } : {}),
+  ...(row.cursorAfter !== undefined ? { cursorAfter: row.cursorAfter } : {}),
+  evaluatedAt: row.evaluatedAt,
+  status: String(row.status).toUpperCase(),
+  ...(row.message ? { errorMessage: row.message } : {}),
+  runRequestsCount: (row.runRequests as unknown[] | undefined)?.length ?? 0,
+  runRequests: row.runRequests ?? [],
+});
+
+/** Sensors (orchestration spec §15, §20.5): declared in the manifest, evaluated by message or poll. */
+export function sensorRoutes(deps: Dependencies) {
+  const routes = new Hono<AppEnv>();
+  const base = '/workspaces/:workspaceId/sensors';
+
+  routes.get(base, async (c) => {
+    const scope = c.get('principal').scope!;
+    const sensors = (await new ManifestStore(deps.documents, scope).latest())?.sensors ?? [];
+    const snapshot = await readerFor(deps, scope).snapshot();
+    const states = new Map((await snapshot.rows('sensor_state')).map((r) => [String(r.sensorId), r]));
+    const sorted = [...sensors].sort((a, b) => compareAsc([a.id], [b.id]));
+    const { page, nextCursor } = keysetPage(
+      sorted,
+      (s) => [s.id],
+      compareAsc,
+      pageLimit(c.req.query('limit'), 50),
+      c.req.query('cursor'),
+    );
+    return c.json({
+      sensors: page.map((s) => sensorView(s.id, s.kind, states.get(s.id))),
+      ...(nextCursor ? { nextCursor } : {}),
+    });
+  });
+
+  const sensorOr404 = async (scope: Parameters<typeof declaredSensor>[1], id: string) => {
+    try {
+      return await declaredSensor(deps, scope, id);
+    } catch (error) {
+      if (error instanceof UnknownSensorError) throw notFound(error.message);
+      throw error;
+    }
+  };
+
+  routes.get(`${base}/:sensorId`, async (c) => {
+    const scope = c.get('principal').scope!;
+    const sensor = await sensorOr404(scope, c.req.param('sensorId'));
+    const snapshot = await readerFor(deps, scope).snapshot();
+    const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
+    return c.json(sensorView(sensor.id, sensor.kind, state));
+  });
+
+  routes.post(`${base}/:sensorId/evaluate`, requireRole('operator', 'producer'), async (c) => {
+    const input = await readJsonBody(c, evaluateBody);
+    const scope = c.get('principal').scope!;
+    const sensor = await sensorOr404(scope, c.req.param('sensorId'));
+    const messageId = input.messageId ?? c.req.header('idempotency-key') ?? `manual_${deps.ids.next()}`;
+    const snapshot = await readerFor(deps, scope).snapshot();
+    const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
+    const result = await evaluateSensor(deps, scope, sensor, {
+      message: { messageId, payload: input.payload, attributes: input.attributes ?? {} },
+    });
+    return c.json({
+      ...result,
+      ...(state && state.status !== 'ACTIVE'
+        ? { warning: `sensor is ${state.status}; evaluated because it was asked to` }
+        : {}),
+    });
+  });
+
+  routes.get(`${base}/:sensorId/evals`, async (c) => {
+    const id = c.req.param('sensorId');
+    const status = c.req.query('status')?.toUpperCase();
+    if (status && !EVAL_STATUSES.includes(status))
+      throw badRequest(`status must be one of ${EVAL_STATUSES.join(', ')}`);
+    const since = c.req.query('since');
+    const until = c.req.query('until');
+    for (const [name, value] of [
+      ['since', since],
+      ['until', until],
+    ] as const)
+      if (value && Number.isNaN(Date.parse(value)))
+        throw new ApiError(400, `${name} must be an RFC 3339 time`);
+    const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
+    const rows = (await snapshot.shardRows('sensor_evals', id))
+      .filter(
+        (r) =>
+          r.sensorId === id &&
+          (!status || String(r.status).toUpperCase() === status) &&
+          (!since || Date.parse(String(r.evaluatedAt)) >= Date.parse(since)) &&
+          (!until || Date.parse(String(r.evaluatedAt)) <= Date.parse(until)),
+      )
+      .sort((a, b) =>
+        compareDescThenAsc(
+          [String(a.evaluatedAt), String(a.evalId)],
+          [String(b.evaluatedAt), String(b.evalId)],
+        ),
+      );
+    const { page, nextCursor } = keysetPage(
+      rows,
+      (r) => [String(r.evaluatedAt), String(r.evalId)],
+      compareDescThenAsc,
+      pageLimit(c.req.query('limit'), 50),
+      c.req.query('cursor'),
+    );
+    return c.json({ evals: page.map(evalView), ...(nextCursor ? { nextCursor } : {}) });
+  });
+  return routes;
+}
