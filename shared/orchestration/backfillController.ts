@@ -86,6 +86,7 @@ export async function planBackfills(
           { backfill: { backfillId, chunkId } },
           { selection: [asset], runKey, partitionKeys },
         );
+        deps.failpoints.hit('backfill.after_trigger');
         events.push({ ...chunk, partitionKeys, requestFingerprint: fingerprint, runId: body.runId });
       } catch (error) {
         if (!(error instanceof TriggerError)) throw error;

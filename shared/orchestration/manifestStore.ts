@@ -15,9 +15,16 @@ export class ManifestStore {
     return `tenants/${this.scope.tenant}/workspaces/${this.scope.workspace}`;
   }
 
-  /** Stores the manifest and makes it the latest in one transaction. */
+  /**
+   * Stores the manifest and makes it the latest in one transaction, and lists the workspace in the
+   * registry the automation tick walks (the local autotick; Cloud Scheduler's job in GCP).
+   */
   async deploy(manifest: CodeLocationManifest): Promise<void> {
     await this.documents.runTransaction(async (tx) => {
+      tx.set(`${WORKSPACE_REGISTRY}/${this.scope.tenant}__${this.scope.workspace}`, {
+        tenant: this.scope.tenant,
+        workspace: this.scope.workspace,
+      });
       tx.create(`${this.base}/codeLocationManifests/${manifest.manifestId}`, manifest);
       tx.set(`${this.base}/orchestrationConfig/latestManifest`, {
         manifestId: manifest.manifestId,

@@ -76,6 +76,7 @@ export async function evaluateSchedules(
               : {}),
           },
         );
+        deps.failpoints.hit('schedule.after_trigger');
         events.push({
           ...tick,
           status: 'TRIGGERED',

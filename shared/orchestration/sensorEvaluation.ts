@@ -153,6 +153,7 @@ export async function evaluateSensor(
             : {}),
         },
       );
+      deps.failpoints.hit('sensor.after_trigger');
       runRequests.push({ ...request, runId: body.runId, requestFingerprint: fingerprint });
     } catch (error) {
       if (!(error instanceof TriggerError)) throw error;

@@ -219,6 +219,64 @@ describe('automation: schedules, sensors and backfills on the emulators', () => 
     expect(viaTopic.map((e) => e.evalId)).toContain(`orders_arrivals:msg:${published}`);
   });
 
+  it('converges after a crash between starting a run and recording the tick, chunk or evaluation that started it', async () => {
+    const w = await workspace({
+      assets: [{ key: 'raw.orders', partitioning: daily }],
+      sensors: [
+        { id: 'arrivals', kind: 'push', assetSelection: ['raw.orders'], partitionKeyAttribute: 'date' },
+      ],
+    });
+    const internal = await bearer({ ...w.scope, internal: true });
+    const arm = (points: Record<string, number>) => w.call('POST', '/internal/failpoints', points, internal);
+    await w.call('PUT', `${w.ws}/schedules/nightly`, {
+      cronExpression: '0 2 * * *',
+      timezone: 'UTC',
+      catchupWindowMinutes: 60,
+      assetSelection: ['raw.orders'],
+      partitionFromTick: 'date',
+    });
+    const backfill = await w.call<{ backfillId: string }>('POST', `${w.ws}/backfills`, {
+      assetSelection: ['raw.orders'],
+      partitionSelector: { type: 'explicit', partitions: ['2026-11-01'] },
+      chunkSize: 1,
+      clientRequestId: 'crash',
+    });
+    await arm({ 'schedule.after_trigger': 1, 'backfill.after_trigger': 1 });
+    const tick = (now: string) => w.call('POST', '/internal/automation/tick', { now }, internal);
+    expect((await tick('2026-11-20T02:30:00Z')).body).toMatchObject({ code: 'injected_fault' });
+    expect((await tick('2026-11-20T02:30:00Z')).body).toMatchObject({ code: 'injected_fault' });
+    expect((await tick('2026-11-20T02:30:00Z')).status).toBe(200);
+    const ticks = (await w.call<{ ticks: Tick[] }>('GET', `${w.ws}/schedules/nightly/ticks`)).body.ticks;
+    const chunks = (
+      await w.call<{ chunks: Array<{ runId: string }> }>(
+        'GET',
+        `${w.ws}/backfills/${backfill.body.backfillId}/chunks`,
+      )
+    ).body.chunks;
+    expect(ticks).toHaveLength(1);
+    expect(chunks).toHaveLength(1);
+
+    await arm({ 'sensor.after_trigger': 1 });
+    const evaluate = () =>
+      w.call('POST', `${w.ws}/sensors/arrivals/evaluate`, {
+        messageId: 'm-9',
+        attributes: { date: '2026-11-19' },
+      });
+    expect((await evaluate()).status).toBe(500);
+    const evaluated = await evaluate();
+    expect(evaluated.body).toMatchObject({ status: 'TRIGGERED', eventsWritten: 1 });
+    const runs = (await w.call<{ runs: Array<{ runId: string }> }>('GET', `${w.ws}/runs?limit=200`)).body
+      .runs;
+    // One run each for the tick, the chunk and the message, and they are the runs their records name.
+    expect(runs.map((r) => r.runId).sort()).toEqual(
+      [
+        ticks[0]!.runId,
+        chunks[0]!.runId,
+        (evaluated.body.runRequests as Array<{ runId: string }>)[0]!.runId,
+      ].sort(),
+    );
+  });
+
   it('runs a 30-day backfill with at most 3 runs at a time, through pause and resume, to completion, and retries only the failed days', async () => {
     const failing = ['2026-10-07', '2026-10-19'];
     const asset = (failPartitions: string[]) => ({

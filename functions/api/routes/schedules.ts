@@ -50,6 +50,7 @@ const tickView = (row: Row) => ({
   ...(row.status === 'FAILED' && row.reason ? { errorMessage: row.reason } : {}),
   ...(row.runKey ? { runKey: row.runKey } : {}),
   ...(row.runId ? { runId: row.runId } : {}),
+  ...(row.details ? { details: row.details } : {}),
 });
 
 const asApiError = (error: unknown) =>
