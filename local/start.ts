@@ -87,6 +87,7 @@ try {
     console.error(`demo run ${runId} in workspace demo: ${apiUrl}/api/v1/workspaces/demo/runs/${runId}`);
   }
   console.log(`arco ready ${apiUrl}`);
+  console.error(`operator UI: ${apiUrl}/ui/ (dev login on the sign-in page)`);
   if (process.env.ARCO_AUTOTICK !== '0') startAutotick(apiUrl, secret);
 } catch (error) {
   console.error(`arco failed to start: ${(error as Error).message}`);

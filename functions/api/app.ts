@@ -19,6 +19,7 @@ import { registryRoutes } from './routes/registry/registryRoutes.ts';
 import { runRoutes } from './routes/runs.ts';
 import { taskCallbackRoutes, timerRoutes } from './routes/taskCallbacks.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
+import { uiRoutes } from './ui/uiRoutes.ts';
 
 /** The public API: `/api/v1`, `/data-contract-registry/v1`, `/internal` (internal callers) and probes. */
 export function createApiApp(deps: Dependencies): Hono<AppEnv> {
@@ -63,5 +64,7 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.route('/internal', timerRoutes(deps));
   app.route('/internal', automationRoutes(deps));
   if (deps.config.localStack) app.route('/internal', internalFailpointRoutes(deps.failpoints));
+  app.get('/ui/', (c) => c.redirect('/ui/runs'));
+  app.route('/ui', uiRoutes(deps, app));
   return app;
 }
