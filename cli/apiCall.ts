@@ -61,3 +61,20 @@ export function printTable(rows: Array<Record<string, unknown>>, columns: string
   process.stdout.write(`${line(columns.map((c) => c.toUpperCase()))}\n`);
   for (const row of rows) process.stdout.write(`${line(columns.map((c) => cell(row[c])))}\n`);
 }
+
+/** The token's workspace, as the API sees it (`ARCO_WORKSPACE` overrides for tokens that carry none). */
+export async function workspacePath(): Promise<string> {
+  const workspace =
+    process.env.ARCO_WORKSPACE ??
+    (await apiCall<{ workspaceId?: string }>('GET', '/api/v1/whoami')).workspaceId;
+  if (!workspace)
+    throw new CliError('the token names no workspace: set ARCO_WORKSPACE or mint a workspace token');
+  return `/api/v1/workspaces/${workspace}`;
+}
+
+/** Exit status the caller chooses without throwing (2 = the operation ended but needs attention). */
+export class CliExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}

@@ -1,7 +1,11 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { readStackEnv } from '../local/stackEnv.ts';
-import { CliError } from './apiCall.ts';
+import { CliError, CliExit } from './apiCall.ts';
+import { registerPipelineCommands } from './pipelineCommands.ts';
+import { registerPointerCommands } from './pointerCommands.ts';
+import { registerRunCommands } from './runCommands.ts';
+import { registerTriageCommands } from './triageCommands.ts';
 import { registerDeltaCommands } from './deltaCommands.ts';
 import { registerStateCommands } from './stateCommands.ts';
 import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
@@ -66,13 +70,26 @@ program
     process.stdout.write(env!);
   });
 
+registerPipelineCommands(program);
+registerRunCommands(program);
+registerTriageCommands(program);
+registerPointerCommands(program);
 registerDeltaCommands(program);
 registerStateCommands(program);
 
+// `pipeline X` is `arco pipeline X` (the runbook writes `pipeline run …`).
+const argv =
+  process.env.ARCO_CLI_AS === 'pipeline'
+    ? [...process.argv.slice(0, 2), 'pipeline', ...process.argv.slice(2)]
+    : process.argv;
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 } catch (error) {
-  if (!(error instanceof CliError)) throw error;
-  process.stderr.write(`arco: ${error.message}\n`);
-  process.exitCode = 1;
+  if (error instanceof CliExit) process.exitCode = error.code;
+  else if (error instanceof CliError) {
+    process.stderr.write(`arco: ${error.message}\n`);
+    process.exitCode = 1;
+  } else throw error;
 }
+// The progress poller may leave a timer behind after a detach; the exit code is already decided.
+if (process.exitCode === 130) process.exit(130);

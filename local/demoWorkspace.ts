@@ -33,7 +33,7 @@ export function demoManifest(workerUrl: string) {
           failUntilAttempt: 99,
           failWith: {
             category: 'DATA_QUALITY',
-            failureClass: 'SCHEMA_DRIFT',
+            failureClass: 'CONTRACT_VIOLATION',
             message: 'missing required columns [tenure_days]',
           },
         },

@@ -52,6 +52,10 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
+    // Idle keep-alive sockets outlive the clients' own (undici: 4 s), so a client never reuses a socket
+    // the server is closing at that moment (Node's 5 s default races fetch's pool).
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     server.listen(options.port, host, resolve);
   });
   const { port } = server.address() as AddressInfo;

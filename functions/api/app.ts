@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.ts';
 import { automationRoutes } from './routes/internalAutomation.ts';
 import { internalFailpointRoutes } from './routes/internalFailpoints.ts';
 import { manifestRoutes } from './routes/manifests.ts';
+import { pipelineRoutes } from './routes/pipelines.ts';
 import { registryRoutes } from './routes/registry/registryRoutes.ts';
 import { runRoutes } from './routes/runs.ts';
 import { taskCallbackRoutes, timerRoutes } from './routes/taskCallbacks.ts';
@@ -59,6 +60,7 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.route('/api/v1', scheduleRoutes(deps));
   app.route('/api/v1', sensorRoutes(deps));
   app.route('/api/v1', backfillRoutes(deps));
+  app.route('/api/v1', pipelineRoutes(deps));
   app.route('/', sensorPushRoutes(deps));
   app.route('/data-contract-registry/v1', registryRoutes(deps));
   app.route('/internal', timerRoutes(deps));

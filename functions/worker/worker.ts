@@ -35,11 +35,25 @@ export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope
     if (error instanceof CallbackRefused) return { outcome: 'ABORTED' };
     throw error;
   }
-  // A partition listed in `failPartitions` fails on every attempt (a backfill's failed days, in tests).
-  const failPartitions = (envelope.payload.failPartitions as string[] | undefined) ?? [];
-  const failsHere =
-    envelope.partitionKey !== undefined && failPartitions.some((p) => envelope.partitionKey!.endsWith(p));
-  const failUntil = failsHere ? Number.MAX_SAFE_INTEGER : Number(envelope.payload.failUntilAttempt ?? 0);
+  // Days listed in `failPartitions` fail on every attempt; days in `transientPartitions` fail the first
+  // attempt with a DNS error, as a flaky upstream would (tests and demos of retries and backfills).
+  const inList = (list: unknown) =>
+    envelope.partitionKey !== undefined &&
+    ((list as string[] | undefined) ?? []).some((p) => envelope.partitionKey!.endsWith(p));
+  if (inList(envelope.payload.transientPartitions) && envelope.attempt === 1) {
+    await postCallback(envelope, 'completed', {
+      workerId,
+      outcome: 'FAILED',
+      error: {
+        category: 'INFRASTRUCTURE',
+        message: 'Temporary failure in name resolution (feeds.example.com)',
+      },
+    }).catch(() => undefined);
+    return { outcome: 'FAILED' };
+  }
+  const failUntil = inList(envelope.payload.failPartitions)
+    ? Number.MAX_SAFE_INTEGER
+    : Number(envelope.payload.failUntilAttempt ?? 0);
   const finish = (body: Record<string, unknown>) =>
     postCallback(envelope, 'completed', { workerId, ...body }).catch((error: unknown) => {
       if (!(error instanceof CallbackRefused)) throw error;
@@ -115,10 +129,33 @@ export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope
           name: table.name,
           uri: committed.delta_log_path,
           deltaVersion: committed.version,
-          rows: rows.length,
+          deltaTable: table.name,
+          rowCount: rows.length,
         },
       ],
-      checks: [{ name: 'row_count_positive', status: 'passed', observed: rows.length }],
+      checks: [
+        {
+          name: 'row_count_positive',
+          kind: 'row_count',
+          status: 'pass',
+          blocking: true,
+          observed: rows.length,
+        },
+        // `payload.schemaViolationPartitions`: the output misses a contracted column on those days.
+        ...(inList(envelope.payload.schemaViolationPartitions)
+          ? [
+              {
+                name: 'output_schema',
+                kind: 'schema',
+                status: 'fail',
+                blocking: true,
+                observed: ['id', 'value'],
+                expected: ['id', 'value', 'amount'],
+                message: 'missing required columns [amount]',
+              },
+            ]
+          : []),
+      ],
     },
   };
   await finish({ outcome: 'SUCCEEDED', output });

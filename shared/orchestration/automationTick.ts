@@ -2,6 +2,7 @@ import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 import { type BackfillPlanning, planBackfills } from './backfillController.ts';
 import { compactorFor, readerFor } from './orchestrationServices.ts';
+import { advancePipelineBackfills } from './pipelineBackfills.ts';
 import { evaluateSchedules, type ScheduleEvaluation } from './scheduleController.ts';
 import { pollSensors } from './sensorEvaluation.ts';
 import { type SweepResult, sweepStuckTasks } from './sweeper.ts';
@@ -11,6 +12,7 @@ export interface TickResult {
   schedules: ScheduleEvaluation;
   sensors: { evaluated: number };
   backfills: BackfillPlanning;
+  pipelines: { advanced: number };
   sweeper: SweepResult;
 }
 
@@ -28,9 +30,11 @@ export async function runAutomationTick(deps: Dependencies, scope: Scope, now: D
   const snapshot = await readerFor(deps, scope).snapshot();
   const schedules = await evaluateSchedules(deps, scope, snapshot, now);
   const sensors = await pollSensors(deps, scope, snapshot, now);
-  const backfills = await planBackfills(deps, scope, await readerFor(deps, scope).snapshot());
+  const fresh = await readerFor(deps, scope).snapshot();
+  const backfills = await planBackfills(deps, scope, fresh);
+  const pipelines = await advancePipelineBackfills(deps, scope, fresh);
   const sweeper = await sweepStuckTasks(deps, scope, now);
-  const result = { now: now.toISOString(), schedules, sensors, backfills, sweeper };
+  const result = { now: now.toISOString(), schedules, sensors, backfills, pipelines, sweeper };
   deps.log.info('automation tick', {
     tenant: scope.tenant,
     workspace: scope.workspace,

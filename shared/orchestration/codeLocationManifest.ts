@@ -1,4 +1,9 @@
-import { canonicalJson } from '../core/canonicalJson.ts';
+import { stableJson } from '../core/canonicalJson.ts';
+import {
+  type PipelineDeclaration,
+  PipelineDeclarationError,
+  validatePipelines,
+} from './pipelineDeclarations.ts';
 import { sha256Hex } from '../core/hashing.ts';
 import { canonicalAssetKey, InvalidAssetKeyError } from './assetKeys.ts';
 
@@ -35,6 +40,7 @@ export interface ManifestInput {
   assets: ManifestAssetInput[];
   schedules?: ScheduleDeclaration[];
   sensors?: SensorDeclaration[];
+  pipelines?: PipelineDeclaration[];
   git?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
 }
@@ -78,6 +84,7 @@ export interface CodeLocationManifest {
   assets: ManifestAsset[];
   schedules: ScheduleDeclaration[];
   sensors: SensorDeclaration[];
+  pipelines: PipelineDeclaration[];
 }
 
 export class ManifestValidationError extends Error {
@@ -175,8 +182,15 @@ export function buildManifest(
         duplicateIds: repeated,
       });
   }
+  let pipelines: PipelineDeclaration[];
+  try {
+    pipelines = validatePipelines(input.pipelines ?? [], sorted);
+  } catch (error) {
+    if (error instanceof PipelineDeclarationError) throw new ManifestValidationError(error.message, {});
+    throw error;
+  }
   const fingerprint = sha256Hex(
-    canonicalJson({ codeVersionId: input.codeVersionId, assets: sorted, schedules, sensors }),
+    stableJson({ codeVersionId: input.codeVersionId, assets: sorted, schedules, sensors, pipelines }),
   );
   return {
     manifestId,
@@ -186,6 +200,7 @@ export function buildManifest(
     assets: sorted,
     schedules,
     sensors,
+    pipelines,
   };
 }
 

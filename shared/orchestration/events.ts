@@ -24,6 +24,11 @@ export interface TaskErrorInfo {
   code?: string;
   message?: string;
   retryable?: boolean;
+  /** Set by the platform when it classifies the failure (pipeline-ops spec §3). */
+  signature?: string;
+  classifiedBy?: string;
+  retryCategory?: string;
+  tracebackSnippet?: string;
 }
 
 export type EventData =
@@ -39,6 +44,16 @@ export type EventData =
     }
   | { type: 'plan_created'; runId: string; planId: string; tasks: TaskDef[] }
   | { type: 'run_cancel_requested'; runId: string; reason?: string; requestedBy: string }
+  | {
+      /** In-place retry (pipeline-ops §3.4): reopens FAILED tasks of a FAILED run under the same run id. */
+      type: 'run_retry_requested';
+      runId: string;
+      taskKeys: string[];
+      attempts: number[];
+      causeFixed: boolean;
+      reason?: string;
+      requestedBy: string;
+    }
   | {
       type: 'task_started';
       runId: string;
@@ -217,6 +232,8 @@ export function defaultIdempotencyKey(data: EventData): string {
       return `plan:${data.runId}`;
     case 'run_cancel_requested':
       return `cancel_req:${data.runId}`;
+    case 'run_retry_requested':
+      return `retry:${data.runId}:${data.taskKeys.map((k, i) => `${k}@${data.attempts[i]}`).join(',')}`;
     case 'task_started':
       return `started:${data.runId}:${data.taskKey}:${data.attempt}`;
     case 'task_heartbeat':

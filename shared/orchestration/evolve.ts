@@ -51,6 +51,8 @@ export interface TaskFailure {
   attempt: number;
   errorCategory?: string;
   failureClass?: string;
+  retryCategory?: string;
+  signature?: string;
   code?: string;
   message?: string;
   retryable: boolean;
@@ -82,6 +84,8 @@ export interface TaskRow extends Row {
   payload?: Record<string, unknown>;
   retryNotBefore?: string;
   lastFailure?: TaskFailure;
+  report?: Record<string, unknown>;
+  manualRetries?: number;
   retryReason?: string;
   materializationId?: string;
   deltaTable?: string;
@@ -442,10 +446,13 @@ const onTaskFinished: Handler<'task_finished' | 'task_completion_recorded'> = (c
   if (task.attempt !== data.attempt || task.attemptId !== data.attemptId) return;
   c.d.remove('dispatch_outbox', `dispatch:${data.runId}:${data.taskKey}:${data.attempt}`);
   const run = runOf(c, data.runId);
+  const report = (data.output as { manifest?: Record<string, unknown> } | undefined)?.manifest;
   const withFacts: TaskRow = {
     ...task,
     ...(data.assetKey && !task.assetKey ? { assetKey: data.assetKey } : {}),
     ...(data.partitionKey && !task.partitionKey ? { partitionKey: data.partitionKey } : {}),
+    // The worker's own account of the attempt (inputs, outputs, checks) for its step manifest.
+    ...(report ? { report } : {}),
   };
   if (data.outcome === 'succeeded') {
     const output = data.output ?? {};
@@ -486,6 +493,8 @@ const onTaskFinished: Handler<'task_finished' | 'task_completion_recorded'> = (c
       ...(error.category ? { errorCategory: error.category.toUpperCase() } : {}),
       ...(error.failureClass ? { failureClass: error.failureClass } : {}),
       ...(error.code ? { code: error.code } : {}),
+      ...(error.retryCategory ? { retryCategory: error.retryCategory } : {}),
+      ...(error.signature ? { signature: error.signature } : {}),
     };
     const failed: TaskRow = {
       ...withFacts,
@@ -756,11 +765,81 @@ const onBackfillStateChanged: Handler<'backfill_state_changed'> = (c, data) => {
   });
 };
 
+/**
+ * In-place retry (pipeline-ops §3.4, the one exception to "terminal never changes"): the named FAILED
+ * tasks go back to READY under their next attempt with a fresh automatic budget; every task SKIPPED only
+ * because of them goes back to BLOCKED with those edges reset; the run is RUNNING again.
+ */
+const onRunRetryRequested: Handler<'run_retry_requested'> = (c, data) => {
+  const run = runOf(c, data.runId);
+  if (!run || run.state !== 'FAILED' || run.cancelRequested) return;
+  const reopened = data.taskKeys
+    .map((key) => taskOf(c, data.runId, key))
+    .filter((t, i): t is TaskRow => !!t && t.state === 'FAILED' && t.attempt === data.attempts[i]);
+  if (!reopened.length) return;
+  let { tasksFailed, tasksSkipped, tasksCompleted } = run;
+  const reset = new Set<string>();
+  for (const task of reopened) {
+    const next: TaskRow = {
+      ...task,
+      state: 'READY',
+      attempt: task.attempt + 1,
+      maxAttempts: task.attempt + task.maxAttempts,
+      manualRetries: (task.manualRetries ?? 0) + 1,
+      readyAt: c.time,
+      retryReason: 'manual_retry',
+    };
+    delete next.completedAt;
+    putTask(c, next);
+    reset.add(task.taskKey);
+    tasksFailed -= 1;
+    tasksCompleted -= 1;
+  }
+  const queue = [...reset];
+  while (queue.length) {
+    const upKey = queue.shift()!;
+    const upstream = taskOf(c, data.runId, upKey)!;
+    for (const downKey of upstream.dependents) {
+      const key = edgeKey(data.runId, upKey, downKey);
+      const edge = c.d.get<EdgeRow>('dep_satisfaction', key);
+      if (edge)
+        c.d.put('dep_satisfaction', {
+          ...edge,
+          satisfied: false,
+          resolution: undefined,
+          rowVersion: c.event.eventId,
+        });
+      const downstream = taskOf(c, data.runId, downKey);
+      if (!downstream || downstream.state !== 'SKIPPED' || reset.has(downKey)) continue;
+      const blockedByOthers = downstream.dependsOn.some((up) => {
+        if (reset.has(up)) return false;
+        const incoming = c.d.get<EdgeRow>('dep_satisfaction', edgeKey(data.runId, up, downKey));
+        return incoming?.resolution !== undefined && incoming.resolution !== 'SUCCESS';
+      });
+      if (blockedByOthers) continue;
+      const satisfied = downstream.dependsOn.filter(
+        (up) => c.d.get<EdgeRow>('dep_satisfaction', edgeKey(data.runId, up, downKey))?.satisfied,
+      ).length;
+      const next: TaskRow = { ...downstream, state: 'BLOCKED', depsSatisfiedCount: satisfied };
+      delete next.completedAt;
+      putTask(c, next);
+      reset.add(downKey);
+      queue.push(downKey);
+      tasksSkipped -= 1;
+      tasksCompleted -= 1;
+    }
+  }
+  const reopenedRun: RunRow = { ...run, state: 'RUNNING', tasksFailed, tasksSkipped, tasksCompleted };
+  delete reopenedRun.completedAt;
+  putRun(c, reopenedRun);
+};
+
 // Each handler narrows `data` itself by its event type; the table only routes.
 const HANDLERS: Record<EventData['type'], (c: Context, data: never) => void> = {
   run_triggered: onRunTriggered,
   plan_created: onPlanCreated,
   run_cancel_requested: onRunCancelRequested,
+  run_retry_requested: onRunRetryRequested,
   task_started: onTaskStarted,
   task_heartbeat: onTaskHeartbeat,
   task_finished: onTaskFinished,

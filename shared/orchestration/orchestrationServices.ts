@@ -4,6 +4,7 @@ import type { Dependencies } from '../runtime/dependencies.ts';
 import { Compactor } from './compactor.ts';
 import { reconcileDispatches } from './dispatchController.ts';
 import { Ledger } from './ledger.ts';
+import { writeStepManifests } from './stepManifests.ts';
 import { ProjectionReader } from './projectionReader.ts';
 
 /** The state-store pieces bound to one workspace. */
@@ -16,7 +17,12 @@ export function compactorFor(deps: Dependencies, scope: Scope): Compactor {
     failpoints: deps.failpoints,
     log: deps.log,
     scope,
-    afterPublish: (state, runIds) => reconcileDispatches(deps, scope, state, runIds),
+    // Post-fold controllers: dispatch what became ready, then write the manifests of what finished
+    // (a failure of either is retried by the next publish or the sweeper; nothing is lost).
+    afterPublish: async (state, runIds) => {
+      await reconcileDispatches(deps, scope, state, runIds);
+      await writeStepManifests(deps, scope, state, runIds);
+    },
   });
 }
 

@@ -72,7 +72,10 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
             errorMessage: 'heartbeat_timeout_anti_entropy',
             error: {
               category: 'TIMEOUT',
-              failureClass: 'HEARTBEAT_TIMEOUT',
+              failureClass: 'TIMEOUT',
+              code: 'heartbeat_timeout',
+              classifiedBy: 'platform',
+              retryCategory: 'A',
               message: 'heartbeat_timeout_anti_entropy',
               retryable: true,
             },

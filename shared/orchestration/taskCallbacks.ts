@@ -1,9 +1,13 @@
+import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 import { DISPATCH_QUEUE } from '../runtime/resources.ts';
 import { attemptIdOf, dispatchIdOf, parseTaskId } from './dispatchIds.ts';
 import type { EventData, TaskErrorInfo } from './events.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
+import { classifyFailure, retryCategory } from './failureClassification.ts';
+import { ManifestStore } from './manifestStore.ts';
 import { readerFor } from './orchestrationServices.ts';
+import { sideEffectsOf } from './pipelineDeclarations.ts';
 import { TaskTokenError, verifyTaskToken } from './taskToken.ts';
 import { appendVisible } from './visibility.ts';
 
@@ -118,14 +122,15 @@ export async function handleTaskCallback(
       ...(body.progressPct !== undefined ? { progressPct: body.progressPct } : {}),
     };
   else {
-    const outcome = (body.outcome ?? 'SUCCEEDED').toLowerCase() as 'succeeded' | 'failed' | 'cancelled';
     const output = body.output ?? body.result;
+    const reported = (body.outcome ?? 'SUCCEEDED').toLowerCase() as 'succeeded' | 'failed' | 'cancelled';
+    const { outcome, error } = await judgeCompletion(deps, scope, task, run, reported, body.error, output);
     data = {
       type: 'task_completion_recorded',
       ...facts,
       outcome,
       ...(output ? { output } : {}),
-      ...(body.error ? { error: body.error, errorMessage: body.error.message ?? '' } : {}),
+      ...(error ? { error, errorMessage: error.message ?? '' } : {}),
       ...(task.assetKey ? { assetKey: task.assetKey } : {}),
       ...(task.partitionKey ? { partitionKey: task.partitionKey } : {}),
     };
@@ -137,8 +142,13 @@ export async function handleTaskCallback(
       taskKey: task.taskKey,
       attempt: body.attempt,
       outcome: body.outcome ?? 'SUCCEEDED',
-      ...(body.error?.category ? { errorCategory: body.error.category } : {}),
-      ...(body.error?.failureClass ? { failureClass: body.error.failureClass } : {}),
+      ...(data.type === 'task_completion_recorded' && data.error
+        ? {
+            errorCategory: data.error.category,
+            failureClass: data.error.failureClass,
+            retryCategory: data.error.retryCategory,
+          }
+        : {}),
     });
   if (kind === 'heartbeat')
     return {
@@ -197,4 +207,67 @@ export async function fireRetryTimer(deps: Dependencies, timer: RetryTimer) {
     scope,
     events.map((data) => ({ data })),
   );
+}
+
+interface ReportedCheck {
+  name: string;
+  kind?: string;
+  status: string;
+  blocking?: boolean;
+  observed?: unknown;
+  expected?: unknown;
+}
+
+/**
+ * The platform's verdict on a completion (pipeline-ops spec §2.3, §3): a blocking check that failed
+ * turns a reported success into a non-retryable failure (the "validate, then promote" gate), and every
+ * failure is classified once, here, with its retry category for the step's pipeline.
+ */
+async function judgeCompletion(
+  deps: Dependencies,
+  scope: Scope,
+  task: TaskRow,
+  run: RunRow | undefined,
+  reported: 'succeeded' | 'failed' | 'cancelled',
+  reportedError: TaskErrorInfo | undefined,
+  output: Record<string, unknown> | undefined,
+): Promise<{ outcome: 'succeeded' | 'failed' | 'cancelled'; error?: TaskErrorInfo }> {
+  const checks = ((output?.manifest as { checks?: ReportedCheck[] } | undefined)?.checks ?? []).filter(
+    (check) => check.status === 'fail' && check.blocking !== false,
+  );
+  if (reported === 'succeeded' && checks.length === 0) return { outcome: reported };
+  if (reported === 'cancelled')
+    return { outcome: reported, ...(reportedError ? { error: reportedError } : {}) };
+  const contract = checks.find((check) => check.kind === 'schema' || check.kind === 'contract');
+  const error: TaskErrorInfo =
+    reported === 'succeeded'
+      ? {
+          category: 'DATA_QUALITY',
+          code: 'blocking_check_failed',
+          message: `blocking check ${checks.map((c) => c.name).join(', ')} failed${checks[0]!.observed !== undefined ? `: observed ${JSON.stringify(checks[0]!.observed)}, expected ${JSON.stringify(checks[0]!.expected)}` : ''}`,
+          retryable: false,
+        }
+      : (reportedError ?? { message: 'task failed' });
+  const classification = classifyFailure(
+    error,
+    reported === 'succeeded' ? (contract ? 'CONTRACT_VIOLATION' : 'DATA_QUALITY') : undefined,
+  );
+  const manifest = await new ManifestStore(deps.documents, scope).latest();
+  const pipeline = manifest?.pipelines?.find((p) => p.name === run?.labels?.['arco.pipeline']);
+  return {
+    outcome: 'failed',
+    error: {
+      ...error,
+      failureClass: classification.failureClass,
+      ...(classification.code ? { code: classification.code } : {}),
+      ...(classification.signature ? { signature: classification.signature } : {}),
+      retryable: classification.retryable,
+      classifiedBy: classification.classifiedBy,
+      retryCategory: retryCategory(
+        classification,
+        sideEffectsOf(pipeline, task.assetKey ?? task.taskKey),
+        run?.labels?.['arco.as_of_mode'] ?? 'now',
+      ),
+    },
+  };
 }

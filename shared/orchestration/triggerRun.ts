@@ -51,6 +51,8 @@ export class TriggerError extends Error {
 }
 
 const RESERVED_LABELS = ['arco.parent_run_id', 'arco.rerun.kind'];
+/** Labels only the platform sets: pipeline runs carry their pipeline, partition and as-of (pipeline-ops §1.1). */
+const RESERVED_PREFIXES = ['arco.pipeline', 'arco.partition', 'arco.as_of_', 'arco.run_mode', 'arco.model.'];
 
 /** Who asked for a run: recorded on RunTriggered, never part of the fingerprint (run_key parity, §4.5). */
 export type TriggerSource =
@@ -201,9 +203,12 @@ export async function triggerRun(
   source: TriggerSource,
   request: TriggerRequest,
   headerRunKey?: string,
+  platformLabels: Record<string, string> = {},
 ): Promise<{ status: 200 | 201; body: TriggerResponse; fingerprint: string }> {
   if (!request.selection.length) throw new TriggerError(400, 'selection cannot be empty');
-  const reserved = Object.keys(request.labels ?? {}).filter((k) => RESERVED_LABELS.includes(k));
+  const reserved = Object.keys(request.labels ?? {}).filter(
+    (k) => RESERVED_LABELS.includes(k) || RESERVED_PREFIXES.some((p) => k.startsWith(p)),
+  );
   if (reserved.length) throw new TriggerError(400, `reserved labels cannot be set: ${reserved.join(', ')}`);
   const runKey = request.runKey ?? headerRunKey;
   let roots: string[];
@@ -219,7 +224,8 @@ export async function triggerRun(
   const unknown = roots.filter((r) => !known.has(r));
   if (unknown.length) throw new TriggerError(400, `unknown asset keys: ${unknown.join(', ')}`);
   const { partitionKey, partitionKeys } = resolvePartitions(request, manifest, roots);
-  const fingerprint = triggerFingerprint(roots, request, partitionKey, partitionKeys);
+  const labels = { ...request.labels, ...platformLabels };
+  const fingerprint = triggerFingerprint(roots, { ...request, labels }, partitionKey, partitionKeys);
 
   const started = await startRun(deps, scope, runKey, fingerprint, (runId, planId) => ({
     runTriggered: {
@@ -229,7 +235,7 @@ export async function triggerRun(
       trigger: source,
       rootAssets: roots,
       ...(runKey ? { runKey } : {}),
-      labels: request.labels ?? {},
+      labels,
       codeVersion: manifest.codeVersionId,
     },
     planCreated: {

@@ -79,7 +79,7 @@ describe('the automation tick: stuck-task sweeper', () => {
       state: 'QUEUED',
       attempt: 2,
       errorMessage: 'heartbeat_timeout_anti_entropy',
-      failureClass: 'HEARTBEAT_TIMEOUT',
+      failureClass: 'TIMEOUT',
       retryAttribution: {
         retries: 1,
         reason: 'heartbeat_timeout',

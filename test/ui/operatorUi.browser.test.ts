@@ -72,7 +72,7 @@ describe('operator UI in chromium', () => {
     await failedRun.first().getByRole('link').first().click();
     await page.waitForURL('**/ui/runs/*');
     const failed = page.locator('#task-ml\\.churn_features');
-    await expect.poll(() => failed.innerText()).toContain('SCHEMA_DRIFT');
+    await expect.poll(() => failed.innerText()).toContain('CONTRACT_VIOLATION');
     await shot('run-detail');
     expect(await failed.innerText()).toContain('missing required columns [tenure_days]');
     expect(await failed.innerText()).toMatch(/1 of 3/);
@@ -82,6 +82,14 @@ describe('operator UI in chromium', () => {
       'skipped: upstream ml.churn_features FAILED',
     );
     expect(await page.locator('svg[role=img]').count()).toBe(1);
+    expect(await failed.innerText()).toContain('retry category C');
+    await failed.getByRole('link', { name: 'step manifest' }).click();
+    await page.waitForURL('**/ui/manifests?*');
+    await expect
+      .poll(() => page.locator('pre').innerText())
+      .toContain('"failureClass": "CONTRACT_VIOLATION"');
+    await shot('step-manifest');
+    await page.goBack();
   });
 
   it('clicks through run → partition heatmap → Delta table version', async () => {

@@ -107,6 +107,40 @@ const manifestBody = validator<ManifestInput>({
         },
       },
     },
+    pipelines: {
+      type: 'array',
+      maxItems: 100,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'assets', 'partitionDimension'],
+        properties: {
+          name: { type: 'string' },
+          default: { type: 'boolean' },
+          assets: { type: 'array', minItems: 1, items: { type: 'string' } },
+          partitionDimension: { type: 'string' },
+          timezone: { type: 'string' },
+          asOf: { type: 'object' },
+          steps: {
+            type: 'object',
+            additionalProperties: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                sideEffects: { enum: ['run_scoped', 'publishes'] },
+                models: { type: 'array', items: { type: 'string' } },
+              },
+            },
+          },
+          publish: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { dataPointers: { type: 'array', items: { type: 'string' } } },
+          },
+          maxParallelDefault: { type: 'integer', minimum: 1, maximum: 64 },
+        },
+      },
+    },
     sensors: {
       type: 'array',
       maxItems: 500,

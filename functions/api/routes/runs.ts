@@ -14,6 +14,7 @@ import {
   runResponse,
 } from '../../../shared/orchestration/runViews.ts';
 import { type RerunRequest, rerunRun, RunNotFoundError } from '../../../shared/orchestration/rerunRun.ts';
+import { type RetryRequest, RetryRefused, retryRun } from '../../../shared/orchestration/retryRun.ts';
 import { type TriggerRequest, TriggerError, triggerRun } from '../../../shared/orchestration/triggerRun.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
@@ -65,6 +66,16 @@ const cancelBody = validator<{ reason?: string }>({
   type: 'object',
   additionalProperties: false,
   properties: { reason: { type: 'string', maxLength: 1024 } },
+});
+
+const retryBody = validator<RetryRequest>({
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    taskKeys: { type: 'array', items: { type: 'string' } },
+    causeFixed: { type: 'boolean' },
+    reason: { type: 'string', maxLength: 1024 },
+  },
 });
 
 /** Runs and partitions of a workspace (orchestration spec §20.5), read from the published projections. */
@@ -147,12 +158,27 @@ export function runRoutes(deps: Dependencies) {
     return c.json({ runId, state: publicRunState(run), cancelledAt: run.completedAt ?? run.triggeredAt });
   });
 
+  routes.post('/workspaces/:workspaceId/runs/:runId/retry', requireRole('operator'), async (c) => {
+    const request = c.req.header('content-type') ? await readJsonBody(c, retryBody) : {};
+    const principal = c.get('principal');
+    try {
+      return c.json(await retryRun(deps, principal.scope!, c.req.param('runId'), request, principal.subject));
+    } catch (error) {
+      if (error instanceof RetryRefused) throw new ApiError(error.status, error.message, error.details);
+      throw error;
+    }
+  });
+
   routes.get('/workspaces/:workspaceId/runs', async (c) => {
     const limit = pageLimit(c.req.query('limit'), 20);
     const state = c.req.query('state');
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
+    const pipeline = c.req.query('pipeline');
+    const partitionKey = c.req.query('partitionKey');
     const runs = ((await snapshot.rows('runs')) as RunRow[])
       .filter((run) => !state || publicRunState(run) === state.toUpperCase())
+      .filter((run) => !pipeline || run.labels?.['arco.pipeline'] === pipeline)
+      .filter((run) => !partitionKey || run.labels?.['arco.partition'] === partitionKey)
       .sort((a, b) => compareDescThenAsc([a.triggeredAt, a.runId], [b.triggeredAt, b.runId]));
     const { page, nextCursor } = keysetPage(
       runs,

@@ -9,7 +9,7 @@ import { backfillDetailPage, backfillsPage, schedulesPage, sensorsPage } from '.
 import { deltaTablePage, deltaTablesPage } from './pages/delta.ts';
 import { partitionsPage } from './pages/partitions.ts';
 import { datasetPage, datasetsPage, diffPage } from './pages/registry.ts';
-import { runDetailPage, runsPage } from './pages/runs.ts';
+import { manifestPage, runDetailPage, runsPage } from './pages/runs.ts';
 import { forgetToken, rememberToken, type UiApi, uiApi, UiApiError, uiSession } from './uiSession.ts';
 
 /** A path parameter of a page whose handler is shared by several routes. */
@@ -146,6 +146,20 @@ export function uiRoutes(deps: Dependencies, app: Pick<Hono<AppEnv>, 'request'>)
       (c) => `Run ${param(c, 'runId')}`,
       '/ui/runs',
       (api, c) => runDetailPage(api, param(c, 'runId')),
+    ),
+  );
+  ui.get(
+    '/manifests',
+    page(
+      () => 'Step manifest',
+      '/ui/runs',
+      (api, c) =>
+        manifestPage(api, {
+          asset: c.req.query('asset'),
+          run: c.req.query('run'),
+          partition: c.req.query('partition'),
+          attempt: c.req.query('attempt'),
+        }),
     ),
   );
   ui.get(

@@ -83,6 +83,7 @@ interface TaskItem {
   errorMessage?: string;
   errorCategory?: string;
   failureClass?: string;
+  retryCategory?: string;
   retryNotBefore?: string;
   deltaTable?: string;
   deltaVersion?: number;
@@ -169,7 +170,7 @@ export async function runDetailPage(api: UiApi, runId: string): Promise<Html> {
                 ${
                   t.state === 'FAILED' || t.errorMessage
                     ? html`<strong>${t.failureClass ?? t.errorCategory ?? 'error'}</strong
-                        >${t.errorCategory && t.failureClass ? html` <span class="muted">(${t.errorCategory})</span>` : ''}<br /><span
+                        >${t.errorCategory && t.failureClass ? html` <span class="muted">(${t.errorCategory})</span>` : ''}${t.retryCategory ? html` · retry category <strong>${t.retryCategory}</strong>` : ''}<br /><span
                           class="error"
                           >${t.errorMessage ?? ''}</span
                         >`
@@ -192,7 +193,7 @@ export async function runDetailPage(api: UiApi, runId: string): Promise<Html> {
                           >${t.deltaTable} v${t.deltaVersion}</a
                         >${t.deltaPartition ? html`<br /><span class="muted">${t.deltaPartition}</span>` : ''}`
                     : ''
-                }
+                }${['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'].includes(t.state) ? html`<br /><a href="/ui/manifests?${new URLSearchParams({ asset: t.assetKey ?? t.taskKey, run: runId, ...(t.partitionKey ? { partition: t.partitionKey } : {}) })}">step manifest</a>` : ''}
               </td>
             </tr>`,
         )}
@@ -204,4 +205,57 @@ export async function runDetailPage(api: UiApi, runId: string): Promise<Html> {
             <pre>${JSON.stringify(run.labels, null, 2)}</pre>`
         : ''
     }`;
+}
+
+/** One step manifest (or one attempt's), as stored (pipeline-ops spec §2.3), with links to every attempt. */
+export async function manifestPage(
+  api: UiApi,
+  query: { asset?: string; run?: string; partition?: string; attempt?: string },
+): Promise<Html> {
+  const link = (attempt?: number) =>
+    `/ui/manifests?${new URLSearchParams({
+      asset: query.asset ?? '',
+      run: query.run ?? '',
+      ...(query.partition ? { partition: query.partition } : {}),
+      ...(attempt ? { attempt: String(attempt) } : {}),
+    })}`;
+  const params = new URLSearchParams({
+    assetKey: query.asset ?? '',
+    runId: query.run ?? '',
+    ...(query.partition ? { partitionKey: query.partition } : {}),
+    ...(query.attempt ? { attempt: query.attempt } : {}),
+  });
+  const manifest = await api.get<{
+    kind: string;
+    status: string;
+    attempt: number;
+    error?: { failureClass: string; retryCategory: string; message: string };
+    checks: Array<{ name: string; status: string }>;
+  }>(`${api.ws}/manifests/step?${params}`);
+  const state = manifest.status === 'success' ? 'SUCCEEDED' : manifest.status.toUpperCase();
+  return html`<p>
+      <a href="/ui/runs/${query.run}">← run ${query.run}</a> · ${query.asset} ${query.partition ?? ''} ·
+      ${manifest.kind} ${badge(state)} · <a href="${link()}">step</a>
+      ${Array.from({ length: manifest.attempt }, (_, i) => html` · <a href="${link(i + 1)}">attempt ${i + 1}</a>`)}
+    </p>
+    <div class="card">
+      <dl>
+        ${
+          manifest.error
+            ? html`<dt>Failure</dt>
+                <dd>
+                  <strong>${manifest.error.failureClass}</strong> · retry category
+                  ${manifest.error.retryCategory}
+                </dd>
+                <dt>Message</dt>
+                <dd class="error">${manifest.error.message}</dd>`
+            : ''
+        }
+        <dt>Checks</dt>
+        <dd>
+          ${manifest.checks.length ? manifest.checks.map((c) => html`${c.name} ${c.status}; `) : 'none reported'}
+        </dd>
+      </dl>
+    </div>
+    <pre style="max-height:none">${JSON.stringify(manifest, null, 2)}</pre>`;
 }

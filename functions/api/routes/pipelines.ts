@@ -1,0 +1,417 @@
+import { type Context, Hono } from 'hono';
+import { scopedObjectStore } from '../../../shared/adapters/scopedObjectStore.ts';
+import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
+import type { AppEnv } from '../../../shared/http/appEnv.ts';
+import { requireRole } from '../../../shared/http/authMiddleware.ts';
+import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
+import {
+  movePointer,
+  PointerError,
+  pointerHistory,
+  readPointer,
+  rollbackTarget,
+} from '../../../shared/orchestration/dataPointers.ts';
+import type { RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
+import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
+import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
+import { sideEffectsOf } from '../../../shared/orchestration/pipelineDeclarations.ts';
+import {
+  listPipelineBackfills,
+  PipelineRunError,
+  type PipelineRunRequest,
+  readPipelineBackfill,
+  startPipelineRun,
+  summaryOf,
+  summaryPath,
+} from '../../../shared/orchestration/pipelineBackfills.ts';
+import { publicRunState, publicTaskState } from '../../../shared/orchestration/runViews.ts';
+import {
+  attemptManifestPath,
+  runManifests,
+  stepManifestPath,
+} from '../../../shared/orchestration/stepManifests.ts';
+import { triageRun } from '../../../shared/orchestration/triage.ts';
+import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
+
+const runBody = validator<PipelineRunRequest>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['start', 'end'],
+  properties: {
+    start: { type: 'string' },
+    end: { type: 'string' },
+    asOfMode: { enum: ['now', 'pretip', 'lock', 'custom'] },
+    asOfTs: { type: 'string', format: 'date-time' },
+    maxParallel: { type: 'integer', minimum: 1, maximum: 64 },
+    resume: { type: 'boolean' },
+    force: { type: 'boolean' },
+    retryHeld: { type: 'boolean' },
+    dryRun: { type: 'boolean' },
+    steps: { type: 'array', items: { type: 'string' } },
+    params: { type: 'object', additionalProperties: { type: 'string' } },
+    clientRequestId: { type: 'string', minLength: 1, maxLength: 256 },
+  },
+});
+
+const promoteBody = validator<{
+  assetKey: string;
+  partitionKey: string;
+  runId: string;
+  expectedSequence?: number;
+  allowOlder?: boolean;
+  reason?: string;
+}>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['assetKey', 'partitionKey', 'runId'],
+  properties: {
+    assetKey: { type: 'string' },
+    partitionKey: { type: 'string' },
+    runId: { type: 'string' },
+    expectedSequence: { type: 'integer', minimum: 0 },
+    allowOlder: { type: 'boolean' },
+    reason: { type: 'string', maxLength: 1024 },
+  },
+});
+
+const rollbackBody = validator<{
+  assetKey: string;
+  partitionKey: string;
+  toSequence?: number;
+  toRunId?: string;
+  expectedSequence?: number;
+  reason: string;
+}>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['assetKey', 'partitionKey', 'reason'],
+  properties: {
+    assetKey: { type: 'string' },
+    partitionKey: { type: 'string' },
+    toSequence: { type: 'integer', minimum: 1 },
+    toRunId: { type: 'string' },
+    expectedSequence: { type: 'integer', minimum: 0 },
+    reason: { type: 'string', minLength: 1, maxLength: 1024 },
+  },
+});
+
+const asApiError = (error: unknown) => {
+  if (error instanceof PipelineRunError) return new ApiError(error.status, error.message, error.details);
+  if (error instanceof PointerError)
+    return new ApiError(error.reason === 'not_found' ? 404 : 409, error.message, { reason: error.reason });
+  return error;
+};
+
+/** A daily partition given as a plain date for the pipeline's dimension, or as a canonical key. */
+const partitionKeyOf = (value: string, dimension = 'date') =>
+  value.includes('=') ? value : `${dimension}=d:${value}`;
+
+/**
+ * Pipeline operations (pipeline-ops spec §2–§7): pipelines and their resumable runs over date ranges,
+ * per-step manifests, data pointers, triage and the daily checklist.
+ */
+export function pipelineRoutes(deps: Dependencies) {
+  const routes = new Hono<AppEnv>();
+  const ws = '/workspaces/:workspaceId';
+  const scopeOf = (c: Context<AppEnv>) => c.get('principal').scope!;
+  const runAndTasks = async (c: Context<AppEnv>, runId: string) => {
+    const snapshot = await readerFor(deps, scopeOf(c)).snapshot();
+    const run = (await snapshot.shardRows('runs', runId)).find((r) => r.runId === runId) as
+      RunRow | undefined;
+    if (!run) throw notFound(`run not found: ${runId}`);
+    const tasks = ((await snapshot.shardRows('tasks', runId)) as unknown as TaskRow[]).filter(
+      (t) => t.runId === runId,
+    );
+    return { run, tasks };
+  };
+
+  routes.get(`${ws}/pipelines`, async (c) => {
+    const manifest = await new ManifestStore(deps.documents, scopeOf(c)).latest();
+    return c.json({ pipelines: manifest?.pipelines ?? [] });
+  });
+  routes.get(`${ws}/pipelines/:name`, async (c) => {
+    const manifest = await new ManifestStore(deps.documents, scopeOf(c)).latest();
+    const pipeline = manifest?.pipelines?.find((p) => p.name === c.req.param('name'));
+    if (!pipeline) throw notFound(`pipeline not found: ${c.req.param('name')}`);
+    return c.json(pipeline);
+  });
+
+  routes.post(`${ws}/pipelines/:name/runs`, requireRole('operator'), async (c) => {
+    const request = await readJsonBody(c, runBody);
+    const name = c.req.param('name');
+    try {
+      const { status, body } = await startPipelineRun(
+        deps,
+        scopeOf(c),
+        name === '_default' ? undefined : name,
+        request,
+        c.get('principal').subject,
+        c.req.header('idempotency-key'),
+      );
+      return c.json(body, status);
+    } catch (error) {
+      throw asApiError(error);
+    }
+  });
+
+  routes.get(`${ws}/pipeline-backfills`, async (c) => {
+    const all = await listPipelineBackfills(deps, scopeOf(c));
+    const pipeline = c.req.query('pipeline');
+    const state = c.req.query('state')?.toUpperCase();
+    return c.json({
+      backfills: all
+        .filter((b) => (!pipeline || b.pipeline === pipeline) && (!state || b.state === state))
+        .map(summaryOf),
+    });
+  });
+  routes.get(`${ws}/pipeline-backfills/:id`, async (c) => {
+    try {
+      return c.json(summaryOf(await readPipelineBackfill(deps, scopeOf(c), c.req.param('id'))));
+    } catch (error) {
+      throw asApiError(error);
+    }
+  });
+  routes.get(`${ws}/pipeline-backfills/:id/summary`, async (c) => {
+    const stored = await scopedObjectStore(deps.objects, scopeOf(c)).get(summaryPath(c.req.param('id')));
+    if (!stored) {
+      const backfill = await readPipelineBackfill(deps, scopeOf(c), c.req.param('id')).catch(() => null);
+      throw notFound('summary not written yet', backfill ? { state: backfill.state } : undefined);
+    }
+    return c.body(stored.bytes.toString('utf8'), 200, {
+      'Content-Type': 'application/json',
+      'X-Summary-Path': summaryPath(c.req.param('id')),
+    });
+  });
+
+  routes.get(`${ws}/manifests/step`, async (c) => {
+    const assetKey = c.req.query('assetKey');
+    const runId = c.req.query('runId');
+    const partition = c.req.query('partitionKey');
+    if (!assetKey || !runId) throw badRequest('assetKey and runId are required');
+    const partitionKey = partition ? partitionKeyOf(partition) : undefined;
+    const attempt = c.req.query('attempt');
+    const path = attempt
+      ? attemptManifestPath(assetKey, partitionKey, runId, Number(attempt))
+      : stepManifestPath(assetKey, partitionKey, runId);
+    const stored = await scopedObjectStore(deps.objects, scopeOf(c)).get(path);
+    if (!stored) throw notFound('manifest not found', { manifestPath: path, manifestState: 'pending' });
+    return c.body(stored.bytes.toString('utf8'), 200, { 'Content-Type': 'application/json' });
+  });
+  routes.get(`${ws}/runs/:runId/manifests`, async (c) => {
+    const { tasks } = await runAndTasks(c, c.req.param('runId'));
+    return c.json(await runManifests(deps, scopeOf(c), tasks));
+  });
+
+  routes.get(`${ws}/runs/:runId/triage`, async (c) => {
+    const { run, tasks } = await runAndTasks(c, c.req.param('runId'));
+    const manifest = await new ManifestStore(deps.documents, scopeOf(c)).latest();
+    const pipeline = manifest?.pipelines?.find((p) => p.name === run.labels['arco.pipeline']);
+    return c.json(triageRun(run, tasks, (asset) => sideEffectsOf(pipeline, asset)));
+  });
+
+  // The runbook's two-minute checklist as one answer (spec §6).
+  routes.get(`${ws}/pipelines/:name/partitions/:date/checklist`, async (c) => {
+    const scope = scopeOf(c);
+    const manifest = await new ManifestStore(deps.documents, scope).latest();
+    const pipeline = manifest?.pipelines?.find((p) => p.name === c.req.param('name'));
+    if (!pipeline) throw notFound(`pipeline not found: ${c.req.param('name')}`);
+    const date =
+      c.req.param('date') === 'today'
+        ? new Intl.DateTimeFormat('en-CA', {
+            timeZone: pipeline.timezone ?? 'UTC',
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+          }).format(deps.clock.now())
+        : c.req.param('date');
+    const partitionKey = `${pipeline.partitionDimension}=d:${date}`;
+    const snapshot = await readerFor(deps, scope).snapshot();
+    const latest = ((await snapshot.rows('runs')) as unknown as RunRow[])
+      .filter(
+        (r) => r.labels?.['arco.pipeline'] === pipeline.name && r.labels?.['arco.partition'] === partitionKey,
+      )
+      .sort((a, b) => (a.triggeredAt < b.triggeredAt ? 1 : -1))[0];
+    if (!latest)
+      return c.json({
+        pipeline: pipeline.name,
+        partition: partitionKey,
+        verdict: 'attention',
+        latestRun: { state: 'NONE' },
+        failingTasks: [],
+        manifests: [],
+        pointers: [],
+      });
+    const tasks = ((await snapshot.shardRows('tasks', latest.runId)) as unknown as TaskRow[]).filter(
+      (t) => t.runId === latest.runId,
+    );
+    const state = publicRunState(latest);
+    const { manifests } = await runManifests(deps, scope, tasks);
+    const objects = scopedObjectStore(deps.objects, scope);
+    const pointers = await Promise.all(
+      (pipeline.publish?.dataPointers ?? []).map(async (assetKey) => {
+        const found = await readPointer(objects, assetKey, partitionKey);
+        const task = tasks.find((t) => (t.assetKey ?? t.taskKey) === assetKey);
+        return {
+          assetKey,
+          currentRunId: found?.pointer.runId ?? null,
+          sequence: found?.pointer.sequence ?? 0,
+          promotedAt: found?.pointer.promotedAt ?? null,
+          updatedByThisRun: found?.pointer.runId === latest.runId,
+          publishStatus:
+            found?.pointer.runId === latest.runId
+              ? 'promoted'
+              : !task || task.state !== 'SUCCEEDED'
+                ? state === 'FAILED'
+                  ? 'failed'
+                  : 'not_run'
+                : found
+                  ? 'superseded'
+                  : 'not_run',
+        };
+      }),
+    );
+    const failingTasks = tasks
+      .filter((t) => t.state === 'FAILED' || t.state === 'RETRY_WAIT')
+      .map((t) => ({
+        taskKey: t.taskKey,
+        attempt: t.attempt,
+        maxAttempts: t.maxAttempts,
+        retries: Math.max(0, t.attempt - 1),
+        errorMessage: t.lastFailure?.message ?? t.errorMessage ?? '',
+        failureClass: t.lastFailure?.failureClass ?? 'UNKNOWN',
+        ...(t.lastFailure?.code ? { failureCode: t.lastFailure.code } : {}),
+        retryCategory: t.lastFailure?.retryCategory ?? 'C',
+        ...(t.retryNotBefore ? { nextAttemptAt: t.retryNotBefore } : {}),
+        manifestPath: stepManifestPath(t.assetKey ?? t.taskKey, t.partitionKey, latest.runId),
+        triageCommand: `arco triage ${latest.runId}`,
+      }));
+    const ok =
+      state === 'SUCCEEDED' &&
+      manifests.every((m) => m.manifestState === 'written') &&
+      pointers.every((p) => p.updatedByThisRun);
+    return c.json({
+      pipeline: pipeline.name,
+      partition: partitionKey,
+      verdict: ok ? 'ok' : 'attention',
+      latestRun: {
+        runId: latest.runId,
+        state,
+        createdAt: latest.triggeredAt,
+        ...(latest.completedAt ? { completedAt: latest.completedAt } : {}),
+        runMode: latest.labels['arco.run_mode'],
+        asOf: { mode: latest.labels['arco.as_of_mode'], ts: latest.labels['arco.as_of_ts'] },
+      },
+      failingTasks,
+      manifests: manifests.map((m) => ({
+        assetKey: m.taskKey,
+        expected: true,
+        ...(m.status ? { status: m.status } : {}),
+        manifestPath: m.manifestPath,
+        present: m.manifestState === 'written',
+      })),
+      pointers,
+    });
+  });
+
+  routes.get(`${ws}/pointers/data`, async (c) => {
+    const assetKey = c.req.query('assetKey') ?? '';
+    const found = await readPointer(
+      scopedObjectStore(deps.objects, scopeOf(c)),
+      assetKey,
+      partitionKeyOf(c.req.query('partitionKey') ?? ''),
+    );
+    if (!found) throw notFound('pointer not found');
+    return c.json({ ...found.pointer, generation: found.generation });
+  });
+  routes.get(`${ws}/pointers/data/history`, async (c) => {
+    const entries = await pointerHistory(
+      scopedObjectStore(deps.objects, scopeOf(c)),
+      c.req.query('assetKey') ?? '',
+      partitionKeyOf(c.req.query('partitionKey') ?? ''),
+      Number(c.req.query('limit') ?? 50),
+    );
+    return c.json({ entries });
+  });
+  routes.post(`${ws}/pointers/data/promote`, requireRole('operator'), async (c) => {
+    const body = await readJsonBody(c, promoteBody);
+    const partitionKey = partitionKeyOf(body.partitionKey);
+    const { run, tasks } = await runAndTasks(c, body.runId);
+    const task = tasks.find(
+      (t) => (t.assetKey ?? t.taskKey) === body.assetKey && t.partitionKey === partitionKey,
+    );
+    if (publicRunState(run) !== 'SUCCEEDED' || !task || publicTaskState(task) !== 'SUCCEEDED')
+      throw new ApiError(409, `run ${body.runId} has no succeeded ${body.assetKey} for ${partitionKey}`, {
+        reason: 'not_promotable',
+      });
+    const objects = scopedObjectStore(deps.objects, scopeOf(c));
+    const manifestPath = stepManifestPath(body.assetKey, partitionKey, body.runId);
+    if (!(await objects.head(manifestPath)))
+      throw new ApiError(409, 'the step manifest is not written yet', {
+        reason: 'manifest_pending',
+        manifestPath,
+      });
+    try {
+      return c.json(
+        await movePointer(
+          objects,
+          body.assetKey,
+          partitionKey,
+          {
+            runId: run.runId,
+            manifestPath,
+            outputs: task.deltaTable
+              ? [{ name: body.assetKey, deltaTable: task.deltaTable, deltaVersion: task.deltaVersion }]
+              : [],
+            asOfTs: run.labels['arco.as_of_ts'] ?? run.triggeredAt,
+            codeVersion: run.codeVersion ?? null,
+          },
+          {
+            action: 'promote',
+            by: c.get('principal').subject,
+            at: deps.clock.now().toISOString(),
+            ...(body.reason ? { reason: body.reason } : {}),
+            ...(body.expectedSequence !== undefined ? { expectedSequence: body.expectedSequence } : {}),
+            ...(body.allowOlder ? { allowOlder: true } : {}),
+          },
+        ),
+      );
+    } catch (error) {
+      throw asApiError(error);
+    }
+  });
+  routes.post(`${ws}/pointers/data/rollback`, requireRole('operator'), async (c) => {
+    const body = await readJsonBody(c, rollbackBody);
+    const partitionKey = partitionKeyOf(body.partitionKey);
+    const objects = scopedObjectStore(deps.objects, scopeOf(c));
+    try {
+      const { target } = await rollbackTarget(objects, body.assetKey, partitionKey, body);
+      if (!(await objects.head(target.manifestPath)))
+        throw new ApiError(409, 'the target run’s step manifest is gone', { reason: 'manifest_missing' });
+      return c.json(
+        await movePointer(
+          objects,
+          body.assetKey,
+          partitionKey,
+          {
+            runId: target.runId,
+            manifestPath: target.manifestPath,
+            outputs: target.outputs,
+            asOfTs: target.asOfTs,
+            codeVersion: target.codeVersion,
+          },
+          {
+            action: 'rollback',
+            by: c.get('principal').subject,
+            at: deps.clock.now().toISOString(),
+            reason: body.reason,
+            ...(body.expectedSequence !== undefined ? { expectedSequence: body.expectedSequence } : {}),
+            allowOlder: true,
+          },
+        ),
+      );
+    } catch (error) {
+      throw asApiError(error);
+    }
+  });
+  return routes;
+}
