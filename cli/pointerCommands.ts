@@ -1,40 +1,72 @@
 import type { Command } from 'commander';
 import { apiCall, CliError, workspacePath } from './apiCall.ts';
 
-/** `data:analytics.orders` → the asset key (model pointers are not available yet). */
-function assetOf(ref: string): string {
-  if (!ref.startsWith('data:'))
-    throw new CliError(
-      `name a data pointer as data:<assetKey> (model pointers are not available yet): ${ref}`,
-    );
-  return ref.slice('data:'.length);
+type Ref = { kind: 'data'; assetKey: string } | { kind: 'model'; name: string };
+
+/** `data:analytics.orders` or `model:scorer`. */
+function parseRef(ref: string): Ref {
+  if (ref.startsWith('data:')) return { kind: 'data', assetKey: ref.slice('data:'.length) };
+  if (ref.startsWith('model:')) return { kind: 'model', name: ref.slice('model:'.length) };
+  throw new CliError(`name a pointer as data:<assetKey> or model:<name>, not ${ref}`);
 }
 
-const print = (value: unknown) => {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+const needPartition = (ref: Ref, partition?: string) => {
+  if (ref.kind === 'data' && !partition) throw new CliError('a data pointer needs --partition YYYY-MM-DD');
 };
 
-/** `arco pointer show|history|promote|rollback data:{asset} --partition D` (pipeline-ops spec §5.6). */
+/** The API path of a pointer (and the query or body fields that name a data pointer). */
+function where(ref: Ref, partition?: string) {
+  needPartition(ref, partition);
+  return ref.kind === 'data'
+    ? {
+        path: '/pointers/data',
+        query: `?assetKey=${encodeURIComponent(ref.assetKey)}&partitionKey=${encodeURIComponent(partition!)}`,
+        fields: { assetKey: ref.assetKey, partitionKey: partition },
+      }
+    : { path: `/pointers/models/${encodeURIComponent(ref.name)}`, query: '', fields: {} };
+}
+
+const meta = (value: string, previous: Record<string, string> = {}) => {
+  const at = value.indexOf('=');
+  if (at < 1) throw new CliError('use --meta key=value');
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+};
+
+interface Moved {
+  sequence: number;
+  runId: string;
+  previous?: { sequence: number; runId: string };
+}
+
+const moved = (ref: string, m: Moved, verb: string) =>
+  process.stdout.write(
+    `${ref}: ${verb} sequence ${m.previous?.sequence ?? 0} (run ${m.previous?.runId ?? '-'}) → ${m.sequence} (run ${m.runId})\n`,
+  );
+
+/** `arco pointer show|history|promote|rollback data:{asset} --partition D | model:{name}` (spec §5.6). */
 export function registerPointerCommands(program: Command) {
   const pointer = program
     .command('pointer')
     .description(
-      '“Current” data pointers: show, history, promote, rollback (compare-and-swap, append-only history)',
+      '“Current” data and model pointers: show, history, promote, rollback (compare-and-swap, append-only history)',
     );
-  const query = (ref: string, partition: string) =>
-    `assetKey=${encodeURIComponent(assetOf(ref))}&partitionKey=${encodeURIComponent(partition)}`;
   pointer
     .command('show <ref>')
-    .description('The current pointer of an asset partition')
-    .requiredOption('--partition <date>', 'YYYY-MM-DD (or a canonical partition key)')
-    .action(async (ref: string, o) =>
-      print(await apiCall('GET', `${await workspacePath()}/pointers/data?${query(ref, o.partition)}`)),
-    );
+    .description('The current pointer (data:<asset> --partition D, or model:<name>)')
+    .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
+    .action(async (ref: string, o) => {
+      const w = where(parseRef(ref), o.partition);
+      process.stdout.write(
+        `${JSON.stringify(await apiCall('GET', `${await workspacePath()}${w.path}${w.query}`), null, 2)}\n`,
+      );
+    });
   pointer
     .command('history <ref>')
     .description('Every move of the pointer, newest first')
-    .requiredOption('--partition <date>', 'YYYY-MM-DD')
+    .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
     .action(async (ref: string, o) => {
+      const w = where(parseRef(ref), o.partition);
+      const path = w.query ? `${w.path}/history${w.query}` : `${w.path}/history`;
       const { entries } = await apiCall<{
         entries: Array<{
           sequence: number;
@@ -44,7 +76,7 @@ export function registerPointerCommands(program: Command) {
           promotedBy: string;
           reason?: string;
         }>;
-      }>('GET', `${await workspacePath()}/pointers/data/history?${query(ref, o.partition)}`);
+      }>('GET', `${await workspacePath()}${path}`);
       for (const e of entries)
         process.stdout.write(
           `${e.sequence}  ${e.action.padEnd(8)}  run=${e.runId}  ${e.promotedAt}  by ${e.promotedBy}${e.reason ? `  (${e.reason})` : ''}\n`,
@@ -52,54 +84,54 @@ export function registerPointerCommands(program: Command) {
     });
   pointer
     .command('promote <ref>')
-    .description(
-      'Point the partition at a run whose step succeeded (refuses an older as-of unless --allow-older)',
-    )
-    .requiredOption('--partition <date>', 'YYYY-MM-DD')
-    .requiredOption('--run <runId>', 'the run to promote')
+    .description('Point at a run (data: its step succeeded; model: an artifact with a meta.json)')
+    .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
+    .requiredOption('--run <runId>', 'the run to promote (for a model: its training/decision run)')
+    .option('--artifact-uri <uri>', 'model artifact directory (must hold meta.json)')
+    .option('--meta <key=value>', 'model metadata (repeatable)', meta)
     .option('--expected-sequence <n>', 'only if the pointer is still at this sequence', Number)
-    .option('--allow-older', 'allow a run with an older as-of than the current one', false)
+    .option('--allow-older', 'data: allow a run with an older as-of than the current one', false)
     .option('--reason <text>', 'why, for the history')
-    .action(async (ref: string, o) => {
-      const moved = await apiCall<{
-        sequence: number;
-        runId: string;
-        previous?: { sequence: number; runId: string };
-      }>('POST', `${await workspacePath()}/pointers/data/promote`, {
-        assetKey: assetOf(ref),
-        partitionKey: o.partition,
+    .action(async (refText: string, o) => {
+      const ref = parseRef(refText);
+      const w = where(ref, o.partition);
+      if (ref.kind === 'model' && !o.artifactUri)
+        throw new CliError('a model promotion needs --artifact-uri');
+      const body = {
+        ...w.fields,
         runId: o.run,
+        ...(ref.kind === 'model' ? { artifactUri: o.artifactUri, ...(o.meta ? { meta: o.meta } : {}) } : {}),
         ...(o.expectedSequence !== undefined ? { expectedSequence: o.expectedSequence } : {}),
         ...(o.allowOlder ? { allowOlder: true } : {}),
         ...(o.reason ? { reason: o.reason } : {}),
-      });
-      process.stdout.write(
-        `${ref} ${o.partition}: sequence ${moved.previous?.sequence ?? 0} (run ${moved.previous?.runId ?? '-'}) → ${moved.sequence} (run ${moved.runId})\n`,
+      };
+      moved(
+        `${refText}${o.partition ? ` ${o.partition}` : ''}`,
+        await apiCall<Moved>('POST', `${await workspacePath()}${w.path}/promote`, body),
+        'promoted from',
       );
     });
   pointer
     .command('rollback <ref>')
     .description('Restore an earlier target atomically (a forward move; history keeps everything)')
-    .requiredOption('--partition <date>', 'YYYY-MM-DD')
+    .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
     .requiredOption('--reason <text>', 'why, for the history')
     .option('--to-sequence <n>', 'the history entry to restore (default: the previous one)', Number)
     .option('--to-run <runId>', 'the most recent entry of this run')
     .option('--expected-sequence <n>', 'only if the pointer is still at this sequence', Number)
-    .action(async (ref: string, o) => {
-      const moved = await apiCall<{
-        sequence: number;
-        runId: string;
-        previous?: { sequence: number; runId: string };
-      }>('POST', `${await workspacePath()}/pointers/data/rollback`, {
-        assetKey: assetOf(ref),
-        partitionKey: o.partition,
+    .action(async (refText: string, o) => {
+      const w = where(parseRef(refText), o.partition);
+      const body = {
+        ...w.fields,
         reason: o.reason,
         ...(o.toSequence !== undefined ? { toSequence: o.toSequence } : {}),
         ...(o.toRun ? { toRunId: o.toRun } : {}),
         ...(o.expectedSequence !== undefined ? { expectedSequence: o.expectedSequence } : {}),
-      });
-      process.stdout.write(
-        `${ref} ${o.partition}: rolled back from sequence ${moved.previous?.sequence} (run ${moved.previous?.runId}) → ${moved.sequence} (run ${moved.runId})\n`,
+      };
+      moved(
+        `${refText}${o.partition ? ` ${o.partition}` : ''}`,
+        await apiCall<Moved>('POST', `${await workspacePath()}${w.path}/rollback`, body),
+        'rolled back from',
       );
     });
 }

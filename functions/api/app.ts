@@ -16,6 +16,7 @@ import { automationRoutes } from './routes/internalAutomation.ts';
 import { internalFailpointRoutes } from './routes/internalFailpoints.ts';
 import { manifestRoutes } from './routes/manifests.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
+import { pointerRoutes } from './routes/pointers.ts';
 import { registryRoutes } from './routes/registry/registryRoutes.ts';
 import { runRoutes } from './routes/runs.ts';
 import { taskCallbackRoutes, timerRoutes } from './routes/taskCallbacks.ts';
@@ -61,6 +62,7 @@ export function createApiApp(deps: Dependencies): Hono<AppEnv> {
   app.route('/api/v1', sensorRoutes(deps));
   app.route('/api/v1', backfillRoutes(deps));
   app.route('/api/v1', pipelineRoutes(deps));
+  app.route('/api/v1', pointerRoutes(deps));
   app.route('/', sensorPushRoutes(deps));
   app.route('/data-contract-registry/v1', registryRoutes(deps));
   app.route('/internal', timerRoutes(deps));

@@ -49,9 +49,11 @@ export interface ManifestInput {
 export interface ScheduleDeclaration {
   id: string;
   cron: string;
-  assets: string[];
+  assets?: string[];
   timezone?: string;
   partitionFromTick?: string;
+  /** A pipeline's daily schedule: each tick runs the pipeline for the tick's day (pipeline-ops §1.1). */
+  pipeline?: string;
 }
 
 /** A sensor declared with the code (spec §15.5). */
@@ -163,10 +165,17 @@ export function buildManifest(
       });
     return [...new Set(resolved as string[])].sort();
   };
-  const schedules = (input.schedules ?? []).map((d) => ({
-    ...d,
-    assets: selection(`schedule ${d.id}`, d.assets),
-  }));
+  const declaredPipelines = new Map((input.pipelines ?? []).map((p) => [p.name, p]));
+  const schedules = (input.schedules ?? []).map((d) => {
+    if (d.pipeline && !declaredPipelines.has(d.pipeline))
+      throw new ManifestValidationError(`schedule ${d.id} names unknown pipeline ${d.pipeline}`, {
+        pipeline: d.pipeline,
+      });
+    const assets = d.pipeline ? declaredPipelines.get(d.pipeline)!.assets : (d.assets ?? []);
+    if (!assets.length)
+      throw new ManifestValidationError(`schedule ${d.id} needs assets or a pipeline`, { scheduleId: d.id });
+    return { ...d, assets: selection(`schedule ${d.id}`, assets) };
+  });
   const sensors = (input.sensors ?? []).map((d) => ({
     ...d,
     assetSelection: selection(`sensor ${d.id}`, d.assetSelection),

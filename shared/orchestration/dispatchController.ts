@@ -4,6 +4,8 @@ import { DISPATCH_QUEUE, TIMER_QUEUE } from '../runtime/resources.ts';
 import { attemptIdOf, cloudTaskName, dispatchIdOf, retryTimerIdOf, taskIdOf } from './dispatchIds.ts';
 import type { EventData } from './events.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
+import { partitionValues } from './partitionKeys.ts';
+import { partitionPath, stepManifestPath } from './stepManifests.ts';
 import { ledgerFor } from './orchestrationServices.ts';
 import { type FoldState, keyOf } from './projectionTables.ts';
 import type { RetryTimer } from './taskCallbacks.ts';
@@ -57,7 +59,7 @@ export async function reconcileDispatches(
         const dispatchId = dispatchIdOf(runId, taskKey, task.attempt);
         const outbox = state.dispatch_outbox.get(dispatchId);
         if (outbox?.status === 'PENDING') {
-          const cloudTaskId = await enqueueDispatch(deps, scope, task, dispatchId, now.getTime());
+          const cloudTaskId = await enqueueDispatch(deps, scope, run, task, dispatchId, now.getTime());
           if (cloudTaskId)
             acks.push({
               type: 'dispatch_enqueued',
@@ -107,9 +109,55 @@ export async function reconcileDispatches(
   if (events.length) await ledgerFor(deps, scope).append(events.map((data) => ({ data })));
 }
 
+/**
+ * `payload.pipeline` of a pipeline run's dispatch (pipeline-ops spec §1.3): the partition, the as-of the
+ * worker must read at, the exact upstream runs to read (never "the newest directory"), and the prefixes
+ * it may write under.
+ */
+function pipelinePayload(deps: Dependencies, scope: Scope, run: RunRow, task: TaskRow) {
+  const labels = run.labels ?? {};
+  if (!labels['arco.pipeline'] || !task.partitionKey) return {};
+  const assetKey = task.assetKey ?? task.taskKey;
+  const runPrefix = `gs://${deps.config.bucket}/tenant=${scope.tenant}/workspace=${scope.workspace}/data/${assetKey}/${partitionPath(task.partitionKey)}/run=${run.runId}/`;
+  return {
+    pipeline: {
+      name: labels['arco.pipeline'],
+      partitionKey: task.partitionKey,
+      partitionValues: partitionValues(task.partitionKey),
+      asOf: {
+        mode: labels['arco.as_of_mode'],
+        ts: labels['arco.as_of_ts'],
+        clamped: labels['arco.as_of_clamped'] === 'true',
+      },
+      runMode: labels['arco.run_mode'],
+      upstream: Object.fromEntries(
+        task.dependsOn.map((dep) => [
+          dep,
+          { runId: run.runId, manifestPath: stepManifestPath(dep, task.partitionKey, run.runId) },
+        ]),
+      ),
+      models: Object.fromEntries(
+        Object.entries(labels)
+          .filter(([key]) => key.startsWith('arco.model.'))
+          .map(([key, value]) => {
+            const name = key.slice('arco.model.'.length);
+            const [runId, sequence] = value.split('@');
+            return [
+              name,
+              { runId, sequence: Number(sequence), artifactUri: labels[`arco.model_uri.${name}`] },
+            ];
+          }),
+      ),
+      outputPrefix: runPrefix,
+      stagingPrefix: `${runPrefix}_staging/${task.attemptId}/`,
+    },
+  };
+}
+
 async function enqueueDispatch(
   deps: Dependencies,
   scope: Scope,
+  run: RunRow,
   task: TaskRow,
   dispatchId: string,
   nowMs: number,
@@ -147,7 +195,7 @@ async function enqueueDispatch(
       callbackBaseUrl: deps.config.publicBaseUrl,
       taskToken: await mintTaskToken(deps.config.taskTokenSecret, claims, nowMs, ttl),
       tokenExpiresAt: new Date(nowMs + ttl * 1000).toISOString(),
-      payload: task.payload ?? {},
+      payload: { ...task.payload, ...pipelinePayload(deps, scope, run, task) },
     },
     oidcServiceAccount: deps.config.tasksServiceAccount,
   });

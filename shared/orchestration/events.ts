@@ -138,6 +138,7 @@ export type EventData =
       maxCatchupTicks: number;
       enabled: boolean;
       partitionFromTick?: string;
+      pipeline?: string;
     }
   | {
       type: 'schedule_ticked';

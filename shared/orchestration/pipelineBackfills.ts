@@ -3,7 +3,7 @@ import { scopedObjectStore } from '../adapters/scopedObjectStore.ts';
 import { canonicalJson } from '../core/canonicalJson.ts';
 import { sha256Hex } from '../core/hashing.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
-import { movePointer, PointerError } from './dataPointers.ts';
+import { movePointer, PointerError, readPointer } from './currentPointers.ts';
 import type { RunRow, TaskRow } from './evolve.ts';
 import { ManifestStore } from './manifestStore.ts';
 import { readerFor } from './orchestrationServices.ts';
@@ -491,8 +491,7 @@ export async function advancePipelineBackfill(
         try {
           await movePointer(
             objects,
-            asset,
-            row.partitionKey,
+            { kind: 'data', assetKey: asset, partitionKey: row.partitionKey },
             {
               runId: run.runId,
               manifestPath: stepManifestPath(asset, row.partitionKey, run.runId),
@@ -521,6 +520,16 @@ export async function advancePipelineBackfill(
 
   const history = await historyOf(snapshot, backfill.pipeline);
   let active = backfill.partitions.filter((r) => r.status === 'running').length;
+  // Models are resolved once per run start and pinned in its labels (spec §5.5): a pointer move during
+  // the run does not change what the run uses.
+  const pinned: Record<string, string> = {};
+  for (const name of new Set(backfill.steps.flatMap((step) => pipeline?.steps?.[step]?.models ?? []))) {
+    const model = await readPointer(objects, { kind: 'model', name });
+    if (model && 'artifactUri' in model.pointer) {
+      pinned[`arco.model.${name}`] = `${model.pointer.runId}@${model.pointer.sequence}`;
+      pinned[`arco.model_uri.${name}`] = model.pointer.artifactUri;
+    }
+  }
   for (const row of backfill.partitions.filter((r) => r.status === 'pending')) {
     if (active >= backfill.maxParallel) break;
     if (history.get(row.partitionKey)?.runs.some((r) => isActive(r) && r.runId !== row.runId)) continue;
@@ -546,6 +555,7 @@ export async function advancePipelineBackfill(
               ? 'live'
               : 'backfill',
           'arco.pipeline_backfill_id': backfillId,
+          ...pinned,
           ...(row.parentRunId ? { 'arco.parent_run_id': row.parentRunId } : {}),
         },
       );

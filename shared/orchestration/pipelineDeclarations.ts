@@ -12,7 +12,7 @@ export interface PipelineDeclaration {
     pretip?: { leadMinutes: number; calendar: { type: 'fixed_local_time'; localTime: string } };
     lock?: { calendar: { type: 'table'; times: Record<string, string>; missingDate?: 'error' | 'skip' } };
   };
-  steps?: Record<string, { sideEffects?: 'run_scoped' | 'publishes' }>;
+  steps?: Record<string, { sideEffects?: 'run_scoped' | 'publishes'; models?: string[] }>;
   publish?: { dataPointers?: string[] };
   maxParallelDefault?: number;
 }

@@ -20,6 +20,7 @@ const SETTINGS = [
   'assetSelection',
   'enabled',
   'partitionFromTick',
+  'pipeline',
 ] as const;
 
 /**
@@ -58,6 +59,7 @@ export function scheduleView(definition: Row, state: Row | undefined) {
     assetSelection: definition.assetSelection,
     enabled: definition.enabled,
     ...(definition.partitionFromTick ? { partitionFromTick: definition.partitionFromTick } : {}),
+    ...(definition.pipeline ? { pipeline: definition.pipeline } : {}),
     definitionVersion: definition.rowVersion,
     ...(state?.lastScheduledFor ? { lastScheduledFor: state.lastScheduledFor } : {}),
     ...(state?.lastTickId ? { lastTickId: state.lastTickId } : {}),
@@ -110,11 +112,12 @@ export async function syncDeclaredSchedules(
     const next = {
       cronExpression: declared.cron,
       timezone: declared.timezone ?? 'UTC',
-      assetSelection: declared.assets,
+      assetSelection: declared.assets ?? [],
       catchupWindowMinutes: current?.catchupWindowMinutes ?? 0,
       maxCatchupTicks: current?.maxCatchupTicks ?? 1,
       enabled: current?.enabled ?? true,
       ...(declared.partitionFromTick ? { partitionFromTick: declared.partitionFromTick } : {}),
+      ...(declared.pipeline ? { pipeline: declared.pipeline } : {}),
     };
     if (current && SETTINGS.every((k) => JSON.stringify(current[k]) === JSON.stringify(next[k]))) continue;
     events.push(

@@ -3,6 +3,12 @@ import type { Dependencies } from '../runtime/dependencies.ts';
 import type { EventData } from './events.ts';
 import type { ProjectionSnapshot } from './projectionReader.ts';
 import { dueTicks, type ScheduleDefinition, scheduleRunKey, tickDay, tickIdOf } from './scheduleTicks.ts';
+import {
+  planPipelineRun,
+  PipelineRunError,
+  readPipelineBackfill,
+  startPipelineRun,
+} from './pipelineBackfills.ts';
 import { TriggerError, triggerRun } from './triggerRun.ts';
 import { appendVisible } from './visibility.ts';
 
@@ -58,6 +64,11 @@ export async function evaluateSchedules(
         result.skipped += 1;
         continue;
       }
+      if (definition.pipeline) {
+        events.push({ ...tick, ...(await tickPipeline(deps, scope, definition, tick.tickId, at)) });
+        result.triggered += 1;
+        continue;
+      }
       const runKey = scheduleRunKey(definition.scheduleId, at);
       try {
         const { body, fingerprint } = await triggerRun(
@@ -105,4 +116,40 @@ export async function evaluateSchedules(
       events.map((data) => ({ data })),
     );
   return result;
+}
+
+/**
+ * A pipeline's daily tick (pipeline-ops §1.1): the same code path as `pipeline run --start D --end D`,
+ * keyed by the tick so a re-evaluated tick replays; a day that already has an active run is skipped
+ * with `partition_busy` instead of starting a second one.
+ */
+async function tickPipeline(
+  deps: Dependencies,
+  scope: Scope,
+  definition: ScheduleDefinition,
+  tickId: string,
+  at: Date,
+) {
+  const day = tickDay(at, definition.timezone);
+  try {
+    const plan = await planPipelineRun(deps, scope, definition.pipeline, { start: day, end: day });
+    if (plan.rows[0]?.action === 'wait') return { status: 'SKIPPED', reason: 'partition_busy' };
+    const { body } = await startPipelineRun(
+      deps,
+      scope,
+      definition.pipeline,
+      { start: day, end: day, clientRequestId: `tick:${tickId}` },
+      `schedule:${definition.scheduleId}`,
+    );
+    const backfill = await readPipelineBackfill(deps, scope, (body as { backfillId: string }).backfillId);
+    const row = backfill.partitions[0];
+    return {
+      status: 'TRIGGERED',
+      runKey: `pipeline:${backfill.backfillId}:${row?.partitionKey}`,
+      ...(row?.runId ? { runId: row.runId } : {}),
+    };
+  } catch (error) {
+    if (!(error instanceof PipelineRunError)) throw error;
+    return { status: 'FAILED', reason: error.message };
+  }
 }

@@ -11,6 +11,8 @@ export interface ScheduleDefinition {
   enabled: boolean;
   /** A dimension whose value each tick's run takes from the tick's day in the schedule's zone. */
   partitionFromTick?: string;
+  /** A pipeline's daily schedule: each tick runs that pipeline for the tick's day. */
+  pipeline?: string;
   codeVersion?: string;
   rowVersion: string;
 }

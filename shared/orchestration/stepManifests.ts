@@ -49,6 +49,25 @@ interface Report {
   environment?: Record<string, unknown>;
 }
 
+/** Models the run pinned at its start (labels `arco.model.{name}` = `{runId}@{sequence}`), as inputs. */
+function pinnedModels(labels: Record<string, string>) {
+  return Object.entries(labels)
+    .filter(([key]) => key.startsWith('arco.model.'))
+    .map(([key, value]) => {
+      const name = key.slice('arco.model.'.length);
+      const [runId, sequence] = value.split('@');
+      return {
+        name,
+        kind: 'model',
+        modelName: name,
+        runId,
+        pointerSequence: Number(sequence),
+        ...(labels[`arco.model_uri.${name}`] ? { artifactUri: labels[`arco.model_uri.${name}`] } : {}),
+        required: true,
+      };
+    });
+}
+
 /** The manifest document (v1) of a task as the fold holds it. */
 export function manifestDocument(
   scope: Scope,
@@ -118,7 +137,7 @@ export function manifestDocument(
       finishedAt,
       ...(task.startedAt ? { durationMs: Date.parse(finishedAt) - Date.parse(task.startedAt) } : {}),
     },
-    inputs: [...upstream, ...(report.inputs ?? [])],
+    inputs: [...upstream, ...pinnedModels(labels), ...(report.inputs ?? [])],
     outputs: [...deltaOutput, ...(report.outputs ?? [])],
     checks: [
       ...(report.checks ?? []),

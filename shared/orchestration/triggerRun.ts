@@ -52,7 +52,7 @@ export class TriggerError extends Error {
 
 const RESERVED_LABELS = ['arco.parent_run_id', 'arco.rerun.kind'];
 /** Labels only the platform sets: pipeline runs carry their pipeline, partition and as-of (pipeline-ops §1.1). */
-const RESERVED_PREFIXES = ['arco.pipeline', 'arco.partition', 'arco.as_of_', 'arco.run_mode', 'arco.model.'];
+const RESERVED_PREFIXES = ['arco.pipeline', 'arco.partition', 'arco.as_of_', 'arco.run_mode', 'arco.model'];
 
 /** Who asked for a run: recorded on RunTriggered, never part of the fingerprint (run_key parity, §4.5). */
 export type TriggerSource =

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningStack, startLocalStack } from '../support/localStack.ts';
 
@@ -42,7 +43,7 @@ describe('runbook 003 against npm start: daily pipeline, resumable backfill, tri
           defaultMode: 'now',
           pretip: { leadMinutes: 15, calendar: { type: 'fixed_local_time', localTime: '19:00' } },
         },
-        steps: { 'demo.score': { sideEffects: 'run_scoped' } },
+        steps: { 'demo.score': { sideEffects: 'run_scoped', models: ['scorer'] } },
         publish: { dataPointers: ['demo.score'] },
         maxParallelDefault: 2,
       },
@@ -345,6 +346,84 @@ describe('runbook 003 against npm start: daily pipeline, resumable backfill, tri
       runId: oldest!.runId,
       action: 'rollback',
       previous: { sequence: 2, runId: newest!.runId },
+    });
+  });
+
+  it('promotes a model head atomically, pins it in the next run’s manifests, and rolls it back', async () => {
+    const stackEnv = stack.env();
+    const bucket = new Storage({
+      apiEndpoint: stackEnv.STORAGE_EMULATOR_HOST,
+      projectId: stackEnv.GOOGLE_CLOUD_PROJECT,
+    }).bucket(stackEnv.ARCO_STORAGE_BUCKET!);
+    const artifact = (run: string) =>
+      bucket
+        .file(`tenant=acme/workspace=ops/models/scorer/${run}/meta.json`)
+        .save(JSON.stringify({ backend: 'lgbm', run }));
+    // A candidate without meta.json is refused; with one, the pointer moves by compare-and-swap.
+    expect(
+      arco([
+        'pointer',
+        'promote',
+        'model:scorer',
+        '--run',
+        'scorer_v1',
+        '--artifact-uri',
+        'models/scorer/scorer_v1/',
+      ]).stderr,
+    ).toContain('meta.json');
+    await artifact('scorer_v1');
+    await artifact('scorer_v2');
+    expect(
+      arco([
+        'pointer',
+        'promote',
+        'model:scorer',
+        '--run',
+        'scorer_v1',
+        '--artifact-uri',
+        'models/scorer/scorer_v1/',
+        '--meta',
+        'backend=lgbm',
+      ]).status,
+    ).toBe(0);
+    const promoted = arco([
+      'pointer',
+      'promote',
+      'model:scorer',
+      '--run',
+      'scorer_v2',
+      '--artifact-uri',
+      'models/scorer/scorer_v2/',
+      '--expected-sequence',
+      '1',
+      '--reason',
+      'eval passed',
+    ]);
+    expect(promoted.stdout, promoted.stderr).toContain('→ 2 (run scorer_v2)');
+    // The next run of a day uses the new model, and its manifests say so.
+    expect(pipeline(['run', '--start', END, '--end', END, '--as-of-mode', 'pretip']).status).toBe(0);
+    const [latest] = await runOf(END);
+    const manifest = await api<{ inputs: Array<Record<string, unknown>> }>(
+      'GET',
+      `/api/v1/workspaces/ops/manifests/step?assetKey=demo.score&partitionKey=${END}&runId=${latest!.runId}`,
+    );
+    expect(manifest.inputs).toContainEqual(
+      expect.objectContaining({ kind: 'model', modelName: 'scorer', runId: 'scorer_v2', pointerSequence: 2 }),
+    );
+    // Rollback restores the previous pointer contents as a new sequence.
+    const rolledBack = arco([
+      'pointer',
+      'rollback',
+      'model:scorer',
+      '--reason',
+      'regression in smoke scoring',
+    ]);
+    expect(rolledBack.stdout, rolledBack.stderr).toContain('→ 3 (run scorer_v1)');
+    expect(JSON.parse(arco(['pointer', 'show', 'model:scorer']).stdout)).toMatchObject({
+      sequence: 3,
+      runId: 'scorer_v1',
+      artifactUri: 'models/scorer/scorer_v1/',
+      action: 'rollback',
     });
   });
 });

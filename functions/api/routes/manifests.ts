@@ -97,13 +97,14 @@ const manifestBody = validator<ManifestInput>({
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'cron', 'assets'],
+        required: ['id', 'cron'],
         properties: {
           id: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,128}$' },
           cron: { type: 'string', minLength: 1, maxLength: 128 },
           assets: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
           timezone: { type: 'string', minLength: 1, maxLength: 64 },
           partitionFromTick: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
+          pipeline: { type: 'string', minLength: 1 },
         },
       },
     },

@@ -4,13 +4,7 @@ import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
-import {
-  movePointer,
-  PointerError,
-  pointerHistory,
-  readPointer,
-  rollbackTarget,
-} from '../../../shared/orchestration/dataPointers.ts';
+import { readPointer } from '../../../shared/orchestration/currentPointers.ts';
 import type { RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
@@ -24,7 +18,7 @@ import {
   summaryOf,
   summaryPath,
 } from '../../../shared/orchestration/pipelineBackfills.ts';
-import { publicRunState, publicTaskState } from '../../../shared/orchestration/runViews.ts';
+import { publicRunState } from '../../../shared/orchestration/runViews.ts';
 import {
   attemptManifestPath,
   runManifests,
@@ -32,6 +26,7 @@ import {
 } from '../../../shared/orchestration/stepManifests.ts';
 import { triageRun } from '../../../shared/orchestration/triage.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
+import { partitionKeyOf } from './pointers.ts';
 
 const runBody = validator<PipelineRunRequest>({
   type: 'object',
@@ -53,58 +48,10 @@ const runBody = validator<PipelineRunRequest>({
   },
 });
 
-const promoteBody = validator<{
-  assetKey: string;
-  partitionKey: string;
-  runId: string;
-  expectedSequence?: number;
-  allowOlder?: boolean;
-  reason?: string;
-}>({
-  type: 'object',
-  additionalProperties: false,
-  required: ['assetKey', 'partitionKey', 'runId'],
-  properties: {
-    assetKey: { type: 'string' },
-    partitionKey: { type: 'string' },
-    runId: { type: 'string' },
-    expectedSequence: { type: 'integer', minimum: 0 },
-    allowOlder: { type: 'boolean' },
-    reason: { type: 'string', maxLength: 1024 },
-  },
-});
-
-const rollbackBody = validator<{
-  assetKey: string;
-  partitionKey: string;
-  toSequence?: number;
-  toRunId?: string;
-  expectedSequence?: number;
-  reason: string;
-}>({
-  type: 'object',
-  additionalProperties: false,
-  required: ['assetKey', 'partitionKey', 'reason'],
-  properties: {
-    assetKey: { type: 'string' },
-    partitionKey: { type: 'string' },
-    toSequence: { type: 'integer', minimum: 1 },
-    toRunId: { type: 'string' },
-    expectedSequence: { type: 'integer', minimum: 0 },
-    reason: { type: 'string', minLength: 1, maxLength: 1024 },
-  },
-});
-
 const asApiError = (error: unknown) => {
   if (error instanceof PipelineRunError) return new ApiError(error.status, error.message, error.details);
-  if (error instanceof PointerError)
-    return new ApiError(error.reason === 'not_found' ? 404 : 409, error.message, { reason: error.reason });
   return error;
 };
-
-/** A daily partition given as a plain date for the pipeline's dimension, or as a canonical key. */
-const partitionKeyOf = (value: string, dimension = 'date') =>
-  value.includes('=') ? value : `${dimension}=d:${value}`;
 
 /**
  * Pipeline operations (pipeline-ops spec §2–§7): pipelines and their resumable runs over date ranges,
@@ -249,7 +196,7 @@ export function pipelineRoutes(deps: Dependencies) {
     const objects = scopedObjectStore(deps.objects, scope);
     const pointers = await Promise.all(
       (pipeline.publish?.dataPointers ?? []).map(async (assetKey) => {
-        const found = await readPointer(objects, assetKey, partitionKey);
+        const found = await readPointer(objects, { kind: 'data', assetKey, partitionKey });
         const task = tasks.find((t) => (t.assetKey ?? t.taskKey) === assetKey);
         return {
           assetKey,
@@ -313,105 +260,5 @@ export function pipelineRoutes(deps: Dependencies) {
     });
   });
 
-  routes.get(`${ws}/pointers/data`, async (c) => {
-    const assetKey = c.req.query('assetKey') ?? '';
-    const found = await readPointer(
-      scopedObjectStore(deps.objects, scopeOf(c)),
-      assetKey,
-      partitionKeyOf(c.req.query('partitionKey') ?? ''),
-    );
-    if (!found) throw notFound('pointer not found');
-    return c.json({ ...found.pointer, generation: found.generation });
-  });
-  routes.get(`${ws}/pointers/data/history`, async (c) => {
-    const entries = await pointerHistory(
-      scopedObjectStore(deps.objects, scopeOf(c)),
-      c.req.query('assetKey') ?? '',
-      partitionKeyOf(c.req.query('partitionKey') ?? ''),
-      Number(c.req.query('limit') ?? 50),
-    );
-    return c.json({ entries });
-  });
-  routes.post(`${ws}/pointers/data/promote`, requireRole('operator'), async (c) => {
-    const body = await readJsonBody(c, promoteBody);
-    const partitionKey = partitionKeyOf(body.partitionKey);
-    const { run, tasks } = await runAndTasks(c, body.runId);
-    const task = tasks.find(
-      (t) => (t.assetKey ?? t.taskKey) === body.assetKey && t.partitionKey === partitionKey,
-    );
-    if (publicRunState(run) !== 'SUCCEEDED' || !task || publicTaskState(task) !== 'SUCCEEDED')
-      throw new ApiError(409, `run ${body.runId} has no succeeded ${body.assetKey} for ${partitionKey}`, {
-        reason: 'not_promotable',
-      });
-    const objects = scopedObjectStore(deps.objects, scopeOf(c));
-    const manifestPath = stepManifestPath(body.assetKey, partitionKey, body.runId);
-    if (!(await objects.head(manifestPath)))
-      throw new ApiError(409, 'the step manifest is not written yet', {
-        reason: 'manifest_pending',
-        manifestPath,
-      });
-    try {
-      return c.json(
-        await movePointer(
-          objects,
-          body.assetKey,
-          partitionKey,
-          {
-            runId: run.runId,
-            manifestPath,
-            outputs: task.deltaTable
-              ? [{ name: body.assetKey, deltaTable: task.deltaTable, deltaVersion: task.deltaVersion }]
-              : [],
-            asOfTs: run.labels['arco.as_of_ts'] ?? run.triggeredAt,
-            codeVersion: run.codeVersion ?? null,
-          },
-          {
-            action: 'promote',
-            by: c.get('principal').subject,
-            at: deps.clock.now().toISOString(),
-            ...(body.reason ? { reason: body.reason } : {}),
-            ...(body.expectedSequence !== undefined ? { expectedSequence: body.expectedSequence } : {}),
-            ...(body.allowOlder ? { allowOlder: true } : {}),
-          },
-        ),
-      );
-    } catch (error) {
-      throw asApiError(error);
-    }
-  });
-  routes.post(`${ws}/pointers/data/rollback`, requireRole('operator'), async (c) => {
-    const body = await readJsonBody(c, rollbackBody);
-    const partitionKey = partitionKeyOf(body.partitionKey);
-    const objects = scopedObjectStore(deps.objects, scopeOf(c));
-    try {
-      const { target } = await rollbackTarget(objects, body.assetKey, partitionKey, body);
-      if (!(await objects.head(target.manifestPath)))
-        throw new ApiError(409, 'the target run’s step manifest is gone', { reason: 'manifest_missing' });
-      return c.json(
-        await movePointer(
-          objects,
-          body.assetKey,
-          partitionKey,
-          {
-            runId: target.runId,
-            manifestPath: target.manifestPath,
-            outputs: target.outputs,
-            asOfTs: target.asOfTs,
-            codeVersion: target.codeVersion,
-          },
-          {
-            action: 'rollback',
-            by: c.get('principal').subject,
-            at: deps.clock.now().toISOString(),
-            reason: body.reason,
-            ...(body.expectedSequence !== undefined ? { expectedSequence: body.expectedSequence } : {}),
-            allowOlder: true,
-          },
-        ),
-      );
-    } catch (error) {
-      throw asApiError(error);
-    }
-  });
   return routes;
 }

@@ -31,6 +31,7 @@ const scheduleBody = validator<ScheduleInput>({
     },
     enabled: { type: 'boolean', default: true },
     partitionFromTick: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
+    pipeline: { type: 'string', minLength: 1 },
   },
 });
 
