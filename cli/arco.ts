@@ -6,7 +6,9 @@ import { registerPipelineCommands } from './pipelineCommands.ts';
 import { registerPointerCommands } from './pointerCommands.ts';
 import { registerRunCommands } from './runCommands.ts';
 import { registerTriageCommands } from './triageCommands.ts';
+import { registerAutomationCommands } from './automationCommands.ts';
 import { registerDeltaCommands } from './deltaCommands.ts';
+import { registerRegistryCommands } from './registryCommands.ts';
 import { registerStateCommands } from './stateCommands.ts';
 import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
 import { isRole, type Role, SCOPE_ID_PATTERN } from '../shared/auth/principal.ts';
@@ -74,6 +76,8 @@ registerPipelineCommands(program);
 registerRunCommands(program);
 registerTriageCommands(program);
 registerPointerCommands(program);
+registerAutomationCommands(program);
+registerRegistryCommands(program);
 registerDeltaCommands(program);
 registerStateCommands(program);
 

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { summaryOf } from '../shared/orchestration/pipelineBackfills.ts';
 import { apiCall, CliError, CliExit, workspacePath } from './apiCall.ts';
 
 interface Row {
@@ -12,23 +13,8 @@ interface Row {
   message?: string;
 }
 
-interface Summary {
-  backfillId: string;
-  pipeline: string;
-  range: { start: string; end: string };
-  state: string;
-  counts: Record<string, number>;
-  partitions: Row[];
-  errorGroups: Array<{
-    signature: string;
-    failureClass: string;
-    retryCategory: string;
-    count: number;
-    partitions: string[];
-    sampleMessage: string;
-  }>;
-  nextCommand?: string;
-}
+/** What `GET …/pipeline-backfills/{id}` answers: the live form of summary.json. */
+type Summary = Omit<ReturnType<typeof summaryOf>, 'partitions'> & { partitions: Row[] };
 
 const intIn = (min: number, max: number) => (value: string) => {
   const n = Number(value);

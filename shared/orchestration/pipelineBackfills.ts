@@ -15,6 +15,7 @@ import {
 } from './pipelineDeclarations.ts';
 import type { ProjectionSnapshot } from './projectionReader.ts';
 import { publicRunState, publicTaskState } from './runViews.ts';
+import { tickDay } from './scheduleTicks.ts';
 import { stepManifestPath } from './stepManifests.ts';
 import { TriggerError, triggerRun } from './triggerRun.ts';
 
@@ -115,17 +116,9 @@ const collection = (scope: Scope) =>
   `tenants/${scope.tenant}/workspaces/${scope.workspace}/pipelineBackfills`;
 export const summaryPath = (backfillId: string) => `manifests/backfills/${backfillId}/summary.json`;
 
-const dayIn = (at: Date, timezone: string) =>
-  new Intl.DateTimeFormat('en-CA', {
-    timeZone: timezone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
-
 function resolveDay(value: string, timezone: string, now: Date): string {
-  if (value === 'today') return dayIn(now, timezone);
-  if (value === 'yesterday') return dayIn(new Date(now.getTime() - 86_400_000), timezone);
+  if (value === 'today') return tickDay(now, timezone);
+  if (value === 'yesterday') return tickDay(new Date(now.getTime() - 86_400_000), timezone);
   if (!DAY.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))
     throw new PipelineRunError(400, `dates must be YYYY-MM-DD, today or yesterday; got ${value}`);
   return value;
@@ -551,7 +544,7 @@ export async function advancePipelineBackfill(
           'arco.as_of_ts': row.asOfTs,
           'arco.as_of_clamped': String(row.asOfClamped),
           'arco.run_mode':
-            row.partition >= dayIn(now, pipeline?.timezone ?? 'UTC') && backfill.asOfMode === 'now'
+            row.partition >= tickDay(now, pipeline?.timezone ?? 'UTC') && backfill.asOfMode === 'now'
               ? 'live'
               : 'backfill',
           'arco.pipeline_backfill_id': backfillId,

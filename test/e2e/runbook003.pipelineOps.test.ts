@@ -230,6 +230,20 @@ describe('runbook 003 against npm start: daily pipeline, resumable backfill, tri
     expect(triage.stdout).toContain('class: CONTRACT_VIOLATION');
     expect(triage.stdout).toContain('do not retry blindly');
     expect(triage.stdout).toContain(`run: arco rerun ${broken!.runId} --from-failure`);
+    // The CLI is the front door for the rest of the API too.
+    for (const args of [
+      ['partitions', '--asset', 'demo.score'],
+      ['runs', 'ls', '--pipeline', 'live'],
+      ['schedules', 'ls'],
+      ['sensors', 'ls'],
+      ['backfills', 'ls'],
+      ['registry', 'datasets'],
+      ['manifests', 'ls', '--run', broken!.runId],
+    ]) {
+      const out = arco(args);
+      expect(out.status, `${args.join(' ')}: ${out.stderr}`).toBe(0);
+    }
+    expect(arco(['partitions', '--asset', 'demo.score']).stdout).toContain('date=d:2026-10-01');
     const status = arco(['status', '--date', SCHEMA_DAY]);
     expect(status.status).toBe(2);
     expect(status.stdout).toContain("1. Did today's run succeed?  FAILED");
