@@ -707,6 +707,12 @@ const onSensorEvaluated: Handler<'sensor_evaluated'> = (c, data) => {
         ? { cursor: state.cursor }
         : {}),
     lastEvaluationAt: c.time,
+    // The tick time a poll ran for: the interval is measured on it, so an injected `now` works too.
+    ...(typeof (data.triggerSource as { pollEpoch?: number }).pollEpoch === 'number'
+      ? { lastPollAt: new Date((data.triggerSource as { pollEpoch: number }).pollEpoch * 1000).toISOString() }
+      : state?.lastPollAt
+        ? { lastPollAt: state.lastPollAt }
+        : {}),
     lastEvalId: data.evalId,
     // Spec §15.3: an evaluation error is recorded on the eval; it does not change the sensor's status.
     status: (state?.status as string | undefined) ?? 'ACTIVE',

@@ -222,7 +222,7 @@ export async function pollSensors(deps: Dependencies, scope: Scope, snapshot: Pr
     if (sensor.kind !== 'poll' || !sensor.evaluatorUrl) continue;
     const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
     if (state && state.status !== 'ACTIVE') continue;
-    const last = state?.lastEvaluationAt ? Date.parse(String(state.lastEvaluationAt)) : 0;
+    const last = state?.lastPollAt ? Date.parse(String(state.lastPollAt)) : 0;
     if (now.getTime() - last < (sensor.minIntervalSeconds ?? 30) * 1000) continue;
     await evaluateSensor(deps, scope, sensor, { pollAt: now }, snapshot);
     evaluated += 1;

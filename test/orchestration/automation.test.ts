@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PubSub } from '@google-cloud/pubsub';
 import type { FunctionHost } from '../../local/functionHost.ts';
@@ -217,6 +219,54 @@ describe('automation: schedules, sensors and backfills on the emulators', () => 
       20_000,
     );
     expect(viaTopic.map((e) => e.evalId)).toContain(`orders_arrivals:msg:${published}`);
+  });
+
+  it('polls a sensor’s evaluator on its interval with an internal token and advances its durable cursor', async () => {
+    const calls: Array<{ cursor?: string; authorization?: string }> = [];
+    const evaluator = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const { cursor } = JSON.parse(body) as { cursor?: string };
+        calls.push({ cursor, authorization: req.headers.authorization });
+        const next = String(Number(cursor ?? 0) + 1);
+        const runRequests =
+          Number(cursor ?? 0) % 2 === 0 ? [{ runKey: `files:${next}`, assetSelection: ['ops.files'] }] : [];
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ runRequests, cursorAfter: next }));
+      });
+    });
+    await new Promise<void>((resolve) => evaluator.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(evaluator.address() as AddressInfo).port}/evaluate`;
+      const w = await workspace({
+        assets: [{ key: 'ops.files' }],
+        sensors: [
+          {
+            id: 'files',
+            kind: 'poll',
+            evaluatorUrl: url,
+            minIntervalSeconds: 60,
+            assetSelection: ['ops.files'],
+          },
+        ],
+      });
+      expect((await w.tick('2026-11-23T10:00:00Z')).sensors).toEqual({ evaluated: 1 });
+      expect((await w.tick('2026-11-23T10:00:30Z')).sensors).toEqual({ evaluated: 0 });
+      expect((await w.tick('2026-11-23T10:01:01Z')).sensors).toEqual({ evaluated: 1 });
+      expect(calls.map((c) => c.cursor)).toEqual([undefined, '1']);
+      expect(calls[0]!.authorization).toMatch(/^Bearer \S+/);
+      expect((await w.call('GET', `${w.ws}/sensors/files`)).body).toMatchObject({
+        cursor: '2',
+        stateVersion: 2,
+      });
+      const evals = (await w.call<{ evals: Array<{ status: string }> }>('GET', `${w.ws}/sensors/files/evals`))
+        .body.evals;
+      expect(evals.map((e) => e.status)).toEqual(['NO_NEW_DATA', 'TRIGGERED']);
+      expect((await w.call<{ runs: unknown[] }>('GET', `${w.ws}/runs`)).body.runs).toHaveLength(1);
+    } finally {
+      evaluator.close();
+    }
   });
 
   it('converges after a crash between starting a run and recording the tick, chunk or evaluation that started it', async () => {

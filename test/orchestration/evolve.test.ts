@@ -254,3 +254,66 @@ describe('evolve: properties', () => {
     );
   });
 });
+
+describe('automation folds', () => {
+  it('advances a poll sensor’s cursor only from the state version its evaluation read (compare-and-swap)', () => {
+    const f = eventFactory();
+    const poll = (pollEpoch: number, cursorAfter: string, expectedStateVersion: number): EventData => ({
+      type: 'sensor_evaluated',
+      sensorId: 'files',
+      evalId: `files:poll:${pollEpoch}`,
+      cursorAfter,
+      expectedStateVersion,
+      triggerSource: { poll: { pollEpoch }, pollEpoch },
+      runRequests: [],
+      status: 'NO_NEW_DATA',
+    });
+    const events = [poll(1, 'c1', 0), poll(2, 'c2', 1), poll(3, 'lost-race', 1), poll(2, 'c2', 1)].map(
+      (d) => {
+        f.advance(1000);
+        return f.event(d);
+      },
+    );
+    const state = foldEvents(emptyState(), events);
+    expect(state.sensor_state.get('files')).toMatchObject({
+      cursor: 'c2',
+      stateVersion: 2,
+      status: 'ACTIVE',
+    });
+    expect(state.sensor_evals.get('files:poll:3')).toMatchObject({ status: 'skipped_stale_cursor' });
+    expect([...state.sensor_evals.keys()].sort()).toEqual(['files:poll:1', 'files:poll:2', 'files:poll:3']);
+  });
+
+  it('applies backfill transitions only from the state and version they name', () => {
+    const f = eventFactory();
+    const at = (d: EventData) => {
+      f.advance(1000);
+      return f.event(d);
+    };
+    const created: EventData = {
+      type: 'backfill_created',
+      backfillId: 'b1',
+      clientRequestId: 'k',
+      assetSelection: ['a'],
+      partitionSelector: { type: 'explicit', partitions: ['p'] },
+      totalPartitions: 1,
+      chunkSize: 1,
+      maxConcurrentRuns: 1,
+    };
+    const change = (fromState: string, toState: string, stateVersion: number): EventData => ({
+      type: 'backfill_state_changed',
+      backfillId: 'b1',
+      fromState,
+      toState,
+      stateVersion,
+    });
+    const state = foldEvents(emptyState(), [
+      at(created),
+      at(change('RUNNING', 'PAUSED', 2)),
+      at(change('RUNNING', 'CANCELLED', 3)),
+      at(change('PAUSED', 'RUNNING', 4)),
+      at(change('PAUSED', 'RUNNING', 3)),
+    ]);
+    expect(state.backfills.get('b1')).toMatchObject({ state: 'RUNNING', stateVersion: 3 });
+  });
+});
