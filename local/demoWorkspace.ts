@@ -57,6 +57,24 @@ export function demoManifest(workerUrl: string) {
     sensors: [
       { id: 'orders_arrivals', kind: 'push', assetSelection: ['raw.orders'], partitionKeyAttribute: 'date' },
     ],
+    // The daily pipeline of the runbook's checklist: `npx arco status`, `pipeline run --start … --end …`.
+    pipelines: [
+      {
+        name: 'daily',
+        default: true,
+        assets: [
+          'raw.orders',
+          'raw.customers',
+          'analytics.orders',
+          'analytics.customers',
+          'analytics.daily_revenue',
+        ],
+        partitionDimension: 'date',
+        timezone: 'UTC',
+        publish: { dataPointers: ['analytics.daily_revenue'] },
+        maxParallelDefault: 2,
+      },
+    ],
   };
 }
 

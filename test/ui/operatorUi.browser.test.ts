@@ -144,6 +144,38 @@ describe('operator UI in chromium', () => {
     await shot('backfills');
   });
 
+  it('answers the daily checklist for a pipeline day in four panels', async () => {
+    const started = await api('POST', '/api/v1/workspaces/demo/pipelines/daily/runs', {
+      start: 'today',
+      end: 'today',
+    });
+    expect(started).toMatchObject({ backfillId: expect.any(String) });
+    await page.goto(`${stack.url}/ui/pipelines`);
+    const panel = () => page.locator('section', { hasText: "1. Did the day's run succeed?" }).innerText();
+    for (let i = 0; i < 40 && !(await panel()).includes('SUCCEEDED'); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await page.reload();
+    }
+    expect(await panel()).toContain('SUCCEEDED');
+    // The next automation tick publishes the day's pointer.
+    await fetch(`${stack.url}/internal/automation/tick`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${stack.token(['--internal', '--tenant', 'demo', '--workspace', 'demo'])}`,
+        'Content-Type': 'application/json',
+      },
+      body: '{}',
+    });
+    await page.reload();
+    expect(
+      await page.locator('section', { hasText: '4. Were the current pointers updated?' }).innerText(),
+    ).toContain('analytics.daily_revenue: promoted');
+    expect(await page.getByRole('heading', { name: '3. Do manifests exist for every step?' }).count()).toBe(
+      1,
+    );
+    await shot('pipeline-checklist');
+  });
+
   it('shows contract datasets, their layer versions, and a side-by-side diff', async () => {
     const dataset = await api('POST', '/data-contract-registry/v1/datasets', {
       namespace: 'sap.mm',

@@ -211,9 +211,11 @@ export function pipelineRoutes(deps: Dependencies) {
                 ? state === 'FAILED'
                   ? 'failed'
                   : 'not_run'
-                : found
+                : found &&
+                    'asOfTs' in found.pointer &&
+                    found.pointer.asOfTs > (latest.labels['arco.as_of_ts'] ?? '')
                   ? 'superseded'
-                  : 'not_run',
+                  : 'pending',
         };
       }),
     );

@@ -5,6 +5,7 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 const NAV: Array<[string, string]> = [
   ['/ui/runs', 'Runs'],
+  ['/ui/pipelines', 'Pipelines'],
   ['/ui/partitions', 'Partitions'],
   ['/ui/backfills', 'Backfills'],
   ['/ui/schedules', 'Schedules'],

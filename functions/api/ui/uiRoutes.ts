@@ -8,6 +8,7 @@ import { type Html, layout } from './layout.ts';
 import { backfillDetailPage, backfillsPage, schedulesPage, sensorsPage } from './pages/automation.ts';
 import { deltaTablePage, deltaTablesPage } from './pages/delta.ts';
 import { partitionsPage } from './pages/partitions.ts';
+import { pipelinePage } from './pages/pipelines.ts';
 import { datasetPage, datasetsPage, diffPage } from './pages/registry.ts';
 import { manifestPage, runDetailPage, runsPage } from './pages/runs.ts';
 import { forgetToken, rememberToken, type UiApi, uiApi, UiApiError, uiSession } from './uiSession.ts';
@@ -146,6 +147,14 @@ export function uiRoutes(deps: Dependencies, app: Pick<Hono<AppEnv>, 'request'>)
       (c) => `Run ${param(c, 'runId')}`,
       '/ui/runs',
       (api, c) => runDetailPage(api, param(c, 'runId')),
+    ),
+  );
+  ui.get(
+    '/pipelines',
+    page(
+      () => 'Pipeline checklist',
+      '/ui/pipelines',
+      (api, c) => pipelinePage(api, c.req.query('pipeline') || undefined, c.req.query('date') || 'today'),
     ),
   );
   ui.get(
