@@ -1,3 +1,4 @@
+import type { Checklist } from '../shared/orchestration/pipelineChecklist.ts';
 import type { Command } from 'commander';
 import { apiCall, CliError, CliExit, workspacePath } from './apiCall.ts';
 
@@ -21,37 +22,6 @@ interface Triage {
   doNot: string[];
   otherFailures: Array<{ taskKey: string; failureClass?: string }>;
   skipped: Array<{ taskKey: string }>;
-}
-
-interface Checklist {
-  pipeline: string;
-  partition: string;
-  verdict: string;
-  latestRun: {
-    runId?: string;
-    state: string;
-    createdAt?: string;
-    completedAt?: string;
-    asOf?: { mode?: string; ts?: string };
-  };
-  failingTasks: Array<{
-    taskKey: string;
-    attempt: number;
-    maxAttempts: number;
-    errorMessage: string;
-    failureClass: string;
-    retryCategory: string;
-    nextAttemptAt?: string;
-    triageCommand: string;
-  }>;
-  manifests: Array<{ assetKey: string; present: boolean; status?: string; manifestPath: string }>;
-  pointers: Array<{
-    assetKey: string;
-    currentRunId: string | null;
-    sequence: number;
-    updatedByThisRun: boolean;
-    publishStatus: string;
-  }>;
 }
 
 /** The on-call card of spec §7.1: what failed, why, the evidence, the one command, and what not to do. */

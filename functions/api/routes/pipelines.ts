@@ -4,9 +4,9 @@ import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
-import { readPointer } from '../../../shared/orchestration/currentPointers.ts';
 import type { RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
+import { pipelineChecklist } from '../../../shared/orchestration/pipelineChecklist.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import { sideEffectsOf } from '../../../shared/orchestration/pipelineDeclarations.ts';
 import {
@@ -18,7 +18,7 @@ import {
   summaryOf,
   summaryPath,
 } from '../../../shared/orchestration/pipelineBackfills.ts';
-import { publicRunState } from '../../../shared/orchestration/runViews.ts';
+
 import {
   attemptManifestPath,
   runManifests,
@@ -158,108 +158,9 @@ export function pipelineRoutes(deps: Dependencies) {
 
   // The runbook's two-minute checklist as one answer (spec §6).
   routes.get(`${ws}/pipelines/:name/partitions/:date/checklist`, async (c) => {
-    const scope = scopeOf(c);
-    const manifest = await new ManifestStore(deps.documents, scope).latest();
-    const pipeline = manifest?.pipelines?.find((p) => p.name === c.req.param('name'));
-    if (!pipeline) throw notFound(`pipeline not found: ${c.req.param('name')}`);
-    const date =
-      c.req.param('date') === 'today'
-        ? new Intl.DateTimeFormat('en-CA', {
-            timeZone: pipeline.timezone ?? 'UTC',
-            year: 'numeric',
-            month: '2-digit',
-            day: '2-digit',
-          }).format(deps.clock.now())
-        : c.req.param('date');
-    const partitionKey = `${pipeline.partitionDimension}=d:${date}`;
-    const snapshot = await readerFor(deps, scope).snapshot();
-    const latest = ((await snapshot.rows('runs')) as unknown as RunRow[])
-      .filter(
-        (r) => r.labels?.['arco.pipeline'] === pipeline.name && r.labels?.['arco.partition'] === partitionKey,
-      )
-      .sort((a, b) => (a.triggeredAt < b.triggeredAt ? 1 : -1))[0];
-    if (!latest)
-      return c.json({
-        pipeline: pipeline.name,
-        partition: partitionKey,
-        verdict: 'attention',
-        latestRun: { state: 'NONE' },
-        failingTasks: [],
-        manifests: [],
-        pointers: [],
-      });
-    const tasks = ((await snapshot.shardRows('tasks', latest.runId)) as unknown as TaskRow[]).filter(
-      (t) => t.runId === latest.runId,
-    );
-    const state = publicRunState(latest);
-    const { manifests } = await runManifests(deps, scope, tasks);
-    const objects = scopedObjectStore(deps.objects, scope);
-    const pointers = await Promise.all(
-      (pipeline.publish?.dataPointers ?? []).map(async (assetKey) => {
-        const found = await readPointer(objects, { kind: 'data', assetKey, partitionKey });
-        const task = tasks.find((t) => (t.assetKey ?? t.taskKey) === assetKey);
-        return {
-          assetKey,
-          currentRunId: found?.pointer.runId ?? null,
-          sequence: found?.pointer.sequence ?? 0,
-          promotedAt: found?.pointer.promotedAt ?? null,
-          updatedByThisRun: found?.pointer.runId === latest.runId,
-          publishStatus:
-            found?.pointer.runId === latest.runId
-              ? 'promoted'
-              : !task || task.state !== 'SUCCEEDED'
-                ? state === 'FAILED'
-                  ? 'failed'
-                  : 'not_run'
-                : found &&
-                    'asOfTs' in found.pointer &&
-                    found.pointer.asOfTs > (latest.labels['arco.as_of_ts'] ?? '')
-                  ? 'superseded'
-                  : 'pending',
-        };
-      }),
-    );
-    const failingTasks = tasks
-      .filter((t) => t.state === 'FAILED' || t.state === 'RETRY_WAIT')
-      .map((t) => ({
-        taskKey: t.taskKey,
-        attempt: t.attempt,
-        maxAttempts: t.maxAttempts,
-        retries: Math.max(0, t.attempt - 1),
-        errorMessage: t.lastFailure?.message ?? t.errorMessage ?? '',
-        failureClass: t.lastFailure?.failureClass ?? 'UNKNOWN',
-        ...(t.lastFailure?.code ? { failureCode: t.lastFailure.code } : {}),
-        retryCategory: t.lastFailure?.retryCategory ?? 'C',
-        ...(t.retryNotBefore ? { nextAttemptAt: t.retryNotBefore } : {}),
-        manifestPath: stepManifestPath(t.assetKey ?? t.taskKey, t.partitionKey, latest.runId),
-        triageCommand: `arco triage ${latest.runId}`,
-      }));
-    const ok =
-      state === 'SUCCEEDED' &&
-      manifests.every((m) => m.manifestState === 'written') &&
-      pointers.every((p) => p.updatedByThisRun);
-    return c.json({
-      pipeline: pipeline.name,
-      partition: partitionKey,
-      verdict: ok ? 'ok' : 'attention',
-      latestRun: {
-        runId: latest.runId,
-        state,
-        createdAt: latest.triggeredAt,
-        ...(latest.completedAt ? { completedAt: latest.completedAt } : {}),
-        runMode: latest.labels['arco.run_mode'],
-        asOf: { mode: latest.labels['arco.as_of_mode'], ts: latest.labels['arco.as_of_ts'] },
-      },
-      failingTasks,
-      manifests: manifests.map((m) => ({
-        assetKey: m.taskKey,
-        expected: true,
-        ...(m.status ? { status: m.status } : {}),
-        manifestPath: m.manifestPath,
-        present: m.manifestState === 'written',
-      })),
-      pointers,
-    });
+    const checklist = await pipelineChecklist(deps, scopeOf(c), c.req.param('name'), c.req.param('date'));
+    if (!checklist) throw notFound(`pipeline not found: ${c.req.param('name')}`);
+    return c.json(checklist);
   });
 
   return routes;

@@ -1,37 +1,7 @@
+import type { Checklist } from '../../../../shared/orchestration/pipelineChecklist.ts';
 import { html } from 'hono/html';
 import { badge, type Html, time } from '../layout.ts';
 import type { UiApi } from '../uiSession.ts';
-
-interface Checklist {
-  pipeline: string;
-  partition: string;
-  verdict: string;
-  latestRun: {
-    runId?: string;
-    state: string;
-    createdAt?: string;
-    completedAt?: string;
-    asOf?: { mode?: string; ts?: string };
-  };
-  failingTasks: Array<{
-    taskKey: string;
-    attempt: number;
-    maxAttempts: number;
-    errorMessage: string;
-    failureClass: string;
-    retryCategory: string;
-    nextAttemptAt?: string;
-    triageCommand: string;
-  }>;
-  manifests: Array<{ assetKey: string; present: boolean; status?: string; manifestPath: string }>;
-  pointers: Array<{
-    assetKey: string;
-    currentRunId: string | null;
-    sequence: number;
-    updatedByThisRun: boolean;
-    publishStatus: string;
-  }>;
-}
 
 /** The runbook's two-minute checklist for a pipeline and day (pipeline-ops spec §6), four panels. */
 export async function pipelinePage(api: UiApi, name: string | undefined, date: string): Promise<Html> {
