@@ -130,12 +130,21 @@ function pipelinePayload(deps: Dependencies, scope: Scope, run: RunRow, task: Ta
         clamped: labels['arco.as_of_clamped'] === 'true',
       },
       runMode: labels['arco.run_mode'],
-      upstream: Object.fromEntries(
-        task.dependsOn.map((dep) => [
+      // In-run dependencies read this run; steps a partial rerun did not re-execute read the run pinned
+      // for them when the run was planned (never "the newest directory").
+      upstream: Object.fromEntries([
+        ...Object.entries(JSON.parse(labels['arco.pipeline_upstream'] ?? '{}') as Record<string, string>).map(
+          ([dep, runId]) => [dep, { runId, manifestPath: stepManifestPath(dep, task.partitionKey, runId) }],
+        ),
+        ...task.dependsOn.map((dep) => [
           dep,
           { runId: run.runId, manifestPath: stepManifestPath(dep, task.partitionKey, run.runId) },
         ]),
-      ),
+      ]),
+      ...(labels['arco.pipeline_params']
+        ? { params: JSON.parse(labels['arco.pipeline_params']) as Record<string, string> }
+        : {}),
+
       models: Object.fromEntries(
         Object.entries(labels)
           .filter(([key]) => key.startsWith('arco.model.'))

@@ -328,6 +328,8 @@ export async function planPipelineRun(
           ...row,
           action: 'rerun_missing',
           steps: steps.filter((s) => !satisfied.has(s)),
+          // The steps not rerun are read from the runs whose manifests satisfied them (spec §4.3).
+          satisfiedBy: [...satisfied].map(([assetKey, runId]) => ({ assetKey, runId })),
           ...(latest ? { parentRunId: latest.runId } : {}),
         });
         continue;
@@ -549,6 +551,14 @@ export async function advancePipelineBackfill(
               : 'backfill',
           'arco.pipeline_backfill_id': backfillId,
           ...pinned,
+          ...(backfill.params ? { 'arco.pipeline_params': JSON.stringify(backfill.params) } : {}),
+          ...(row.action === 'rerun_missing' && row.satisfiedBy?.length
+            ? {
+                'arco.pipeline_upstream': JSON.stringify(
+                  Object.fromEntries(row.satisfiedBy.map((u) => [u.assetKey, u.runId])),
+                ),
+              }
+            : {}),
           ...(row.parentRunId ? { 'arco.parent_run_id': row.parentRunId } : {}),
         },
       );

@@ -97,6 +97,18 @@ export function manifestDocument(
       required: true,
     };
   });
+  // Steps a partial rerun did not re-execute: read from the runs pinned when the rerun was planned.
+  const pinnedUpstream = Object.entries(
+    JSON.parse(labels['arco.pipeline_upstream'] ?? '{}') as Record<string, string>,
+  ).map(([dep, runId]) => ({
+    name: dep,
+    kind: 'asset',
+    assetKey: dep,
+    ...(task.partitionKey ? { partitionKey: task.partitionKey } : {}),
+    runId,
+    manifestPath: stepManifestPath(dep, task.partitionKey, runId),
+    required: true,
+  }));
   const deltaOutput = task.deltaTable
     ? [
         {
@@ -137,7 +149,7 @@ export function manifestDocument(
       finishedAt,
       ...(task.startedAt ? { durationMs: Date.parse(finishedAt) - Date.parse(task.startedAt) } : {}),
     },
-    inputs: [...upstream, ...pinnedModels(labels), ...(report.inputs ?? [])],
+    inputs: [...upstream, ...pinnedUpstream, ...pinnedModels(labels), ...(report.inputs ?? [])],
     outputs: [...deltaOutput, ...(report.outputs ?? [])],
     checks: [
       ...(report.checks ?? []),

@@ -312,6 +312,15 @@ describe('runbook 003 against npm start: daily pipeline, resumable backfill, tri
       SCHEMA_DAY,
     ]);
     expect((await pipelineRuns()).length).toBe(before + 1);
+    // The rerun re-executed only the steps that had not succeeded, reading ingest from the first run.
+    const [rerun, first] = await runOf(SCHEMA_DAY);
+    const features = await api<{ inputs: Array<Record<string, unknown>> }>(
+      'GET',
+      `/api/v1/workspaces/ops/manifests/step?assetKey=demo.features&partitionKey=${SCHEMA_DAY}&runId=${rerun!.runId}`,
+    );
+    expect(features.inputs).toContainEqual(
+      expect.objectContaining({ kind: 'asset', assetKey: 'demo.ingest', runId: first!.runId }),
+    );
     const stored = arco(['pipeline', 'backfill', 'summary', summary.backfillId]);
     expect(JSON.parse(stored.stdout)).toMatchObject({
       summaryVersion: 'v1',

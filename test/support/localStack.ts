@@ -50,7 +50,7 @@ export async function startLocalStack(extraEnv: Record<string, string> = {}): Pr
     output += chunk.toString();
   });
   const started = Date.now();
-  while (!/arco ready/.test(output) && Date.now() - started < 30_000 && child.exitCode === null)
+  while (!/arco ready/.test(output) && Date.now() - started < 60_000 && child.exitCode === null)
     await new Promise((r) => setTimeout(r, 50));
   if (!/arco ready/.test(output)) {
     child.kill('SIGKILL');
