@@ -224,6 +224,21 @@ export function registerPipelineCommands(program: Command) {
         `${JSON.stringify(await apiCall('GET', `${ws}/pipeline-backfills/${id}/summary`), null, 2)}\n`,
       );
     });
+  backfill
+    .command('cancel <backfillId>')
+    .description('Start no more runs; the runs already going finish, then the backfill is CANCELLED')
+    .option('--reason <text>', 'why')
+    .action(async (id: string, o) => {
+      const ws = await workspacePath();
+      const summary = await apiCall<Summary>(
+        'POST',
+        `${ws}/pipeline-backfills/${id}/cancel`,
+        o.reason ? { reason: o.reason } : {},
+      );
+      process.stdout.write(
+        `${id}: ${summary.state}; ${summary.counts.running} run(s) still finishing, ${summary.counts.cancelled} day(s) will not run\n`,
+      );
+    });
   pipeline
     .command('backfills')
     .description('List pipeline backfills, newest first')

@@ -86,6 +86,8 @@ export interface PipelineBackfill {
   params?: Record<string, string>;
   codeVersion: string;
   state: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  /** Set by cancel: no new runs start; the backfill is CANCELLED once its active runs have ended. */
+  cancelRequested?: { by: string; at: string; reason?: string };
   createdAt: string;
   finishedAt?: string;
   requestedBy: string;
@@ -525,6 +527,8 @@ export async function advancePipelineBackfill(
       pinned[`arco.model_uri.${name}`] = model.pointer.artifactUri;
     }
   }
+  if (backfill.cancelRequested)
+    for (const row of backfill.partitions.filter((r) => r.status === 'pending')) row.status = 'cancelled';
   for (const row of backfill.partitions.filter((r) => r.status === 'pending')) {
     if (active >= backfill.maxParallel) break;
     if (history.get(row.partitionKey)?.runs.some((r) => isActive(r) && r.runId !== row.runId)) continue;
@@ -576,9 +580,11 @@ export async function advancePipelineBackfill(
   }
 
   if (backfill.partitions.every((r) => TERMINAL_ROWS.includes(r.status))) {
-    backfill.state = backfill.partitions.some((r) => r.status === 'failed' || r.status === 'held')
-      ? 'FAILED'
-      : 'SUCCEEDED';
+    backfill.state = backfill.cancelRequested
+      ? 'CANCELLED'
+      : backfill.partitions.some((r) => r.status === 'failed' || r.status === 'held')
+        ? 'FAILED'
+        : 'SUCCEEDED';
     backfill.finishedAt = now.toISOString();
     const summary = JSON.stringify(summaryOf(backfill), null, 2);
     await objects.put(summaryPath(backfillId), summary, {
@@ -672,4 +678,32 @@ export function summaryOf(b: PipelineBackfill) {
         }
       : {}),
   };
+}
+
+/**
+ * `POST …/pipeline-backfills/{id}/cancel` (spec §4.2): no new runs start, active runs finish, and the
+ * backfill is CANCELLED once none is active (the next controller pass settles it).
+ */
+export async function cancelPipelineBackfill(
+  deps: Dependencies,
+  scope: Scope,
+  backfillId: string,
+  by: string,
+  reason?: string,
+) {
+  const path = `${collection(scope)}/${backfillId}`;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const stored = await deps.documents.getVersioned<PipelineBackfill>(path);
+    if (!stored) throw new PipelineRunError(404, `pipeline backfill not found: ${backfillId}`);
+    if (stored.data.state !== 'RUNNING')
+      throw new PipelineRunError(409, `pipeline backfill ${backfillId} is already ${stored.data.state}`);
+    if (stored.data.cancelRequested) break;
+    const next = {
+      ...stored.data,
+      cancelRequested: { by, at: deps.clock.now().toISOString(), ...(reason ? { reason } : {}) },
+    };
+    if ((await deps.documents.compareAndSet(path, next, stored.version)).status === 'written') break;
+  }
+  await advancePipelineBackfill(deps, scope, backfillId);
+  return summaryOf(await readPipelineBackfill(deps, scope, backfillId));
 }

@@ -106,5 +106,27 @@ describe('pipeline schedules and the dispatch payload of pipeline runs', () => {
     });
     await w.tick('2026-11-20T07:00:00Z');
     expect((await ticks())[0]).toMatchObject({ status: 'SKIPPED', skipReason: 'partition_busy' });
+
+    // Cancel: the day already running goes on, the days not started never start.
+    const started = await w.call<{ backfillId: string }>('POST', `${w.ws}/pipelines/live/runs`, {
+      start: '2026-11-01',
+      end: '2026-11-03',
+      maxParallel: 1,
+    });
+    expect(started.status).toBe(202);
+    const cancelled = await w.call<{ state: string; counts: Record<string, number> }>(
+      'POST',
+      `${w.ws}/pipeline-backfills/${started.body.backfillId}/cancel`,
+      {},
+    );
+    expect(cancelled.body).toMatchObject({
+      state: 'RUNNING',
+      counts: { running: 1, cancelled: 2, pending: 0 },
+    });
+    await w.tick('2026-11-20T07:00:00Z');
+    const runsOfDays = (await w.call<{ runs: unknown[] }>('GET', `${w.ws}/runs?pipeline=live&limit=200`)).body
+      .runs;
+    expect(runsOfDays).toHaveLength(2);
+    expect((await w.call('POST', `${w.ws}/pipeline-backfills/nope/cancel`, {})).status).toBe(404);
   });
 });

@@ -10,6 +10,7 @@ import { pipelineChecklist } from '../../../shared/orchestration/pipelineCheckli
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import { sideEffectsOf } from '../../../shared/orchestration/pipelineDeclarations.ts';
 import {
+  cancelPipelineBackfill,
   listPipelineBackfills,
   PipelineRunError,
   type PipelineRunRequest,
@@ -46,6 +47,12 @@ const runBody = validator<PipelineRunRequest>({
     params: { type: 'object', additionalProperties: { type: 'string' } },
     clientRequestId: { type: 'string', minLength: 1, maxLength: 256 },
   },
+});
+
+const cancelBody = validator<{ reason?: string }>({
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: { type: 'string', maxLength: 1024 } },
 });
 
 const asApiError = (error: unknown) => {
@@ -114,6 +121,22 @@ export function pipelineRoutes(deps: Dependencies) {
   routes.get(`${ws}/pipeline-backfills/:id`, async (c) => {
     try {
       return c.json(summaryOf(await readPipelineBackfill(deps, scopeOf(c), c.req.param('id'))));
+    } catch (error) {
+      throw asApiError(error);
+    }
+  });
+  routes.post(`${ws}/pipeline-backfills/:id/cancel`, requireRole('operator'), async (c) => {
+    const body = c.req.header('content-type') ? await readJsonBody(c, cancelBody) : {};
+    try {
+      return c.json(
+        await cancelPipelineBackfill(
+          deps,
+          scopeOf(c),
+          c.req.param('id'),
+          c.get('principal').subject,
+          body.reason,
+        ),
+      );
     } catch (error) {
       throw asApiError(error);
     }
