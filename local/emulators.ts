@@ -62,15 +62,23 @@ export function checkPrerequisites(): void {
   if (problems.length) throw new Error(`Cannot start the local GCP stack:\n- ${problems.join('\n- ')}`);
 }
 
+/**
+ * A free loopback port below the kernel's ephemeral range (Linux: 32768–60999). A port the kernel hands
+ * out itself (`listen(0)`) goes back to that pool when released, and the next ephemeral bind — an
+ * emulator's own side channel, any outgoing connection — can take it before our server binds it (seen:
+ * the Firestore emulator's WebSocket server on the port chosen for its HTTP API).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free loopback port between 20000 and 32000');
 }
 
 async function assertPortFree(port: number, what: string) {
@@ -134,6 +142,8 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     pubsub: options.ports?.pubsub ?? (await freePort()),
     storage: options.ports?.storage ?? (await freePort()),
     tasks: options.ports?.tasks ?? (await freePort()),
+    // Pinned too: left to itself the emulator binds its WebSocket server to an ephemeral port.
+    firestoreWebsocket: await freePort(),
   };
   for (const [what, port] of Object.entries(ports)) await assertPortFree(port, what);
 
@@ -154,6 +164,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
         'start',
         '--host=127.0.0.1',
         `--port=${ports.firestore}`,
+        `--websocket_port=${ports.firestoreWebsocket}`,
       ],
       join(options.dataDir, 'firestore-emulator.log'),
     );
