@@ -179,34 +179,25 @@ function asOfFor(
     : { ts: ts.toISOString(), clamped: false };
 }
 
-interface PartitionHistory {
-  runs: RunRow[];
-  tasks: Map<string, TaskRow[]>;
-}
-
 /** Runs of the pipeline by partition, newest first (labels written when each run was created). */
-async function historyOf(
+async function runsByPartition(
   snapshot: ProjectionSnapshot,
   pipeline: string,
-): Promise<Map<string, PartitionHistory>> {
-  const byPartition = new Map<string, PartitionHistory>();
+): Promise<Map<string, RunRow[]>> {
+  const byPartition = new Map<string, RunRow[]>();
   const runs = ((await snapshot.rows('runs')) as unknown as RunRow[])
     .filter((r) => r.labels?.['arco.pipeline'] === pipeline)
     .sort((a, b) => (a.triggeredAt < b.triggeredAt ? 1 : -1));
   for (const run of runs) {
     const key = run.labels['arco.partition']!;
-    const entry: PartitionHistory = byPartition.get(key) ?? { runs: [], tasks: new Map() };
-    entry.runs.push(run);
-    entry.tasks.set(
-      run.runId,
-      ((await snapshot.shardRows('tasks', run.runId)) as unknown as TaskRow[]).filter(
-        (t) => t.runId === run.runId,
-      ),
-    );
-    byPartition.set(key, entry);
+    byPartition.set(key, [...(byPartition.get(key) ?? []), run]);
   }
   return byPartition;
 }
+
+/** The tasks of one run (read only where a decision needs them: the planner, not the tick's busy check). */
+const tasksOfRun = async (snapshot: ProjectionSnapshot, runId: string) =>
+  ((await snapshot.shardRows('tasks', runId)) as unknown as TaskRow[]).filter((t) => t.runId === runId);
 
 const isActive = (run: RunRow) => !['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(publicRunState(run));
 
@@ -263,7 +254,8 @@ export async function planPipelineRun(
     days.push(new Date(t).toISOString().slice(0, 10));
   if (days.length > 3660) throw new PipelineRunError(400, 'a pipeline run covers at most 3660 days');
   const objects = scopedObjectStore(deps.objects, scope);
-  const history = await historyOf(await readerFor(deps, scope).snapshot(), pipeline.name);
+  const planSnapshot = await readerFor(deps, scope).snapshot();
+  const history = await runsByPartition(planSnapshot, pipeline.name);
 
   const rows: PartitionRow[] = [];
   for (const day of days) {
@@ -293,14 +285,14 @@ export async function planPipelineRun(
     // `now` runs get a fresh as-of each time, so resume compares any earlier run of the partition.
     const sameAsOf = (r: RunRow) =>
       mode === 'now' || (r.labels['arco.as_of_ts'] === asOf.ts && r.labels['arco.as_of_clamped'] !== 'true');
-    if (past?.runs.some(isActive)) {
-      rows.push({ ...row, action: 'wait', runId: past.runs.find(isActive)!.runId });
+    if (past?.some(isActive)) {
+      rows.push({ ...row, action: 'wait', runId: past.find(isActive)!.runId });
       continue;
     }
     if (request.resume && !request.force && past) {
       const satisfied = new Map<string, string>();
-      for (const run of past.runs.filter(sameAsOf))
-        for (const task of past.tasks.get(run.runId) ?? []) {
+      for (const run of past.filter(sameAsOf))
+        for (const task of await tasksOfRun(planSnapshot, run.runId)) {
           const asset = task.assetKey ?? task.taskKey;
           if (satisfied.has(asset) || !steps.includes(asset) || task.state !== 'SUCCEEDED') continue;
           const stored = await objects.get(stepManifestPath(asset, task.partitionKey, run.runId));
@@ -319,8 +311,10 @@ export async function planPipelineRun(
         });
         continue;
       }
-      const latest = past.runs.filter(sameAsOf)[0];
-      const root: Partial<PartitionRow> = latest ? rootFailure(past.tasks.get(latest.runId) ?? []) : {};
+      const latest = past.filter(sameAsOf)[0];
+      const root: Partial<PartitionRow> = latest
+        ? rootFailure(await tasksOfRun(planSnapshot, latest.runId))
+        : {};
       if (latest && publicRunState(latest) === 'FAILED' && root.retryCategory === 'C' && !request.retryHeld) {
         rows.push({ ...row, action: 'held', status: 'held', runId: latest.runId, ...root });
         continue;
@@ -476,9 +470,7 @@ export async function advancePipelineBackfill(
     const run = (await snapshot.shardRows('runs', row.runId!)).find((r) => r.runId === row.runId) as
       RunRow | undefined;
     if (!run || isActive(run)) continue;
-    const tasks = ((await snapshot.shardRows('tasks', run.runId)) as unknown as TaskRow[]).filter(
-      (t) => t.runId === run.runId,
-    );
+    const tasks = await tasksOfRun(snapshot, run.runId);
     row.durationMs = Date.parse(run.completedAt ?? now.toISOString()) - Date.parse(run.triggeredAt);
     if (publicRunState(run) === 'SUCCEEDED') {
       row.status = 'succeeded';
@@ -515,7 +507,7 @@ export async function advancePipelineBackfill(
       Object.assign(row, { status: run.cancelRequested ? 'cancelled' : 'failed', ...rootFailure(tasks) });
   }
 
-  const history = await historyOf(snapshot, backfill.pipeline);
+  const history = await runsByPartition(snapshot, backfill.pipeline);
   let active = backfill.partitions.filter((r) => r.status === 'running').length;
   // Models are resolved once per run start and pinned in its labels (spec §5.5): a pointer move during
   // the run does not change what the run uses.
@@ -531,7 +523,7 @@ export async function advancePipelineBackfill(
     for (const row of backfill.partitions.filter((r) => r.status === 'pending')) row.status = 'cancelled';
   for (const row of backfill.partitions.filter((r) => r.status === 'pending')) {
     if (active >= backfill.maxParallel) break;
-    if (history.get(row.partitionKey)?.runs.some((r) => isActive(r) && r.runId !== row.runId)) continue;
+    if (history.get(row.partitionKey)?.some((r) => isActive(r) && r.runId !== row.runId)) continue;
     try {
       const { body } = await triggerRun(
         deps,
