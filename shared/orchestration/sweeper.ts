@@ -1,12 +1,13 @@
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 import { DISPATCH_QUEUE } from '../runtime/resources.ts';
-import { attemptIdOf, dispatchIdOf } from './dispatchIds.ts';
+import { attemptIdOf, dispatchIdOf, retryTimerIdOf } from './dispatchIds.ts';
 import { reconcileDispatches } from './dispatchController.ts';
 import type { EventData } from './events.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
 import { pendingCollection } from './ledger.ts';
 import { ledgerFor, readerFor } from './orchestrationServices.ts';
+import type { ProjectionSnapshot } from './projectionReader.ts';
 import { emptyState, type FoldState, type Row, rowKey, type TableName } from './projectionTables.ts';
 
 const STUCK_READY_MS = 5 * 60_000;
@@ -47,13 +48,16 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
     put('runs', run);
     const outbox = await snapshot.shardRows('dispatch_outbox', run.runId);
     for (const row of outbox) put('dispatch_outbox', row);
-    for (const row of await snapshot.shardRows('timers', run.runId)) put('timers', row);
     const tasks = ((await snapshot.shardRows('tasks', run.runId)) as TaskRow[]).filter(
       (t) => t.runId === run.runId,
     );
     for (const task of tasks) {
       put('tasks', task);
       if (isTerminal(task.state)) continue;
+      // Timers shard by timer id, not run id (projectionTables): without its row, the dispatcher below
+      // would take the retry timer for lost and enqueue it again on every tick.
+      const timer = await retryTimerOf(snapshot, task);
+      if (timer) put('timers', timer);
       const facts = {
         runId: task.runId,
         taskKey: task.taskKey,
@@ -118,6 +122,13 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
     deps.log.error('sweeper could not repair dispatches; the next tick retries', { error: String(error) }),
   );
   return { heartbeatTimeouts, redispatched };
+}
+
+/** The folded retry timer of a task waiting for its retry, read from the shard its timer id names. */
+async function retryTimerOf(snapshot: ProjectionSnapshot, task: TaskRow): Promise<Row | undefined> {
+  if (task.state !== 'RETRY_WAIT' || !task.retryNotBefore) return undefined;
+  const timerId = retryTimerIdOf(task.runId, task.taskKey, task.attempt, Date.parse(task.retryNotBefore));
+  return (await snapshot.shardRows('timers', timerId)).find((row) => row.timerId === timerId);
 }
 
 async function nothingPending(deps: Dependencies, scope: Scope): Promise<boolean> {

@@ -1,8 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../../functions/api/app.ts';
 import { bootstrapLocalResources } from '../../local/bootstrap.ts';
-import { TASK_QUEUES } from '../../shared/runtime/resources.ts';
-import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
+import type { TaskRequest } from '../../shared/adapters/taskQueue.ts';
+import { TASK_QUEUES, TIMER_QUEUE } from '../../shared/runtime/resources.ts';
+import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
+import { shardOf } from '../../shared/orchestration/projectionTables.ts';
+import { sweepStuckTasks } from '../../shared/orchestration/sweeper.ts';
 import { waitUntilVisible } from '../../shared/orchestration/visibility.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
@@ -86,6 +89,70 @@ describe('the automation tick: stuck-task sweeper', () => {
         previousAttempt: { attempt: 1, errorCategory: 'TIMEOUT' },
       },
     });
+  });
+
+  it('reads retry timers from their own shard: a tick with an already-requested timer enqueues nothing new', async () => {
+    const scope2 = { tenant: 'acme', workspace: uniqueName('ws') };
+    const ws2 = scope2.workspace;
+    const api2 = apiClient(createApiApp(deps), await bearer({ ...scope2, roles: ['operator'] }));
+    const retryPolicy = { maxAttempts: 3, initialBackoffSeconds: 600, maxBackoffSeconds: 600 };
+    // Three tasks, so that at least one timer id almost surely hashes to another shard than the run id.
+    const keys = ['raw.a', 'raw.b', 'raw.c'];
+    await api2.post(`/api/v1/workspaces/${ws2}/manifests`, {
+      codeVersionId: 'v1',
+      assets: keys.map((key) => ({ key, retryPolicy })),
+    });
+    const { runId } = (
+      await api2.post<{ runId: string }>(`/api/v1/workspaces/${ws2}/runs`, { selection: keys })
+    ).body;
+    const { batchId } = await ledgerFor(deps, scope2).append(
+      keys.flatMap((taskKey) => {
+        const facts = { runId, taskKey, attempt: 1, attemptId: `att-${taskKey}`, workerId: 'w' };
+        return [
+          {
+            data: {
+              type: 'dispatch_requested' as const,
+              ...facts,
+              workerQueue: 'q',
+              dispatchId: `dispatch:${runId}:${taskKey}:1`,
+            },
+          },
+          { data: { type: 'task_started' as const, ...facts } },
+          {
+            data: {
+              type: 'task_finished' as const,
+              ...facts,
+              outcome: 'failed' as const,
+              errorMessage: 'ECONNRESET',
+              error: { category: 'INFRASTRUCTURE', message: 'ECONNRESET', retryable: true },
+            },
+          },
+        ];
+      }),
+    );
+    await waitUntilVisible(deps, scope2, batchId);
+    // The publish that folded the failures requested one retry timer per task; fold those requests too.
+    const timers = async () =>
+      (await (await readerFor(deps, scope2).snapshot()).rows('timers')).filter((t) => t.runId === runId);
+    for (let i = 0; i < 40 && (await timers()).length < keys.length; i++)
+      await compactorFor(deps, scope2).drain(2000);
+    const requested = await timers();
+    expect(requested).toHaveLength(keys.length);
+    expect(requested.some((t) => shardOf('timers', String(t.timerId)) !== shardOf('timers', runId))).toBe(
+      true,
+    );
+
+    const enqueued: TaskRequest[] = [];
+    const counting: Dependencies = {
+      ...deps,
+      tasks: { enqueue: (task) => (enqueued.push(task), deps.tasks.enqueue(task)) },
+    };
+    // A minute later: every retry is still 10 minutes away, so nothing is due and nothing is lost.
+    const result = await sweepStuckTasks(counting, scope2, new Date(Date.now() + 60_000));
+    expect(result).toMatchObject({ heartbeatTimeouts: 0, redispatched: 0 });
+    expect(enqueued.filter((t) => t.queue === TIMER_QUEUE)).toEqual([]);
+    await compactorFor(deps, scope2).drain(2000);
+    expect((await timers()).map((t) => t.timerId).sort()).toEqual(requested.map((t) => t.timerId).sort());
   });
 
   it('is for the internal identity of a workspace only', async () => {
