@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,7 +73,14 @@ describe('runbook 002 against npm start: the Data Contract Registry', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   beforeAll(async () => {
-    expect(execFileSync('bash', ['-c', 'command -v curl uuidgen'], { encoding: 'utf8' })).toMatch(/uuidgen/);
+    for (const [command, pkg] of [
+      ['curl', 'curl'],
+      ['uuidgen', 'uuid-runtime'],
+    ])
+      if (spawnSync('bash', ['-c', `command -v ${command}`]).status !== 0)
+        throw new Error(
+          `runbook 002's commands call ${command}, which is not installed: apt-get install ${pkg} (README, Set-up)`,
+        );
     stack = await startLocalStack({ ARCO_DEMO: '0', ARCO_AUTOTICK: '0', ARCO_LOG_LEVEL: 'INFO' });
     env.BASE = stack.url;
     env.TOKEN = stack.token([

@@ -135,7 +135,7 @@ describe('the automation tick: stuck-task sweeper', () => {
     const timers = async () =>
       (await (await readerFor(deps, scope2).snapshot()).rows('timers')).filter((t) => t.runId === runId);
     for (let i = 0; i < 40 && (await timers()).length < keys.length; i++)
-      await compactorFor(deps, scope2).drain(2000);
+      await compactorFor(deps, scope2).drain();
     const requested = await timers();
     expect(requested).toHaveLength(keys.length);
     expect(requested.some((t) => shardOf('timers', String(t.timerId)) !== shardOf('timers', runId))).toBe(
@@ -151,7 +151,7 @@ describe('the automation tick: stuck-task sweeper', () => {
     const result = await sweepStuckTasks(counting, scope2, new Date(Date.now() + 60_000));
     expect(result).toMatchObject({ heartbeatTimeouts: 0, redispatched: 0 });
     expect(enqueued.filter((t) => t.queue === TIMER_QUEUE)).toEqual([]);
-    await compactorFor(deps, scope2).drain(2000);
+    await compactorFor(deps, scope2).drain();
     expect((await timers()).map((t) => t.timerId).sort()).toEqual(requested.map((t) => t.timerId).sort());
   });
 
