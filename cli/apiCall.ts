@@ -40,6 +40,16 @@ export async function apiCall<T = Record<string, unknown>>(
   return parsed as T;
 }
 
+/** Prints a value as indented JSON: what every `--json` prints, and what JSON-only commands print anyway. */
+export function printJson(value: unknown) {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The `--json` flag every data-printing command accepts (test/cli/jsonFlag.test.ts walks the program). */
+export const JSON_FLAG = ['--json', 'print JSON', false] as const;
+/** `--json` on a command that prints JSON anyway, so scripts can pass it everywhere. */
+export const JSON_ALWAYS = ['--json', 'print JSON (what this command prints anyway)', false] as const;
+
 /** Prints JSON for scripts (--json) or aligned columns for people. */
 export function printTable(rows: Array<Record<string, unknown>>, columns: string[], json: boolean) {
   if (json) {

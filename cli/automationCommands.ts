@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { apiCall, printTable, workspacePath } from './apiCall.ts';
+import { apiCall, JSON_ALWAYS, printTable, workspacePath } from './apiCall.ts';
 
 const json = (value: unknown) => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -41,6 +41,7 @@ export function registerAutomationCommands(program: Command) {
       .description(
         `${action === 'enable' ? 'Resume' : 'Pause'} a schedule (paused ticks are recorded as skipped, never replayed)`,
       )
+      .option(...JSON_ALWAYS)
       .action(async (id: string) =>
         json(await apiCall('POST', `${await workspacePath()}/schedules/${id}/${action}`, {})),
       );
@@ -53,6 +54,7 @@ export function registerAutomationCommands(program: Command) {
     .option('--catchup-minutes <n>', 'catch-up window (0 = 24 h)', Number, 0)
     .option('--max-catchup <n>', 'ticks per evaluation', Number, 1)
     .option('--partition-from-tick <dimension>', 'run the tick’s day of this daily dimension')
+    .option(...JSON_ALWAYS)
     .action(async (id: string, o) =>
       json(
         await apiCall('PUT', `${await workspacePath()}/schedules/${id}`, {
@@ -102,6 +104,7 @@ export function registerAutomationCommands(program: Command) {
         [v.split('=')[0]!]: v.slice(v.indexOf('=') + 1),
       }),
     )
+    .option(...JSON_ALWAYS)
     .action(async (id: string, o) =>
       json(
         await apiCall('POST', `${await workspacePath()}/sensors/${id}/evaluate`, {
@@ -122,6 +125,7 @@ export function registerAutomationCommands(program: Command) {
     .requiredOption('--key <clientRequestId>', 'idempotency key: the same key replays, never duplicates')
     .option('--chunk-size <n>', 'partitions per run', Number, 10)
     .option('--max-concurrent <n>', 'runs at once', Number, 2)
+    .option(...JSON_ALWAYS)
     .action(async (o) =>
       json(
         await apiCall('POST', `${await workspacePath()}/backfills`, {
@@ -146,10 +150,12 @@ export function registerAutomationCommands(program: Command) {
     });
   backfills
     .command('show <backfillId>')
+    .option(...JSON_ALWAYS)
     .action(async (id: string) => json(await apiCall('GET', `${await workspacePath()}/backfills/${id}`)));
   for (const action of ['pause', 'resume', 'cancel'] as const)
     backfills
       .command(`${action} <backfillId>`)
+      .option(...JSON_ALWAYS)
       .action(async (id: string) =>
         json(await apiCall('POST', `${await workspacePath()}/backfills/${id}/${action}`, {})),
       );
@@ -157,6 +163,7 @@ export function registerAutomationCommands(program: Command) {
     .command('retry-failed <backfillId>')
     .description('A new backfill over exactly the failed partitions of a FAILED one')
     .requiredOption('--key <retryRequestId>', 'idempotency key of the retry')
+    .option(...JSON_ALWAYS)
     .action(async (id: string, o) =>
       json(
         await apiCall('POST', `${await workspacePath()}/backfills/${id}/retry-failed`, {
@@ -193,6 +200,7 @@ export function registerAutomationCommands(program: Command) {
   program
     .command('deploy <manifest.json>')
     .description('Deploy a code-location manifest (assets, schedules, sensors, pipelines)')
+    .option(...JSON_ALWAYS)
     .action(async (file: string) =>
       json(
         await apiCall('POST', `${await workspacePath()}/manifests`, JSON.parse(readFileSync(file, 'utf8'))),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { apiCall, printTable } from './apiCall.ts';
+import { apiCall, JSON_ALWAYS, printJson, printTable } from './apiCall.ts';
 
 const TABLE_COLUMNS = ['table_id', 'name', 'latest_version', 'location', 'partition_columns'];
 
@@ -31,8 +31,8 @@ export function registerDeltaCommands(program: Command) {
     .description(
       'Show {latest_version, inflight}: an inflight reservation means a commit is in progress or stuck',
     )
+    .option(...JSON_ALWAYS)
     .action(async (tableId: string) => {
-      const state = await apiCall('GET', `/api/v1/delta/tables/${tableId}/coordinator`);
-      process.stdout.write(`${JSON.stringify(state, null, 2)}\n`);
+      printJson(await apiCall('GET', `/api/v1/delta/tables/${tableId}/coordinator`));
     });
 }

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { summaryOf } from '../shared/orchestration/pipelineBackfills.ts';
-import { apiCall, CliError, CliExit, workspacePath } from './apiCall.ts';
+import { apiCall, CliError, CliExit, JSON_ALWAYS, JSON_FLAG, printJson, workspacePath } from './apiCall.ts';
 
 interface Row {
   partition: string;
@@ -212,22 +212,23 @@ export function registerPipelineCommands(program: Command) {
   backfill
     .command('watch <backfillId>')
     .description('Follow a backfill until it ends (Ctrl-C detaches again)')
-    .action(async (id: string) => {
-      throw new CliExit(await follow(await workspacePath(), id, false));
+    .option('--json', 'print only the final summary, as JSON', false)
+    .action(async (id: string, o) => {
+      throw new CliExit(await follow(await workspacePath(), id, o.json));
     });
   backfill
     .command('summary <backfillId>')
     .description('Print the stored summary.json of a finished backfill')
+    .option(...JSON_ALWAYS)
     .action(async (id: string) => {
       const ws = await workspacePath();
-      process.stdout.write(
-        `${JSON.stringify(await apiCall('GET', `${ws}/pipeline-backfills/${id}/summary`), null, 2)}\n`,
-      );
+      printJson(await apiCall('GET', `${ws}/pipeline-backfills/${id}/summary`));
     });
   backfill
     .command('cancel <backfillId>')
     .description('Start no more runs; the runs already going finish, then the backfill is CANCELLED')
     .option('--reason <text>', 'why')
+    .option(...JSON_FLAG)
     .action(async (id: string, o) => {
       const ws = await workspacePath();
       const summary = await apiCall<Summary>(
@@ -235,6 +236,7 @@ export function registerPipelineCommands(program: Command) {
         `${ws}/pipeline-backfills/${id}/cancel`,
         o.reason ? { reason: o.reason } : {},
       );
+      if (o.json) return printJson(summary);
       process.stdout.write(
         `${id}: ${summary.state}; ${summary.counts.running} run(s) still finishing, ${summary.counts.cancelled} day(s) will not run\n`,
       );
@@ -243,12 +245,14 @@ export function registerPipelineCommands(program: Command) {
     .command('backfills')
     .description('List pipeline backfills, newest first')
     .option('--state <state>', 'RUNNING, SUCCEEDED, FAILED or CANCELLED')
+    .option(...JSON_FLAG)
     .action(async (o) => {
       const ws = await workspacePath();
       const { backfills } = await apiCall<{ backfills: Summary[] }>(
         'GET',
         `${ws}/pipeline-backfills${o.state ? `?state=${o.state}` : ''}`,
       );
+      if (o.json) return printJson(backfills);
       for (const b of backfills)
         process.stdout.write(
           `${b.backfillId}  ${b.state}  ${b.pipeline} ${b.range.start}..${b.range.end}  ok ${b.counts.succeeded} fail ${b.counts.failed} held ${b.counts.held}\n`,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { apiCall, CliError, workspacePath } from './apiCall.ts';
+import { apiCall, CliError, JSON_ALWAYS, JSON_FLAG, printJson, workspacePath } from './apiCall.ts';
 
 type Ref = { kind: 'data'; assetKey: string } | { kind: 'model'; name: string };
 
@@ -54,20 +54,20 @@ export function registerPointerCommands(program: Command) {
     .command('show <ref>')
     .description('The current pointer (data:<asset> --partition D, or model:<name>)')
     .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
+    .option(...JSON_ALWAYS)
     .action(async (ref: string, o) => {
       const w = where(parseRef(ref), o.partition);
-      process.stdout.write(
-        `${JSON.stringify(await apiCall('GET', `${await workspacePath()}${w.path}${w.query}`), null, 2)}\n`,
-      );
+      printJson(await apiCall('GET', `${await workspacePath()}${w.path}${w.query}`));
     });
   pointer
     .command('history <ref>')
     .description('Every move of the pointer, newest first')
     .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
+    .option(...JSON_FLAG)
     .action(async (ref: string, o) => {
       const w = where(parseRef(ref), o.partition);
       const path = w.query ? `${w.path}/history${w.query}` : `${w.path}/history`;
-      const { entries } = await apiCall<{
+      const answer = await apiCall<{
         entries: Array<{
           sequence: number;
           action: string;
@@ -77,7 +77,8 @@ export function registerPointerCommands(program: Command) {
           reason?: string;
         }>;
       }>('GET', `${await workspacePath()}${path}`);
-      for (const e of entries)
+      if (o.json) return printJson(answer);
+      for (const e of answer.entries)
         process.stdout.write(
           `${e.sequence}  ${e.action.padEnd(8)}  run=${e.runId}  ${e.promotedAt}  by ${e.promotedBy}${e.reason ? `  (${e.reason})` : ''}\n`,
         );
@@ -92,6 +93,7 @@ export function registerPointerCommands(program: Command) {
     .option('--expected-sequence <n>', 'only if the pointer is still at this sequence', Number)
     .option('--allow-older', 'data: allow a run with an older as-of than the current one', false)
     .option('--reason <text>', 'why, for the history')
+    .option(...JSON_FLAG)
     .action(async (refText: string, o) => {
       const ref = parseRef(refText);
       const w = where(ref, o.partition);
@@ -105,11 +107,9 @@ export function registerPointerCommands(program: Command) {
         ...(o.allowOlder ? { allowOlder: true } : {}),
         ...(o.reason ? { reason: o.reason } : {}),
       };
-      moved(
-        `${refText}${o.partition ? ` ${o.partition}` : ''}`,
-        await apiCall<Moved>('POST', `${await workspacePath()}${w.path}/promote`, body),
-        'promoted from',
-      );
+      const answer = await apiCall<Moved>('POST', `${await workspacePath()}${w.path}/promote`, body);
+      if (o.json) printJson(answer);
+      else moved(`${refText}${o.partition ? ` ${o.partition}` : ''}`, answer, 'promoted from');
     });
   pointer
     .command('rollback <ref>')
@@ -119,6 +119,7 @@ export function registerPointerCommands(program: Command) {
     .option('--to-sequence <n>', 'the history entry to restore (default: the previous one)', Number)
     .option('--to-run <runId>', 'the most recent entry of this run')
     .option('--expected-sequence <n>', 'only if the pointer is still at this sequence', Number)
+    .option(...JSON_FLAG)
     .action(async (refText: string, o) => {
       const w = where(parseRef(refText), o.partition);
       const body = {
@@ -128,10 +129,8 @@ export function registerPointerCommands(program: Command) {
         ...(o.toRun ? { toRunId: o.toRun } : {}),
         ...(o.expectedSequence !== undefined ? { expectedSequence: o.expectedSequence } : {}),
       };
-      moved(
-        `${refText}${o.partition ? ` ${o.partition}` : ''}`,
-        await apiCall<Moved>('POST', `${await workspacePath()}${w.path}/rollback`, body),
-        'rolled back from',
-      );
+      const answer = await apiCall<Moved>('POST', `${await workspacePath()}${w.path}/rollback`, body);
+      if (o.json) printJson(answer);
+      else moved(`${refText}${o.partition ? ` ${o.partition}` : ''}`, answer, 'rolled back from');
     });
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { apiCall, printTable } from './apiCall.ts';
+import { apiCall, JSON_ALWAYS, printTable } from './apiCall.ts';
 
 const BASE = '/data-contract-registry/v1';
 const json = (value: unknown) => {
@@ -30,6 +30,7 @@ export function registerRegistryCommands(program: Command) {
     .requiredOption('--name <name>', 'e.g. mara')
     .requiredOption('--owner <team>', 'owning team')
     .option('--steward <email>', 'steward')
+    .option(...JSON_ALWAYS)
     .action(async (o) =>
       json(
         await apiCall('POST', `${BASE}/datasets`, {
@@ -57,6 +58,7 @@ export function registerRegistryCommands(program: Command) {
   registry
     .command('export <datasetId> <layer> <version>')
     .description('Print a version (or `current`) with its schema')
+    .option(...JSON_ALWAYS)
     .action(async (id: string, layer: string, version: string) =>
       json(await apiCall('GET', `${BASE}/datasets/${id}/layers/${layer}/versions/${version}`)),
     );
@@ -64,6 +66,7 @@ export function registerRegistryCommands(program: Command) {
     .command('diff <datasetId> <layer>')
     .requiredOption('--from <v>', 'old version')
     .requiredOption('--to <v>', 'new version')
+    .option(...JSON_ALWAYS)
     .action(async (id: string, layer: string, o) =>
       json(await apiCall('GET', `${BASE}/datasets/${id}/layers/${layer}/diff?from=${o.from}&to=${o.to}`)),
     );
@@ -71,6 +74,7 @@ export function registerRegistryCommands(program: Command) {
     .command('check <datasetId> <layer> <schema.json>')
     .description('Classify a schema against the layer without storing anything')
     .option('--base <v>', 'compare with this version instead of the current one')
+    .option(...JSON_ALWAYS)
     .action(async (id: string, layer: string, file: string, o) =>
       json(
         await apiCall('POST', `${BASE}/compatibility/check`, {
@@ -87,6 +91,7 @@ export function registerRegistryCommands(program: Command) {
       'Store a schema version; it becomes current when compatible (--no-promote freezes promotion)',
     )
     .option('--no-promote', 'set_current_if_compatible: false')
+    .option(...JSON_ALWAYS)
     .action(async (id: string, layer: string, file: string, o) =>
       json(
         await apiCall('POST', `${BASE}/datasets/${id}/layers/${layer}/schemas`, {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { apiCall, printTable, workspacePath } from './apiCall.ts';
+import { apiCall, JSON_ALWAYS, JSON_FLAG, printJson, printTable, workspacePath } from './apiCall.ts';
 
 /** `arco runs …`, `arco rerun`, `arco cancel` and `arco manifests …`: runs and their step manifests. */
 export function registerRunCommands(program: Command) {
@@ -54,11 +54,13 @@ export function registerRunCommands(program: Command) {
   program
     .command('rerun <runId>')
     .description('Start a new run from a failed one (category B): only the failed steps and what they feed')
-    .action(async (runId: string) => {
+    .option(...JSON_FLAG)
+    .action(async (runId: string, o) => {
       const rerun = await apiCall<{ runId: string }>('POST', `${await workspacePath()}/runs/${runId}/rerun`, {
         mode: 'fromFailure',
       });
-      process.stdout.write(`new run ${rerun.runId} (rerun of ${runId})\n`);
+      if (o.json) printJson(rerun);
+      else process.stdout.write(`new run ${rerun.runId} (rerun of ${runId})\n`);
     });
   program
     .command('retry <runId>')
@@ -70,6 +72,7 @@ export function registerRunCommands(program: Command) {
     )
     .option('--cause-fixed', 'you fixed the cause of a category C failure', false)
     .option('--reason <text>', 'what was fixed (required with --cause-fixed)')
+    .option(...JSON_FLAG)
     .action(async (runId: string, o) => {
       const answer = await apiCall<{ state: string; retriedTaskKeys: string[] }>(
         'POST',
@@ -80,19 +83,25 @@ export function registerRunCommands(program: Command) {
           ...(o.reason ? { reason: o.reason } : {}),
         },
       );
-      process.stdout.write(`run ${runId}: ${answer.state}; retrying ${answer.retriedTaskKeys.join(', ')}\n`);
+      if (o.json) printJson(answer);
+      else
+        process.stdout.write(
+          `run ${runId}: ${answer.state}; retrying ${answer.retriedTaskKeys.join(', ')}\n`,
+        );
     });
   program
     .command('cancel <runId>')
     .description('Ask a run to stop (workers see it on their next heartbeat)')
     .option('--reason <text>', 'why')
+    .option(...JSON_FLAG)
     .action(async (runId: string, o) => {
       const answer = await apiCall<{ state: string }>(
         'POST',
         `${await workspacePath()}/runs/${runId}/cancel`,
         o.reason ? { reason: o.reason } : {},
       );
-      process.stdout.write(`run ${runId}: ${answer.state}\n`);
+      if (o.json) printJson(answer);
+      else process.stdout.write(`run ${runId}: ${answer.state}\n`);
     });
 
   const manifests = program
@@ -118,6 +127,7 @@ export function registerRunCommands(program: Command) {
     .requiredOption('--partition <date>', 'YYYY-MM-DD or a canonical partition key')
     .requiredOption('--run <runId>', 'run id')
     .option('--attempt <n>', 'an attempt manifest instead of the step’s')
+    .option(...JSON_ALWAYS)
     .action(async (o) => {
       const params = new URLSearchParams({
         assetKey: o.asset,
@@ -125,8 +135,6 @@ export function registerRunCommands(program: Command) {
         runId: o.run,
         ...(o.attempt ? { attempt: o.attempt } : {}),
       });
-      process.stdout.write(
-        `${JSON.stringify(await apiCall('GET', `${await workspacePath()}/manifests/step?${params}`), null, 2)}\n`,
-      );
+      printJson(await apiCall('GET', `${await workspacePath()}/manifests/step?${params}`));
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError } from './apiCall.ts';
+import { CliError, JSON_ALWAYS, printJson } from './apiCall.ts';
 
 /** Internal calls to the compactor: ARCO_ORCH_COMPACTOR_URL and ARCO_INTERNAL_TOKEN (runbook 004 §2). */
 async function compactorCall(path: string, body: unknown) {
@@ -23,7 +23,7 @@ async function compactorCall(path: string, body: unknown) {
   const parsed = (await response.json()) as Record<string, unknown>;
   if (!response.ok)
     throw new CliError(`${response.status} ${String(parsed.code ?? '')}: ${String(parsed.message ?? '')}`);
-  process.stdout.write(`${JSON.stringify(parsed, null, 2)}\n`);
+  printJson(parsed);
 }
 
 export function registerStateCommands(program: Command) {
@@ -32,11 +32,13 @@ export function registerStateCommands(program: Command) {
     .description(
       'Replay the ledger objects listed in a rebuild manifest (state/orchestration/rebuilds/….json) into the projections',
     )
+    .option(...JSON_ALWAYS)
     .action((rebuildManifestPath: string) =>
       compactorCall('/rebuild', { rebuild_manifest_path: rebuildManifestPath }),
     );
   program
     .command('compact')
     .description('Fold every pending append batch of the workspace now (normally a Pub/Sub hint does this)')
+    .option(...JSON_ALWAYS)
     .action(() => compactorCall('/compact', {}));
 }

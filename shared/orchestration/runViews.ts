@@ -1,5 +1,6 @@
 import type { EdgeRow, RunRow, TaskRow, TaskState } from './evolve.ts';
 import type { Row } from './projectionTables.ts';
+import { stepManifestPath } from './stepManifests.ts';
 
 /** API views of projection rows (orchestration spec §7.3, §8, §11, §20.6). Pure functions of rows. */
 const PUBLIC_TASK_STATE: Record<TaskState, string> = {
@@ -76,6 +77,11 @@ const pick = <T extends object, K extends keyof T>(row: T, keys: K[]) =>
     keys.filter((k) => row[k] !== undefined && row[k] !== null).map((k) => [k, row[k]]),
   ) as unknown as Partial<T>;
 
+/**
+ * TaskSummary of spec §20.6 plus pipeline-ops §2.1's `manifestPath`: where the platform writes the
+ * task's step manifest once it is terminal (known before it is written; the attempt manifests sit under
+ * the same directory).
+ */
 export function taskSummary(task: TaskRow, edges: EdgeRow[]) {
   const lineage =
     task.state === 'SUCCEEDED'
@@ -90,6 +96,7 @@ export function taskSummary(task: TaskRow, edges: EdgeRow[]) {
     attempt: task.attempt,
     maxAttempts: task.maxAttempts,
     dependsOn: task.dependsOn,
+    manifestPath: stepManifestPath(task.assetKey ?? task.taskKey, task.partitionKey, task.runId),
     ...pick(task, ['startedAt', 'completedAt', 'errorMessage', 'retryNotBefore']),
     ...(task.lastFailure?.failureClass ? { failureClass: task.lastFailure.failureClass } : {}),
     ...(task.lastFailure?.code ? { failureCode: task.lastFailure.code } : {}),

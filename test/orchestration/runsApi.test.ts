@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createApiApp } from '../../functions/api/app.ts';
+import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { waitUntilVisible } from '../../shared/orchestration/visibility.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
@@ -88,9 +89,14 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
     expect(created.body).toMatchObject({ state: 'PENDING', created: true, visibility_status: 'visible' });
     const run = await api.get<{
       state: string;
-      tasks: Array<{ taskKey: string; state: string; partitionKey: string }>;
+      tasks: Array<{ taskKey: string; state: string; partitionKey: string; manifestPath: string }>;
     }>(`/api/v1/workspaces/${ws}/runs/${created.body.runId}`);
     expect(run.body.state).toBe('RUNNING');
+    expect(run.body.tasks.map((t) => t.manifestPath)).toEqual(
+      ['analytics.orders', 'raw.orders'].map(
+        (asset) => `manifests/${asset}/date=2026-11-22/run=${created.body.runId}/manifest.json`,
+      ),
+    );
     expect(run.body.tasks.map((t) => [t.taskKey, t.state, t.partitionKey])).toEqual([
       ['analytics.orders', 'PENDING', 'date=d:2026-11-22'],
       ['raw.orders', 'QUEUED', 'date=d:2026-11-22'],
@@ -266,6 +272,12 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
     for (const field of ['executionLineageRef', 'deltaTable', 'deltaVersion', 'deltaPartition'])
       expect(row[field], field).toEqual(task[field]);
     expect(task.deltaVersion).toBe(7);
+    // The step manifest's path is on the task row, and the platform wrote the manifest there.
+    expect(task.manifestPath).toBe(`manifests/raw.orders/date=2026-11-20/run=${runId}/manifest.json`);
+    const objects = scopedObjectStore(deps.objects, scope);
+    for (let i = 0; i < 50 && !(await objects.head(String(task.manifestPath))); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await objects.head(String(task.manifestPath))).toBeTruthy();
     const summary = await api.get(`/api/v1/workspaces/${ws}/assets/raw.orders/partitions/summary`);
     expect(summary.body).toEqual({
       assetKey: 'raw.orders',
