@@ -190,6 +190,29 @@ export function resolveAvro(schema: unknown): AvroNode {
   return build(schema, '', '');
 }
 
+export interface DecimalAttributes {
+  precision: number;
+  scale: number;
+}
+
+/**
+ * The precision and scale of a valid `decimal` (Avro spec, "Logical Types / Decimal"): on `bytes` or
+ * `fixed`; `precision` a positive integer, for a fixed of n bytes at most floor(log10(2^(8n−1) − 1))
+ * digits; `scale` an integer from 0 (its default when absent) to `precision`. Null for any other node,
+ * including an invalid decimal, which the spec says to read as its underlying type.
+ */
+export function decimalOf(node: AvroNode): DecimalAttributes | null {
+  if (node.logical?.logicalType !== 'decimal' || (node.kind !== 'bytes' && node.kind !== 'fixed'))
+    return null;
+  const { precision, scale = 0 } = node.logical;
+  if (typeof precision !== 'number' || !Number.isInteger(precision) || precision < 1) return null;
+  if (typeof scale !== 'number' || !Number.isInteger(scale) || scale < 0 || scale > precision) return null;
+  // 2^(8n−1) − 1 is never a power of ten, so its log10 rounds down like (8n − 1)·log10(2) does.
+  if (node.kind === 'fixed' && (node.size < 1 || precision > Math.floor((8 * node.size - 1) * Math.log10(2))))
+    return null;
+  return { precision, scale };
+}
+
 /** How a type reads in a message: `string`, `timestamp-millis(long)`, `array<int>`, `Address`, `[null, string]`. */
 export function describeType(node: AvroNode): string {
   switch (node.kind) {

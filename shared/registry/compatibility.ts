@@ -1,4 +1,11 @@
-import { type AvroNode, branchKey, describeType, type NamedNode, type RecordNode } from './avroTypes.ts';
+import {
+  type AvroNode,
+  branchKey,
+  decimalOf,
+  describeType,
+  type NamedNode,
+  type RecordNode,
+} from './avroTypes.ts';
 
 /**
  * Avro schema resolution as spec §6.3 states it, answering not just "can R read W" but why not: every
@@ -74,10 +81,13 @@ class ResolutionCheck {
         return this.check(reader.values, (writer as typeof reader).values, `${field}{}`);
       case 'record':
       case 'enum':
-      case 'fixed':
         return this.checkNamed(reader, writer as NamedNode, field, problem);
+      case 'fixed': {
+        const issues = this.checkNamed(reader, writer as NamedNode, field, problem);
+        return issues.length > 0 ? issues : decimalIssues(reader, writer, problem);
+      }
       default:
-        return [];
+        return decimalIssues(reader, writer, problem);
     }
   }
 
@@ -141,6 +151,26 @@ class ResolutionCheck {
     }
     return issues;
   }
+}
+
+/**
+ * Avro spec, "Logical Types / Decimal": "two schemas that are decimal logical types match if their
+ * scales and precisions match". The same unscaled bytes mean another number under another scale, so
+ * a mismatch is not a promotion but a mismatch of the underlying type. Other logical types are ignored
+ * for resolution (registry spec §6.3 rule 6), and so is an invalid decimal (the spec reads it as its
+ * underlying type).
+ */
+function decimalIssues(
+  reader: AvroNode,
+  writer: AvroNode,
+  problem: (reason: string) => Incompatibility[],
+): Incompatibility[] {
+  const read = decimalOf(reader);
+  const written = decimalOf(writer);
+  if (!read || !written || (read.precision === written.precision && read.scale === written.scale)) return [];
+  return problem(
+    `decimal(precision ${written.precision}, scale ${written.scale}) cannot be read as decimal(precision ${read.precision}, scale ${read.scale}): Avro decimals match only when both precision and scale are equal`,
+  );
 }
 
 /** Data written with `writer` can be decoded with `reader`, and if not, why not. */

@@ -5,6 +5,7 @@ import {
   type EnumNode,
   type FieldNode,
   isNamed,
+  type LogicalAttributes,
   type NamedNode,
   pointer,
   type RecordNode,
@@ -35,12 +36,20 @@ export const fieldSummary = (field: FieldNode): FieldSummary => ({
 });
 
 const sameJson = (a: unknown, b: unknown) => canonicalJsonText(a) === canonicalJsonText(b);
+/** As declared; an absent scale is 0 (Avro spec, "Logical Types / Decimal"), so omitting it is no change. */
+const decimalParameters = (logical: LogicalAttributes) => ({
+  precision: logical.precision ?? null,
+  scale: logical.scale ?? 0,
+});
 const childPath = (parent: string, name: string) => (parent ? `${parent}.${name}` : name);
 const asBranches = (node: AvroNode): AvroNode[] => (node.kind === 'union' ? node.branches : [node]);
 
 /**
  * The changes from `oldRoot` to `newRoot` in the deterministic order of spec §8.3: depth-first in the
- * old document; a named type is diffed once, so recursive schemas terminate.
+ * old document; a named type is diffed once, so recursive schemas terminate. Ops are those of spec
+ * §8.2, plus `change_decimal` (`from_precision`, `to_precision`, `from_scale`, `to_scale`, at the
+ * type's pointer) where both sides are decimals, since precision and scale decide their compatibility
+ * (Avro spec, "Logical Types / Decimal").
  */
 export function diffSchemas(oldRoot: AvroNode, newRoot: AvroNode): SchemaChange[] {
   const changes: SchemaChange[] = [];
@@ -90,7 +99,18 @@ export function diffSchemas(oldRoot: AvroNode, newRoot: AvroNode): SchemaChange[
         diffType(older.values, (newer as typeof older).values, `${field}{}`);
         break;
     }
-    if (!sameJson(older.logical, newer.logical))
+    if (older.logical?.logicalType === 'decimal' && newer.logical?.logicalType === 'decimal') {
+      // Both decimal: what changed is the precision or the scale, and those decide compatibility.
+      const from = decimalParameters(older.logical);
+      const to = decimalParameters(newer.logical);
+      if (!sameJson(from, to))
+        emit('change_decimal', older.path, field, {
+          from_precision: from.precision,
+          to_precision: to.precision,
+          from_scale: from.scale,
+          to_scale: to.scale,
+        });
+    } else if (!sameJson(older.logical, newer.logical))
       emit('change_logical_type', older.path, field, {
         from_logical_type: older.logical?.logicalType ?? null,
         to_logical_type: newer.logical?.logicalType ?? null,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareSchemas } from '../../shared/registry/compatibility.ts';
+import { classify, compareSchemas } from '../../shared/registry/compatibility.ts';
 import { validateSchema } from '../../shared/registry/schemaValidation.ts';
 import { oracleCompatibility } from './avroOracle.ts';
 
@@ -16,6 +16,12 @@ const enumT = (symbols: string[], extra: Record<string, unknown> = {}) => ({
   name: 'Kind',
   symbols,
   ...extra,
+});
+const decimal = (precision: number, scale?: number) => ({
+  type: 'bytes',
+  logicalType: 'decimal',
+  precision,
+  ...(scale !== undefined ? { scale } : {}),
 });
 const nested = (fields: unknown[]) => ({ type: 'record', name: 'Inner', fields });
 const node = (fields: unknown[]) => ({
@@ -236,11 +242,24 @@ const MATRIX: Array<[string, object, object, string]> = [
     one({ type: 'int', logicalType: 'time-millis' }),
     'both',
   ],
+  // Avro spec, "Logical Types / Decimal": decimals match only if precision and scale match. Our
+  // deviation from spec §6.5, which listed this row as `both` (docs/runbooks/data-contract-registry.md).
+  ['decimal scale 2 -> 4', one(decimal(10, 2)), one(decimal(10, 4)), 'none'],
+  ['decimal precision 10 -> 12', one(decimal(10, 2)), one(decimal(12, 2)), 'none'],
+  ['decimal scale omitted -> 0 (the default)', one(decimal(10)), one(decimal(10, 0)), 'both'],
+  ['decimal -> bytes (the logical type dropped)', one(decimal(10, 2)), one('bytes'), 'both'],
+  ['invalid decimal (scale > precision) read as bytes', one(decimal(2, 4)), one(decimal(3, 4)), 'both'],
   [
-    'decimal scale 2 -> 4',
-    one({ type: 'bytes', logicalType: 'decimal', precision: 10, scale: 2 }),
-    one({ type: 'bytes', logicalType: 'decimal', precision: 10, scale: 4 }),
-    'both',
+    'decimal -> ["null", decimal with another scale]',
+    one(decimal(10, 2)),
+    one(['null', decimal(10, 4)]),
+    'none',
+  ],
+  [
+    'fixed decimal precision 9 -> 8',
+    one({ type: 'fixed', name: 'Amount', size: 4, logicalType: 'decimal', precision: 9, scale: 2 }),
+    one({ type: 'fixed', name: 'Amount', size: 4, logicalType: 'decimal', precision: 8, scale: 2 }),
+    'none',
   ],
   [
     'remove required maktx and add required mtart',
@@ -272,5 +291,29 @@ describe('compatibility matrix of spec §6.5', () => {
       },
     ]);
     expect(verdict.forward_issues).toEqual([]);
+  });
+
+  it('classifies a decimal scale change as breaking and names both precisions and scales', () => {
+    const oldSchema = rec([f('matnr', 'string'), f('price', decimal(10, 2))]);
+    const newSchema = rec([f('matnr', 'string'), f('price', decimal(10, 4))]);
+    const verdict = compareSchemas(validateSchema(oldSchema).root, validateSchema(newSchema).root);
+    expect(classify(verdict.compatibility)).toBe('breaking');
+    expect(verdict.backward_issues).toEqual([
+      {
+        field_path: 'price',
+        reader_path: '/fields/1/type',
+        writer_path: '/fields/1/type',
+        reason:
+          'decimal(precision 10, scale 2) cannot be read as decimal(precision 10, scale 4): Avro decimals match only when both precision and scale are equal',
+      },
+    ]);
+    expect(verdict.forward_issues).toEqual([
+      expect.objectContaining({
+        field_path: 'price',
+        reason: expect.stringMatching(
+          /^decimal\(precision 10, scale 4\) cannot be read as decimal\(precision 10, scale 2\)/,
+        ),
+      }),
+    ]);
   });
 });

@@ -6,13 +6,19 @@ import fc from 'fast-check';
  * types are named after where they sit (`R_addr`, `E_kind_items`), which keeps them unique in a
  * document and lets the same position match across the pair.
  */
+/** A decimal's parameters; an absent scale means 0, and some draws are invalid (scale > precision). */
+interface Decimal {
+  precision: number;
+  scale?: number;
+}
+
 type Shape =
-  | { kind: 'primitive'; name: string; logical?: string }
+  | { kind: 'primitive'; name: string; logical?: string; decimal?: Decimal }
   | { kind: 'array'; items: Shape }
   | { kind: 'map'; values: Shape }
   | { kind: 'union'; branches: Shape[] }
   | { kind: 'enum'; symbols: string[]; withDefault: boolean; aliased: boolean }
-  | { kind: 'fixed'; size: number }
+  | { kind: 'fixed'; size: number; decimal?: Decimal }
   | { kind: 'record'; fields: FieldShape[]; aliased: boolean };
 
 interface FieldShape {
@@ -25,9 +31,17 @@ interface FieldShape {
 const NAMES = ['a', 'b', 'c', 'd', 'e'];
 const PRIMS = ['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string'];
 
+// Precision 10 is too large for a 4-byte fixed, and scale 12 exceeds every precision: both invalid
+// decimals, which readers (and so both checkers) treat as their underlying type.
+const decimal = fc.record(
+  { precision: fc.constantFrom(4, 9, 10), scale: fc.constantFrom(0, 2, 4, 12) },
+  { requiredKeys: ['precision'] },
+);
+
 const primitive = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...PRIMS).map((name): Shape => ({ kind: 'primitive', name })) },
   { weight: 1, arbitrary: fc.constant<Shape>({ kind: 'primitive', name: 'int', logical: 'date' }) },
+  { weight: 1, arbitrary: decimal.map((d): Shape => ({ kind: 'primitive', name: 'bytes', decimal: d })) },
 );
 
 const shapeKey = (s: Shape) => (s.kind === 'primitive' ? s.name : s.kind);
@@ -59,7 +73,12 @@ const { shape } = fc.letrec<{ shape: Shape; field: FieldShape; record: Shape }>(
         })
         .map((e): Shape => ({ kind: 'enum', ...e })),
     },
-    { weight: 1, arbitrary: fc.constantFrom(4, 8).map((size): Shape => ({ kind: 'fixed', size })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({ size: fc.constantFrom(4, 8), decimal: fc.option(decimal, { nil: undefined }) })
+        .map(({ size, decimal: d }): Shape => ({ kind: 'fixed', size, ...(d ? { decimal: d } : {}) })),
+    },
     { weight: 2, arbitrary: tie('record') },
   ),
   field: fc.record({
@@ -110,6 +129,7 @@ function defaultFor(shape: Shape): unknown {
 function toAvro(shape: Shape, at: string): unknown {
   switch (shape.kind) {
     case 'primitive':
+      if (shape.decimal) return { type: shape.name, ...decimalAttributes(shape.decimal) };
       return shape.logical ? { type: shape.name, logicalType: shape.logical } : shape.name;
     case 'array':
       return { type: 'array', items: toAvro(shape.items, `${at}_items`) };
@@ -126,7 +146,12 @@ function toAvro(shape: Shape, at: string): unknown {
         ...(shape.aliased ? { aliases: [`Old_${at}`] } : {}),
       };
     case 'fixed':
-      return { type: 'fixed', name: `F_${at}`, size: shape.size };
+      return {
+        type: 'fixed',
+        name: `F_${at}`,
+        size: shape.size,
+        ...(shape.decimal ? decimalAttributes(shape.decimal) : {}),
+      };
     case 'record':
       return {
         type: 'record',
@@ -136,6 +161,12 @@ function toAvro(shape: Shape, at: string): unknown {
       };
   }
 }
+
+const decimalAttributes = (d: Decimal) => ({
+  logicalType: 'decimal',
+  precision: d.precision,
+  ...(d.scale !== undefined ? { scale: d.scale } : {}),
+});
 
 function fieldToAvro(field: FieldShape, parent: string) {
   return {
@@ -153,7 +184,7 @@ export const avroSchema = topFields.map((fields) => ({
   fields: fields.map((f) => fieldToAvro(f, 'root')),
 }));
 
-type Edit = 'keep' | 'drop' | 'replace' | 'toggleDefault' | 'nullable' | 'alias';
+type Edit = 'keep' | 'drop' | 'replace' | 'toggleDefault' | 'nullable' | 'alias' | 'rescale';
 
 /** Mutates one field shape the way producers evolve schemas, recursing into nested records. */
 function mutateField(field: FieldShape, edit: Edit, donor: FieldShape | undefined): FieldShape | null {
@@ -172,11 +203,32 @@ function mutateField(field: FieldShape, edit: Edit, donor: FieldShape | undefine
         : { ...field, type: { kind: 'union', branches: [{ kind: 'primitive', name: 'null' }, field.type] } };
     case 'alias':
       return donor ? { ...field, name: donor.name, aliases: [field.name] } : field;
+    case 'rescale':
+      // A producer changing a decimal's scale: the Avro spec makes that a mismatch both ways.
+      return (field.type.kind === 'primitive' || field.type.kind === 'fixed') && field.type.decimal
+        ? {
+            ...field,
+            type: {
+              ...field.type,
+              decimal: { ...field.type.decimal, scale: (field.type.decimal.scale ?? 0) + 2 },
+            },
+          }
+        : field;
   }
 }
 
 const edits = fc.array(
-  fc.constantFrom<Edit>('keep', 'keep', 'keep', 'drop', 'replace', 'toggleDefault', 'nullable', 'alias'),
+  fc.constantFrom<Edit>(
+    'keep',
+    'keep',
+    'keep',
+    'drop',
+    'replace',
+    'toggleDefault',
+    'nullable',
+    'alias',
+    'rescale',
+  ),
   { minLength: 5, maxLength: 5 },
 );
 

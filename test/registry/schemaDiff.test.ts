@@ -121,6 +121,54 @@ describe('schema diff (spec §8)', () => {
     ]);
   });
 
+  it('shows the old and new precision and scale of a decimal that changed, at its type', () => {
+    const dec = (precision: number, scale?: number) => ({
+      type: 'bytes',
+      logicalType: 'decimal',
+      precision,
+      ...(scale !== undefined ? { scale } : {}),
+    });
+    const before = rec([
+      { name: 'price', type: dec(10, 2) },
+      { name: 'qty', type: dec(5) },
+      { name: 'fee', type: ['null', dec(8, 2)], default: null },
+      { name: 'raw', type: dec(6, 1) },
+    ]);
+    const after = rec([
+      { name: 'price', type: dec(10, 4) },
+      { name: 'qty', type: dec(5, 0) },
+      { name: 'fee', type: ['null', dec(12, 2)], default: null },
+      { name: 'raw', type: 'bytes' },
+    ]);
+    expect(diff(before, after)).toEqual([
+      {
+        op: 'change_decimal',
+        path: '/fields/0/type',
+        field_path: 'price',
+        from_precision: 10,
+        to_precision: 10,
+        from_scale: 2,
+        to_scale: 4,
+      },
+      {
+        op: 'change_decimal',
+        path: '/fields/2/type/1',
+        field_path: 'fee',
+        from_precision: 8,
+        to_precision: 12,
+        from_scale: 2,
+        to_scale: 2,
+      },
+      {
+        op: 'change_logical_type',
+        path: '/fields/3/type',
+        field_path: 'raw',
+        from_logical_type: 'decimal',
+        to_logical_type: null,
+      },
+    ]);
+  });
+
   it('terminates on recursive schemas and reports a change inside them once', () => {
     const node = (extra: unknown[]) =>
       rec([
