@@ -1,5 +1,6 @@
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { ObjectStore } from '../adapters/objectStore.ts';
+import { encodeAddPath, escapePartitionPathName, partitionDirectory } from './deltaPaths.ts';
 
 /** The column types a worker writes; Delta type names (schemaString) mapped to Parquet types. */
 export type DeltaColumnType = 'string' | 'long' | 'integer' | 'double' | 'boolean';
@@ -20,8 +21,9 @@ const PARQUET_TYPE = {
 export type Row = Record<string, string | number | boolean | null>;
 
 export interface AddAction {
+  /** The URI-encoded path relative to the table root (Delta protocol); decodes to the object name. */
   path: string;
-  partitionValues: Record<string, string>;
+  partitionValues: Record<string, string | null>;
   size: number;
   modificationTime: number;
   dataChange: boolean;
@@ -36,22 +38,20 @@ export function deltaSchemaString(columns: DeltaColumn[]): string {
   });
 }
 
-const partitionPath = (values: Record<string, string>) =>
-  Object.entries(values)
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-    .join('/');
-
 /**
  * Writes one immutable Parquet data file under the table root (partition columns live in the path and
  * in `partitionValues`, not in the file, as Delta does) and returns the `add` action that commits it.
- * Writing the same file id again keeps the first file and still returns its `add`.
+ * The object is named as Spark names it: `col=value/…/part-{fileId}.parquet` with Hive-escaped column
+ * names and values (null or "" → `__HIVE_DEFAULT_PARTITION__`); `add.path` is that name URI-encoded,
+ * so a Delta reader decoding it finds this object. Writing the same file id again keeps the first file
+ * and still returns its `add`.
  */
 export async function writeDataFile(
   objects: ObjectStore,
   tableRoot: string,
   columns: DeltaColumn[],
   rows: Row[],
-  partitionValues: Record<string, string>,
+  partitionValues: Record<string, string | null>,
   fileId: string,
   nowMs: number,
 ): Promise<AddAction> {
@@ -66,15 +66,18 @@ export async function writeDataFile(
       }),
     })),
   });
-  const prefix = partitionPath(partitionValues);
-  const path = `${prefix ? `${prefix}/` : ''}part-${fileId}.parquet`;
+  const physical = [
+    ...Object.entries(partitionValues).map(([column, value]) => partitionDirectory(column, value)),
+    `part-${escapePartitionPathName(fileId)}.parquet`,
+  ].join('/');
+  const key = `${tableRoot}/${physical}`;
   const bytes = Buffer.from(buffer);
-  const put = await objects.put(`${tableRoot}/${path}`, bytes, {
+  const put = await objects.put(key, bytes, {
     ifGenerationMatch: 0,
     contentType: 'application/vnd.apache.parquet',
   });
   // File ids are per attempt, so an existing file is this attempt's own from an earlier delivery.
-  const size = put.status === 'written' ? bytes.length : (await objects.head(`${tableRoot}/${path}`))!.size;
+  const size = put.status === 'written' ? bytes.length : (await objects.head(key))!.size;
   const stats = {
     numRecords: rows.length,
     minValues: {} as Row,
@@ -93,7 +96,7 @@ export async function writeDataFile(
     }
   }
   return {
-    path,
+    path: encodeAddPath(physical),
     partitionValues,
     size,
     modificationTime: nowMs,

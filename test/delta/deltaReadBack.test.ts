@@ -8,6 +8,7 @@ import {
   type Row,
   writeDataFile,
 } from '../../shared/delta/deltaDataFiles.ts';
+import { logPath } from '../../shared/delta/deltaPaths.ts';
 import { loadSnapshot, readRows } from '../../shared/delta/deltaSnapshot.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
@@ -78,5 +79,65 @@ describe('a Delta table written as Parquet + log and read back like a Delta read
       minValues: { order_id: 1 },
       maxValues: { customer: 'bob' },
     });
+  });
+
+  it('logs add.path so that decoding it names exactly the object written, for every character', async () => {
+    const objects = scopedObjectStore(deps.objects, scope);
+    const tableColumns: DeltaColumn[] = [
+      { name: 'n', type: 'long' },
+      { name: 'hour', type: 'string' },
+      { name: 'k', type: 'string' },
+    ];
+    const created = await api.post<{ table_id: string; location: string }>('/api/v1/delta/tables', {
+      name: 'analytics.awkward_partitions',
+      location: 'warehouse/awkward',
+      partition_columns: ['hour', 'k'],
+      schema_string: deltaSchemaString(tableColumns),
+    });
+    expect(created.status).toBe(201);
+    const { table_id: tableId, location: root } = created.body;
+    const hour = '2025-01-15T10:00:00.000000Z';
+    const values = [':', 'a b', 'a/b', '100%', '%25', 'x=y', 'é 日本', '#tag', 'what?', 'a+b&c', null];
+    const adds = [];
+    for (const [i, k] of values.entries())
+      adds.push(
+        await writeDataFile(objects, root, tableColumns, [{ n: i, hour, k }], { hour, k }, `f${i}`, i),
+      );
+    const staged = await api.post<{ staged_path: string; staged_version: string }>(
+      `/api/v1/delta/tables/${tableId}/commits/stage`,
+      { payload: adds.map((add) => JSON.stringify({ add })).join('\n') },
+    );
+    expect(staged.status, JSON.stringify(staged.body)).toBe(200);
+    const committed = await api.post<{ version: number }>(`/api/v1/delta/tables/${tableId}/commits`, {
+      read_version: 0,
+      ...staged.body,
+      idempotency_key: uuidv7(),
+    });
+    expect(committed.status).toBe(200);
+
+    // What a Delta reader does: take add.path from the log, URI-decode it, read that object.
+    const log = (await objects.get(logPath(root, 1)))!.bytes.toString('utf8');
+    const logged = log
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).add as { path: string; partitionValues: Record<string, string | null> });
+    expect(logged.map((a) => a.partitionValues.k)).toEqual(values);
+    for (const add of logged) {
+      const decoded = add.path.split('/').map(decodeURIComponent).join('/');
+      expect(decoded.split('/'), add.path).toHaveLength(3);
+      expect(decoded.startsWith('hour=2025-01-15T10%3A00%3A00.000000Z/k='), decoded).toBe(true);
+      const object = await objects.get(`${root}/${decoded}`);
+      expect(object, `${add.path} → ${decoded}`).not.toBeNull();
+      expect(object!.bytes.subarray(0, 4).toString()).toBe('PAR1');
+    }
+    expect(logged[0]!.path).toBe('hour=2025-01-15T10%253A00%253A00.000000Z/k=%253A/part-f0.parquet');
+    expect(logged.at(-1)!.path).toBe(
+      'hour=2025-01-15T10%253A00%253A00.000000Z/k=__HIVE_DEFAULT_PARTITION__/part-f10.parquet',
+    );
+
+    const snapshot = await loadSnapshot(objects, root, 1);
+    const rows = await readRows(objects, root, snapshot);
+    expect(rows.map((r) => r.k).sort()).toEqual([...values].sort());
+    expect(new Set(rows.map((r) => r.hour))).toEqual(new Set([hour]));
   });
 });

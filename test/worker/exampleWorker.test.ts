@@ -70,6 +70,28 @@ describe('the example worker', () => {
     expect(next.output).toMatchObject({ deltaVersion: 2, deltaPartition: 'date=2026-11-23' });
   });
 
+  it('writes an hourly partition where the logged add.path decodes to the object it wrote', async () => {
+    const hourly = envelope({
+      taskKey: 'analytics.hourly_orders',
+      attemptId: 'att_hourly',
+      partitionKey: 'hour=t:2025-01-15T10:00:00.000000Z',
+    });
+    expect((await runDispatch(deps, hourly)).output).toMatchObject({ deltaVersion: 1 });
+    const { catalog } = deltaServices(deps, scope);
+    const table = (await catalog.findByName('analytics.hourly_orders'))!;
+    const objects = scopedObjectStore(deps.objects, scope);
+    const snapshot = await loadSnapshot(objects, table.root, 1);
+    const [file] = snapshot.files;
+    expect(file!.partitionValues).toEqual({ hour: '2025-01-15T10:00:00.000000Z' });
+    // Spark's directory name (Hive-escaped `:`), and add.path is its URI encoding.
+    const physical = 'hour=2025-01-15T10%3A00%3A00.000000Z/part-att_hourly.parquet';
+    expect(file!.path).toBe('hour=2025-01-15T10%253A00%253A00.000000Z/part-att_hourly.parquet');
+    expect(decodeURIComponent(file!.path)).toBe(physical);
+    expect(await objects.head(`${table.root}/${physical}`)).not.toBeNull();
+    const rows = await readRows(objects, table.root, snapshot);
+    expect(rows.map((r) => r.hour)).toEqual(Array(3).fill('2025-01-15T10:00:00.000000Z'));
+  });
+
   it('fails on purpose when told to, with the error category', async () => {
     const before = api.requests.length;
     const failing = envelope({
