@@ -10,11 +10,19 @@ export interface Inflight {
   staged_version: string;
   started_at_ms: number;
   expires_at_ms: number;
+  /** Whether the reserved payload holds a metaData action; absent in records written before it was kept. */
+  has_metadata?: boolean;
 }
 
 export interface CoordinatorState {
   latest_version: number;
   inflight: Inflight | null;
+  /**
+   * The newest version ≤ latest_version whose log entry holds a metaData action, so a commit can be
+   * checked against the table's metaData with one read. Absent when unknown (older records, or a
+   * version written by a foreign log): readers then search the log backwards.
+   */
+  metadata_version?: number;
 }
 
 export const EMPTY_COORDINATOR: CoordinatorState = { latest_version: -1, inflight: null };
@@ -48,9 +56,31 @@ const stale = (state: CoordinatorState, request: CommitRequest): ReservationDeci
   message: `read_version ${request.read_version} is stale: the table is at version ${state.latest_version}`,
 });
 
+/** What the coordinator learnt about a payload and its table before reserving (see decideReservation). */
+export interface ReservationFacts {
+  /** The payload holds a metaData action. */
+  hasMetadata?: boolean;
+  /** The version of the metaData the payload was checked against, when found by a log search. */
+  metadataVersion?: number;
+}
+
+/** The state's metadata_version, or none: the field is omitted rather than stored as undefined. */
+const withMetadataVersion = (state: CoordinatorState, version: number | undefined): CoordinatorState =>
+  version === undefined ? state : { ...state, metadata_version: version };
+
+/**
+ * Where metadata_version stands once `inflight` is counted: its own version when it carried metaData,
+ * unchanged when it did not, unknown when that is not known (an older record, or a foreign log).
+ */
+function metadataAfter(state: CoordinatorState, inflight: Inflight, ownLog: boolean): number | undefined {
+  if (!ownLog || inflight.has_metadata === undefined) return undefined;
+  return inflight.has_metadata ? inflight.version : state.metadata_version;
+}
+
 /**
  * Step 4 of the commit algorithm. `inflightLogExists` says whether the log of the current inflight
  * version is already written: such a reservation can be recovered at once, without waiting for its TTL.
+ * `facts` are recorded with the reservation so that finalizing can keep metadata_version current.
  */
 export function decideReservation(
   state: CoordinatorState,
@@ -58,6 +88,7 @@ export function decideReservation(
   nowMs: number,
   ttlMs: number,
   inflightLogExists: boolean,
+  facts: ReservationFacts = {},
 ): ReservationDecision {
   const inflight = state.inflight;
   if (inflight) {
@@ -93,18 +124,22 @@ export function decideReservation(
   return {
     kind: 'reserve',
     version,
-    state: {
-      latest_version: state.latest_version,
-      inflight: {
-        commit_id: request.key,
-        read_version: request.read_version,
-        version,
-        staged_path: request.staged_path,
-        staged_version: request.staged_version,
-        started_at_ms: nowMs,
-        expires_at_ms: nowMs + ttlMs,
+    state: withMetadataVersion(
+      {
+        latest_version: state.latest_version,
+        inflight: {
+          commit_id: request.key,
+          read_version: request.read_version,
+          version,
+          staged_path: request.staged_path,
+          staged_version: request.staged_version,
+          started_at_ms: nowMs,
+          expires_at_ms: nowMs + ttlMs,
+          ...(facts.hasMetadata !== undefined ? { has_metadata: facts.hasMetadata } : {}),
+        },
       },
-    },
+      facts.metadataVersion ?? state.metadata_version,
+    ),
   };
 }
 
@@ -118,9 +153,13 @@ export function finalizeCommit(state: CoordinatorState, key: string, version: nu
   if (!state.inflight && state.latest_version >= version) return { kind: 'unchanged' };
   if (state.inflight && state.inflight.commit_id !== key)
     return { kind: 'reject', reason: 'inflight_changed', message: 'another commit took the reservation' };
+  const metadata = state.inflight ? metadataAfter(state, state.inflight, true) : undefined;
   return {
     kind: 'write',
-    state: { latest_version: Math.max(state.latest_version, version), inflight: null },
+    state: withMetadataVersion(
+      { latest_version: Math.max(state.latest_version, version), inflight: null },
+      metadata,
+    ),
   };
 }
 
@@ -133,26 +172,36 @@ export function finalizeReplayed(state: CoordinatorState, key: string, version: 
   if (state.inflight.commit_id !== key) return { kind: 'unchanged' };
   return {
     kind: 'write',
-    state: { latest_version: Math.max(state.latest_version, version), inflight: null },
+    state: withMetadataVersion(
+      { latest_version: Math.max(state.latest_version, version), inflight: null },
+      metadataAfter(state, state.inflight, true),
+    ),
   };
 }
 
 /**
  * Step 3d: a recovered reservation is cleared and its version counted, unless the record moved on
  * meanwhile. `rolledForward: false` abandons a reservation whose version was never written.
+ * `foreignLog: true` says the version holds bytes other than the reservation's payload, whose metaData
+ * is unknown here, so metadata_version is dropped.
  */
 export function clearRecovered(
   state: CoordinatorState,
   inflight: Inflight,
   rolledForward: boolean,
+  foreignLog = false,
 ): StateChange {
   if (state.inflight?.commit_id !== inflight.commit_id || state.inflight.version !== inflight.version)
     return { kind: 'unchanged' };
+  const cleared = {
+    latest_version: rolledForward ? Math.max(state.latest_version, inflight.version) : state.latest_version,
+    inflight: null,
+  };
   return {
     kind: 'write',
-    state: {
-      latest_version: rolledForward ? Math.max(state.latest_version, inflight.version) : state.latest_version,
-      inflight: null,
-    },
+    state: withMetadataVersion(
+      cleared,
+      rolledForward ? metadataAfter(state, state.inflight, !foreignLog) : state.metadata_version,
+    ),
   };
 }

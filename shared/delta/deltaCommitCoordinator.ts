@@ -6,7 +6,14 @@ import { canonicalJson } from '../core/canonicalJson.ts';
 import type { Failpoints } from '../core/failpoints.ts';
 import { sha256Hex } from '../core/hashing.ts';
 import { UUID_V7 } from '../core/uuid.ts';
-import { DeltaPayloadError, validateDeltaPayload } from './deltaActions.ts';
+import {
+  DeltaPayloadError,
+  findMetaData,
+  PartitionValuesError,
+  type TableMetaData,
+  validateAgainstTable,
+  validateDeltaPayload,
+} from './deltaActions.ts';
 import { logPath, markerPath, stagingPrefix } from './deltaPaths.ts';
 import {
   type CommitConflict,
@@ -18,6 +25,7 @@ import {
   finalizeCommit,
   finalizeReplayed,
   type Inflight,
+  type ReservationFacts,
   type StateChange,
 } from './coordinatorState.ts';
 
@@ -46,7 +54,10 @@ export type DeltaErrorReason =
   | 'staged_version_mismatch'
   | 'staging_path_exists'
   | 'table_exists'
-  | 'invalid_location';
+  | 'invalid_location'
+  | 'location_in_use'
+  | 'invalid_table_definition'
+  | 'invalid_partition_values';
 
 /** A refusal of the coordinator; `status` and `reason` are the spec's A8 catalogue. */
 export class DeltaCommitError extends Error {
@@ -83,6 +94,20 @@ const MAX_ROUNDS = 16;
 
 export const coordinatorDocPath = (scope: Scope, tableId: string) =>
   `tenants/${scope.tenant}/workspaces/${scope.workspace}/deltaCoordinators/${tableId}`;
+
+/**
+ * The API refusal of a payload that breaks the protocol or the table: 400 naming the line, the 0-based
+ * action index, the action and its path. File actions that do not fit the table's partition columns are
+ * `invalid_partition_values`; everything else is `invalid_payload`.
+ */
+export function payloadRefusal(error: DeltaPayloadError, what: string): DeltaCommitError {
+  return new DeltaCommitError(
+    400,
+    error instanceof PartitionValuesError ? 'invalid_partition_values' : 'invalid_payload',
+    `${what} is not a valid Delta commit for this table: ${error.message}`,
+    error.details,
+  );
+}
 
 export function requestHash(key: string, readVersion: number, stagedPath: string, payload: Buffer): string {
   return sha256Hex(
@@ -163,21 +188,16 @@ export class DeltaCommitCoordinator {
     const replayed = await this.replay(table.tableId, request);
     if (replayed) return replayed;
     const payload = await this.loadStaged(request.staged_path, request.staged_version);
+    const text = payload.toString('utf8');
     try {
-      validateDeltaPayload(payload.toString('utf8'), request.read_version + 1);
+      validateDeltaPayload(text, request.read_version + 1);
     } catch (error) {
-      if (error instanceof DeltaPayloadError)
-        throw new DeltaCommitError(
-          400,
-          'invalid_payload',
-          `staged payload is not a valid Delta commit: ${error.message}`,
-          {
-            line: error.line,
-          },
-        );
+      if (error instanceof DeltaPayloadError) throw payloadRefusal(error, 'staged payload');
       throw error;
     }
     const hash = requestHash(request.key, request.read_version, request.staged_path, payload);
+    const facts: ReservationFacts = { hasMetadata: findMetaData(text) !== null };
+    let checkedAgainstTable = false;
 
     let version: number | undefined;
     for (let round = 0; round < this.maxRounds && version === undefined; round += 1) {
@@ -186,13 +206,23 @@ export class DeltaCommitCoordinator {
       const logExists = inflight
         ? (await this.deps.objects.head(logPath(table.root, inflight.version))) !== null
         : false;
-      const decision = decideReservation(
-        observed.state,
-        request,
-        this.deps.clock.now().getTime(),
-        this.ttlMs,
-        logExists,
-      );
+      const decide = () =>
+        decideReservation(
+          observed.state,
+          request,
+          this.deps.clock.now().getTime(),
+          this.ttlMs,
+          logExists,
+          facts,
+        );
+      let decision = decide();
+      // Only a new reservation needs the table check: a resumed or recovered one passed it when it was
+      // reserved. The metaData at read_version is immutable, so one check serves every round.
+      if (decision.kind === 'reserve' && !checkedAgainstTable) {
+        facts.metadataVersion = await this.checkAgainstTable(table, observed.state, text);
+        checkedAgainstTable = true;
+        decision = decide();
+      }
       switch (decision.kind) {
         case 'reject':
           throw new DeltaCommitError(409, decision.reason, decision.message, {}, decision.retryAfterMs);
@@ -227,7 +257,7 @@ export class DeltaCommitCoordinator {
     const written = await this.writeLog(response.delta_log_path, payload);
     if (!written) {
       await this.changeState(table.tableId, (s) =>
-        clearRecovered(s, this.inflightOf(s, request.key, version), true),
+        clearRecovered(s, this.inflightOf(s, request.key, version), true, true),
       );
       throw new DeltaCommitError(
         409,
@@ -263,7 +293,7 @@ export class DeltaCommitCoordinator {
     if (!existing) await this.writeLog(path, staged!.bytes);
     const logBytes = existing?.bytes ?? staged!.bytes;
     if (!stagedUsable || !logBytes.equals(staged!.bytes)) {
-      await this.changeState(table.tableId, (s) => clearRecovered(s, inflight, true));
+      await this.changeState(table.tableId, (s) => clearRecovered(s, inflight, true, true));
       return null;
     }
     const hash = requestHash(inflight.commit_id, inflight.read_version, inflight.staged_path, staged!.bytes);
@@ -281,6 +311,50 @@ export class DeltaCommitCoordinator {
     );
     await this.changeState(table.tableId, (s) => clearRecovered(s, inflight, true));
     return { request_hash: hash, response };
+  }
+
+  /**
+   * Checks a syntactically valid payload against the table's metaData (its own metaData if it has one,
+   * else the table's as of `state.latest_version`, the read_version being reserved): throws the API's
+   * 400 (see payloadRefusal). Returns the version the table's metaData was found at, when it was
+   * searched for, so the reservation can record it.
+   */
+  async checkAgainstTable(
+    table: TableHandle,
+    state: CoordinatorState,
+    payload: string,
+  ): Promise<number | undefined> {
+    const own = findMetaData(payload) !== null;
+    const found = own || state.latest_version < 0 ? null : await this.metaDataAt(table.root, state);
+    try {
+      validateAgainstTable(payload, found?.metaData ?? null);
+    } catch (error) {
+      if (error instanceof DeltaPayloadError) throw payloadRefusal(error, 'payload');
+      throw error;
+    }
+    return found?.version;
+  }
+
+  /**
+   * The table's metaData at `state.latest_version`: one read where the record knows which version last
+   * changed it, else a backwards search of the log (known keys only; version 0 always holds one).
+   */
+  private async metaDataAt(
+    root: string,
+    state: CoordinatorState,
+  ): Promise<{ metaData: TableMetaData; version: number }> {
+    const known = state.metadata_version;
+    const candidates = [
+      ...(known !== undefined && known <= state.latest_version ? [known] : []),
+      ...Array.from({ length: state.latest_version + 1 }, (_, i) => state.latest_version - i),
+    ];
+    for (const version of candidates) {
+      const entry = await this.deps.objects.get(logPath(root, version));
+      if (!entry) throw new Error(`log entry ${version} of ${root} is missing`);
+      const metaData = findMetaData(entry.bytes.toString('utf8'));
+      if (metaData) return { metaData, version };
+    }
+    throw new Error(`no metaData in the log of ${root} up to version ${state.latest_version}`);
   }
 
   private inflightOf(state: CoordinatorState, key: string, version: number): Inflight {

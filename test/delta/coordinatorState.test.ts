@@ -130,4 +130,80 @@ describe('coordinator decisions (pure)', () => {
       }),
     );
   });
+
+  it('keeps metadata_version at the newest version holding metaData, or drops it when unknown', () => {
+    const reserve = (
+      state: CoordinatorState,
+      key: string,
+      hasMetadata?: boolean,
+      metadataVersion?: number,
+    ) => {
+      const decision = decideReservation(state, request(key, state.latest_version), 0, TTL, false, {
+        hasMetadata,
+        metadataVersion,
+      });
+      if (decision.kind !== 'reserve') throw new Error(decision.kind);
+      return decision.state;
+    };
+    const write = (change: ReturnType<typeof finalizeCommit>) => {
+      if (change.kind !== 'write') throw new Error(change.kind);
+      return change.state;
+    };
+    let state = write(finalizeCommit(reserve(EMPTY_COORDINATOR, 'v0', true), 'v0', 0));
+    expect(state).toEqual({ latest_version: 0, inflight: null, metadata_version: 0 });
+    state = write(finalizeCommit(reserve(state, 'v1', false), 'v1', 1));
+    expect(state).toEqual({ latest_version: 1, inflight: null, metadata_version: 0 });
+    state = write(finalizeReplayed(reserve(state, 'v2', true), 'v2', 2));
+    expect(state.metadata_version).toBe(2);
+    const foreign = reserve(state, 'v3', false);
+    state = write(clearRecovered(foreign, foreign.inflight!, true, true));
+    expect(state).toEqual({ latest_version: 3, inflight: null });
+    // A log search finds it again, and the reservation records what it found.
+    expect(reserve(state, 'v4', false, 3).metadata_version).toBe(3);
+    const legacy = reserve(state, 'v4');
+    expect(legacy.inflight).not.toHaveProperty('has_metadata');
+    expect(write(finalizeCommit(legacy, 'v4', 4))).not.toHaveProperty('metadata_version');
+    const abandoned = reserve({ ...state, metadata_version: 2 }, 'v4', true);
+    expect(write(clearRecovered(abandoned, abandoned.inflight!, false)).metadata_version).toBe(2);
+  });
+
+  it('never names a metadata_version that is not the newest metaData version it knows (model check)', () => {
+    type Step = { op: 'reserve' | 'finalize' | 'replay' | 'own' | 'foreign' | 'abandon'; meta: boolean };
+    const step = fc.record({
+      op: fc.constantFrom('reserve', 'finalize', 'replay', 'own', 'foreign', 'abandon'),
+      meta: fc.boolean(),
+    }) as fc.Arbitrary<Step>;
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+        let state: CoordinatorState = EMPTY_COORDINATOR;
+        // What each written version holds: metaData, none, or unknown (a foreign log).
+        const logs: Array<boolean | 'unknown'> = [];
+        for (const s of steps) {
+          const inflight = state.inflight;
+          if (s.op === 'reserve') {
+            const decision = decideReservation(state, request('k', state.latest_version), 0, TTL, false, {
+              hasMetadata: state.latest_version < 0 ? true : s.meta,
+            });
+            if (decision.kind === 'reserve') state = decision.state;
+            continue;
+          }
+          if (!inflight) continue;
+          const change =
+            s.op === 'finalize'
+              ? finalizeCommit(state, inflight.commit_id, inflight.version)
+              : s.op === 'replay'
+                ? finalizeReplayed(state, inflight.commit_id, inflight.version)
+                : clearRecovered(state, inflight, s.op !== 'abandon', s.op === 'foreign');
+          if (change.kind !== 'write') continue;
+          if (s.op !== 'abandon')
+            logs[inflight.version] = s.op === 'foreign' ? 'unknown' : inflight.has_metadata!;
+          state = change.state;
+          const known = state.metadata_version;
+          if (known === undefined) continue;
+          expect(logs[known]).toBe(true);
+          for (let v = known + 1; v <= state.latest_version; v += 1) expect(logs[v]).toBe(false);
+        }
+      }),
+    );
+  });
 });
