@@ -2,10 +2,16 @@ import type { IdGenerator } from '../adapters/idGenerator.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { Scope } from '../auth/principal.ts';
 import { uuidv7 } from '../core/uuid.ts';
-import { DeltaPayloadError, validateDeltaPayload } from './deltaActions.ts';
-import { type DeltaCommitCoordinator, DeltaCommitError } from './deltaCommitCoordinator.ts';
-import { InvalidLocationError, stagingPrefix, tableRoot } from './deltaPaths.ts';
-import type { DeltaTable, DeltaTableCatalog } from './deltaTableCatalog.ts';
+import {
+  DeltaPayloadError,
+  findMetaData,
+  InvalidTableDefinitionError,
+  partitionColumnsOf,
+  validateDeltaPayload,
+} from './deltaActions.ts';
+import { type DeltaCommitCoordinator, DeltaCommitError, payloadRefusal } from './deltaCommitCoordinator.ts';
+import { InvalidLocationError, logPath, rootAncestors, stagingPrefix, tableRoot } from './deltaPaths.ts';
+import type { DeltaTable, DeltaTableCatalog, LocationOwner } from './deltaTableCatalog.ts';
 
 export interface CreateTableRequest {
   name: string;
@@ -34,8 +40,12 @@ export class DeltaTables {
 
   /**
    * Creates a table and commits its version 0 (protocol + metaData) through the normal commit path,
-   * keyed by the table id. Creating the same name with the same definition again answers the existing
-   * table (finishing version 0 if a crash interrupted it); another definition is a conflict.
+   * keyed by the table id. Creating the same name with the same definition (same root, schema and
+   * partition columns) again answers the existing table (finishing version 0 if a crash interrupted
+   * it); another definition is 409 `table_exists`. One root holds one table: a root held by, inside or
+   * around another table's is 409 `location_in_use` naming that table, every time and with nothing
+   * written. Errors: 400 `invalid_location`, 400 `invalid_table_definition` (schema not a struct, a
+   * partition column missing from a non-empty schema or of a nested type).
    */
   async create(request: CreateTableRequest): Promise<{ created: boolean; table: DeltaTable }> {
     const tableId = uuidv7(this.now().getTime());
@@ -47,17 +57,28 @@ export class DeltaTables {
         throw new DeltaCommitError(400, 'invalid_location', error.message);
       throw error;
     }
+    const schemaString = request.schema_string ?? EMPTY_SCHEMA;
+    const partitionColumns = request.partition_columns ?? [];
+    try {
+      partitionColumnsOf({ schemaString, partitionColumns });
+    } catch (error) {
+      if (error instanceof InvalidTableDefinitionError)
+        throw new DeltaCommitError(400, 'invalid_table_definition', error.message);
+      throw error;
+    }
+    if (request.location !== undefined) await this.refuseForeignLog(request.name, root);
     const candidate: DeltaTable = {
       table_id: tableId,
       name: request.name,
       location: request.location ?? null,
       root,
-      partition_columns: request.partition_columns ?? [],
-      schema_string: request.schema_string ?? EMPTY_SCHEMA,
+      partition_columns: partitionColumns,
+      schema_string: schemaString,
       format: 'delta',
       created_at: this.now().toISOString(),
     };
     const result = await this.catalog.create(candidate);
+    if (result.status === 'location_in_use') throw locationInUse(root, result.owner);
     const table = result.table;
     if (result.status === 'exists' && !sameDefinition(table, candidate))
       throw new DeltaCommitError(409, 'table_exists', `a table named ${request.name} already exists`, {
@@ -65,6 +86,31 @@ export class DeltaTables {
       });
     await this.ensureVersionZero(table);
     return { created: result.status === 'created', table };
+  }
+
+  /**
+   * Tables created before roots were claimed hold no claim, so their logs are the evidence: a version 0
+   * at this root that belongs to another table id, or one at any enclosing root, refuses the create
+   * (also for a name that was already, wrongly, registered on that root), and nothing is written.
+   * Such a table inside this root cannot be found without listing, so it is not looked for.
+   */
+  private async refuseForeignLog(name: string, root: string): Promise<void> {
+    const roots = [...rootAncestors(root), root];
+    const logs = await Promise.all(roots.map((r) => this.objects.get(logPath(r, 0))));
+    for (const [i, log] of logs.entries()) {
+      if (!log) continue;
+      const meta = findMetaData(log.bytes.toString('utf8')) as { id?: string; name?: string } | null;
+      if (roots[i] === root) {
+        const mine = await this.catalog.findByName(name);
+        if (meta?.id !== undefined && meta.id === mine?.table_id && mine.root === root) continue;
+      }
+      throw locationInUse(root, {
+        table_id: meta?.id ?? 'unknown',
+        name: meta?.name ?? 'unknown',
+        root: roots[i]!,
+        relation: roots[i] === root ? 'same' : 'contains',
+      });
+    }
   }
 
   private async ensureVersionZero(table: DeltaTable): Promise<void> {
@@ -106,22 +152,22 @@ export class DeltaTables {
     );
   }
 
-  /** Stores a commit payload create-only under the table's staging prefix. */
+  /**
+   * Stores a commit payload create-only under the table's staging prefix, after checking it against
+   * the protocol and against the table as it is now (the commit checks again at its read_version).
+   * Errors: 400 `invalid_payload` / `invalid_partition_values` naming the line, action index and path.
+   */
   async stage(table: DeltaTable, payload: string): Promise<StagedCommit> {
     try {
       validateDeltaPayload(payload, Number.NaN);
     } catch (error) {
-      if (error instanceof DeltaPayloadError)
-        throw new DeltaCommitError(
-          400,
-          'invalid_payload',
-          `payload is not a valid Delta commit: ${error.message}`,
-          {
-            line: error.line,
-          },
-        );
+      if (error instanceof DeltaPayloadError) throw payloadRefusal(error, 'payload');
       throw error;
     }
+    const state = await this.coordinator.state(table.table_id);
+    // Before version 0 exists there is no table metaData yet; the commit checks against its own.
+    if (state.latest_version >= 0)
+      await this.coordinator.checkAgainstTable({ tableId: table.table_id, root: table.root }, state, payload);
     const stagedPath = `${stagingPrefix(table.table_id)}${this.ids.next()}.json`;
     const put = await this.objects.put(stagedPath, payload, {
       ifGenerationMatch: 0,
@@ -133,9 +179,20 @@ export class DeltaTables {
   }
 }
 
+function locationInUse(root: string, owner: LocationOwner): DeltaCommitError {
+  const where = { same: 'is', contains: 'lies inside', inside: 'contains' }[owner.relation];
+  return new DeltaCommitError(
+    409,
+    'location_in_use',
+    `location ${root} ${where} the location of table ${owner.name} (${owner.table_id}) at ${owner.root}`,
+    { owner_table_id: owner.table_id, owner_name: owner.name, owner_location: owner.root },
+  );
+}
+
+// Roots, not the spellings callers gave, decide whether two locations are one (`a/b` = `a/b/`).
 function sameDefinition(a: DeltaTable, b: DeltaTable): boolean {
   return (
-    a.location === b.location &&
+    (a.location === null && b.location === null ? true : a.root === b.root) &&
     a.schema_string === b.schema_string &&
     JSON.stringify(a.partition_columns) === JSON.stringify(b.partition_columns)
   );

@@ -3,7 +3,9 @@ import { createApiApp } from '../../functions/api/app.ts';
 import { ManualClock } from '../../shared/adapters/clock.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { uuidv7 } from '../../shared/core/uuid.ts';
-import { logPath, markerPath } from '../../shared/delta/deltaPaths.ts';
+import { deltaServices } from '../../shared/delta/deltaServices.ts';
+import { loadSnapshot } from '../../shared/delta/deltaSnapshot.ts';
+import { logPath, markerPath, stagingPrefix } from '../../shared/delta/deltaPaths.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
 import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
@@ -43,6 +45,7 @@ describe('Delta commit coordinator over HTTP, on the emulators', () => {
   });
 
   const objects = () => scopedObjectStore(deps.objects, scope);
+  const services = () => deltaServices(deps, scope);
   const createTable = async (name = uniqueName('orders').replace('-', '_'), extra = {}) => {
     const response = await api.post<Table>('/api/v1/delta/tables', { name: `analytics.${name}`, ...extra });
     expect(response.status).toBe(201);
@@ -324,5 +327,329 @@ describe('Delta commit coordinator over HTTP, on the emulators', () => {
       ).status,
     ).toBe(403);
     expect((await consumer.get(`/api/v1/delta/tables/${table.table_id}`)).status).toBe(200);
+  });
+
+  describe('one storage location holds one table', () => {
+    const create = (name: string, location: string, extra = {}) =>
+      api.post<Table & { name: string }>('/api/v1/delta/tables', { name, location, ...extra });
+    const listed = async (name: string) =>
+      (await api.get<{ tables: Table[] }>(`/api/v1/delta/tables?name=${name}`)).body.tables;
+
+    it('refuses every create on a location held by, inside or around another table, writing nothing', async () => {
+      const a = await create('sales.orders_a', 'warehouse/shared/orders');
+      expect(a.status).toBe(201);
+      const attempts: Array<[string, string]> = [
+        ['sales.orders_b', 'warehouse/shared/orders'],
+        ['sales.orders_b', 'warehouse/shared/orders'],
+        ['sales.orders_b', 'warehouse/shared/orders/'],
+        ['sales.orders_c', './warehouse//shared/./orders'],
+        [
+          'sales.orders_d',
+          `gs://bucket/tenant=${scope.tenant}/workspace=${scope.workspace}/warehouse/shared/orders`,
+        ],
+        ['sales.orders_inner', 'warehouse/shared/orders/inner'],
+        ['sales.orders_outer', 'warehouse/shared'],
+      ];
+      for (const [name, location] of attempts) {
+        const refused = await create(name, location);
+        expect(refused.status, `${name} at ${location}`).toBe(409);
+        expect(refused.body).toMatchObject({
+          code: 'CONFLICT',
+          message: expect.stringContaining('sales.orders_a'),
+          details: {
+            reason: 'location_in_use',
+            owner_table_id: a.body.table_id,
+            owner_name: 'sales.orders_a',
+            owner_location: 'warehouse/shared/orders',
+          },
+          requestId: expect.any(String),
+        });
+        expect(await listed(name), name).toEqual([]);
+      }
+      // A location around several tables names one of them.
+      const around = await create('sales.orders_outer', 'warehouse');
+      expect(around.status).toBe(409);
+      expect(around.body).toMatchObject({ details: { reason: 'location_in_use' } });
+      expect(await listed('sales.orders_outer')).toEqual([]);
+      // The owner itself is unaffected: the same create answers it, under any spelling of its location.
+      const again = await create('sales.orders_a', 'warehouse/shared/orders/');
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ table_id: a.body.table_id, latest_version: 0 });
+      expect(await logVersions(a.body)).toEqual([0]);
+      expect(await coordinator(a.body.table_id)).toEqual({ latest_version: 0, inflight: null });
+      // Siblings are separate locations.
+      expect((await create('sales.orders_e', 'warehouse/shared/orders_e')).status).toBe(201);
+    });
+
+    it('lets exactly one of concurrent creates of different names on one location win', async () => {
+      const names = Array.from({ length: 5 }, (_, i) => `sales.race_${i}`);
+      const results = await Promise.all(names.map((name) => create(name, 'warehouse/race/orders')));
+      expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+      expect(results.filter((r) => r.status === 409).map((r) => r.body)).toEqual(
+        Array(4).fill(
+          expect.objectContaining({ details: expect.objectContaining({ reason: 'location_in_use' }) }),
+        ),
+      );
+      const winner = results.find((r) => r.status === 201)!.body;
+      for (const name of names) expect((await listed(name)).length, name).toBe(name === winner.name ? 1 : 0);
+      expect(await logVersions(winner)).toEqual([0]);
+
+      const nested = await Promise.all([
+        create('sales.nest_outer', 'warehouse/nest'),
+        create('sales.nest_inner', 'warehouse/nest/inner'),
+      ]);
+      expect(nested.map((r) => r.status).sort()).toEqual([201, 409]);
+    });
+
+    it('refuses a location whose log belongs to a table created before locations were claimed', async () => {
+      // A legacy table: its version 0 exists but it never claimed its root.
+      const legacyLog = [
+        { protocol: { minReaderVersion: 1, minWriterVersion: 2 } },
+        {
+          metaData: {
+            id: 'legacy-id',
+            name: 'sales.legacy',
+            format: { provider: 'parquet', options: {} },
+            schemaString: '{"type":"struct","fields":[]}',
+            partitionColumns: [],
+            configuration: {},
+          },
+        },
+      ]
+        .map((a) => JSON.stringify(a))
+        .join('\n');
+      await objects().put(logPath('warehouse/legacy', 0), legacyLog, { ifGenerationMatch: 0 });
+      for (let i = 0; i < 2; i += 1) {
+        const refused = await create('sales.newcomer', 'warehouse/legacy');
+        expect(refused.status).toBe(409);
+        expect(refused.body).toMatchObject({
+          details: {
+            reason: 'location_in_use',
+            owner_table_id: 'legacy-id',
+            owner_name: 'sales.newcomer'.replace('newcomer', 'legacy'),
+          },
+        });
+      }
+      expect(await listed('sales.newcomer')).toEqual([]);
+      expect((await create('sales.newcomer', 'warehouse/legacy/inner')).body).toMatchObject({
+        details: {
+          reason: 'location_in_use',
+          owner_table_id: 'legacy-id',
+          owner_location: 'warehouse/legacy',
+        },
+      });
+      // A name that an older release wrongly registered on that root is refused as well, every time.
+      const twin = await services().catalog.create({
+        table_id: uuidv7(),
+        name: 'sales.legacy_twin',
+        location: 'warehouse/legacy',
+        root: 'warehouse/legacy',
+        partition_columns: [],
+        schema_string: '{"type":"struct","fields":[]}',
+        format: 'delta',
+        created_at: clock.now().toISOString(),
+      });
+      expect(twin.status).toBe('created');
+      for (let i = 0; i < 2; i += 1)
+        expect((await create('sales.legacy_twin', 'warehouse/legacy')).body).toMatchObject({
+          details: { reason: 'location_in_use', owner_table_id: 'legacy-id' },
+        });
+    });
+
+    it('refuses a table definition it cannot hold before writing anything', async () => {
+      const bad = await create('sales.badly_partitioned', 'warehouse/bad', {
+        schema_string: JSON.stringify({
+          type: 'struct',
+          fields: [{ name: 'id', type: 'long', nullable: true, metadata: {} }],
+        }),
+        partition_columns: ['day'],
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ details: { reason: 'invalid_table_definition' } });
+      expect(await listed('sales.badly_partitioned')).toEqual([]);
+      expect((await create('sales.other', 'warehouse/bad')).status).toBe(201);
+    });
+  });
+
+  describe('commits checked against the protocol and the table', () => {
+    const schemaString = JSON.stringify({
+      type: 'struct',
+      fields: [
+        ['id', 'long'],
+        ['day', 'date'],
+        ['hour', 'timestamp'],
+      ].map(([name, type]) => ({ name, type, nullable: true, metadata: {} })),
+    });
+    const file = (path: string, partitionValues: Record<string, unknown>, extra = {}) => ({
+      add: { path, partitionValues, size: 10, modificationTime: 1767000000000, dataChange: true, ...extra },
+    });
+    const payload = (...actions: object[]) => actions.map((a) => JSON.stringify(a)).join('\n');
+    const stageRaw = (tableId: string, text: string) =>
+      api.post<Staged>(`/api/v1/delta/tables/${tableId}/commits/stage`, { payload: text });
+    const staged = async (tableId: string) => (await objects().list(stagingPrefix(tableId))).keys.length;
+
+    it('accepts a remove and an add of one path with a new deletion vector, and replays them by (path, dv)', async () => {
+      const table = await createTable();
+      const commitActions = async (readVersion: number, ...actions: object[]) => {
+        const s = await stageRaw(table.table_id, payload(...actions));
+        expect(s.status, JSON.stringify(s.body)).toBe(200);
+        const c = await commit(table.table_id, {
+          read_version: readVersion,
+          ...s.body,
+          idempotency_key: uuidv7(),
+        });
+        expect(c.status, JSON.stringify(c.body)).toBe(200);
+        return c.body.version;
+      };
+      const dv = (id: string) => ({
+        storageType: 'u',
+        pathOrInlineDv: id,
+        offset: 1,
+        sizeInBytes: 36,
+        cardinality: 2,
+      });
+      expect(await commitActions(0, file('part-1.parquet', {}))).toBe(1);
+      expect(
+        await commitActions(
+          1,
+          { remove: { path: 'part-1.parquet', dataChange: true, deletionTimestamp: 2 } },
+          file('part-1.parquet', {}, { deletionVector: dv('dv-one') }),
+        ),
+      ).toBe(2);
+      expect(
+        await commitActions(
+          2,
+          { remove: { path: 'part-1.parquet', dataChange: true, deletionVector: dv('dv-one') } },
+          file('part-1.parquet', {}, { deletionVector: dv('dv-two') }),
+        ),
+      ).toBe(3);
+      const files = (v: number) => loadSnapshot(objects(), table.location, v).then((snap) => snap.files);
+      expect((await files(1)).map((f) => [f.path, f.deletionVector ?? null])).toEqual([
+        ['part-1.parquet', null],
+      ]);
+      expect((await files(2)).map((f) => f.deletionVector?.pathOrInlineDv)).toEqual(['dv-one']);
+      expect((await files(3)).map((f) => f.deletionVector?.pathOrInlineDv)).toEqual(['dv-two']);
+
+      const same = await stageRaw(
+        table.table_id,
+        payload({ remove: { path: 'part-1.parquet', dataChange: true } }, file('part-1.parquet', {})),
+      );
+      expect(same.status).toBe(400);
+      expect(same.body).toMatchObject({
+        details: {
+          reason: 'invalid_payload',
+          line: 2,
+          action_index: 1,
+          action: 'add',
+          path: 'part-1.parquet',
+        },
+      });
+    });
+
+    it('refuses partition values that do not fit the table with 400 naming the action, writing nothing', async () => {
+      const table = await createTable(undefined, {
+        partition_columns: ['day', 'hour'],
+        schema_string: schemaString,
+      });
+      const before = await staged(table.table_id);
+      const good = { day: '2025-01-15', hour: '2025-01-15T10:00:00.000000Z' };
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ day: '2025-01-15' }, 'missing [hour]'],
+        [{ ...good, region: 'eu' }, 'not partition columns [region]'],
+        [{ ...good, day: '15/01/2025' }, 'is not a date'],
+        [{ ...good, hour: 'noon' }, 'is not a timestamp'],
+      ];
+      for (const [values, message] of cases) {
+        const refused = await stageRaw(
+          table.table_id,
+          payload({ commitInfo: { operation: 'WRITE' } }, file('day=x/part-1.parquet', values)),
+        );
+        expect(refused.status, message).toBe(400);
+        expect(refused.body).toEqual({
+          code: 'BAD_REQUEST',
+          message: expect.stringContaining(message),
+          details: {
+            reason: 'invalid_partition_values',
+            line: 2,
+            action_index: 1,
+            action: 'add',
+            path: 'day=x/part-1.parquet',
+          },
+          requestId: expect.any(String),
+        });
+      }
+      expect(await staged(table.table_id)).toBe(before);
+
+      // A writer that stages its payload itself is checked at commit, before anything is reserved.
+      const stagedPath = `${stagingPrefix(table.table_id)}${uuidv7()}.json`;
+      const put = await objects().put(
+        stagedPath,
+        payload(file('p.parquet', { day: '2025-01-15', hour: 'x' })),
+        {
+          ifGenerationMatch: 0,
+        },
+      );
+      const bypass = await commit(table.table_id, {
+        read_version: 0,
+        staged_path: stagedPath,
+        staged_version: put.status === 'written' ? put.generation : '',
+        idempotency_key: uuidv7(),
+      });
+      expect(bypass.status).toBe(400);
+      expect(bypass.body).toMatchObject({
+        details: { reason: 'invalid_partition_values', path: 'p.parquet' },
+      });
+      expect(await coordinator(table.table_id)).toEqual({ latest_version: 0, inflight: null });
+      expect(await logVersions(table)).toEqual([0]);
+
+      const ok = await stageRaw(
+        table.table_id,
+        payload(file('p.parquet', { day: null, hour: '2025-01-15 10:00:00' })),
+      );
+      expect(ok.status).toBe(200);
+      expect(
+        (await commit(table.table_id, { read_version: 0, ...ok.body, idempotency_key: uuidv7() })).status,
+      ).toBe(200);
+    });
+
+    it('checks a commit against the metaData at its read_version, including one a later commit set', async () => {
+      const table = await createTable(undefined, { partition_columns: ['day'], schema_string: schemaString });
+      const dayFile = payload(file('day=2025-01-15/a.parquet', { day: '2025-01-15' }));
+      const early = await stageRaw(table.table_id, dayFile);
+      expect(early.status).toBe(200);
+      const repartition = await stageRaw(
+        table.table_id,
+        payload({
+          metaData: {
+            id: table.table_id,
+            format: { provider: 'parquet', options: {} },
+            schemaString,
+            partitionColumns: ['hour'],
+            configuration: {},
+          },
+        }),
+      );
+      expect(
+        (await commit(table.table_id, { read_version: 0, ...repartition.body, idempotency_key: uuidv7() }))
+          .status,
+      ).toBe(200);
+      const late = await commit(table.table_id, {
+        read_version: 1,
+        ...early.body,
+        idempotency_key: uuidv7(),
+      });
+      expect(late.status).toBe(400);
+      expect(late.body).toMatchObject({
+        message: expect.stringContaining('missing [hour]'),
+        details: { reason: 'invalid_partition_values', line: 1, path: 'day=2025-01-15/a.parquet' },
+      });
+      expect(await logVersions(table)).toEqual([0, 1]);
+      const fits = await stageRaw(table.table_id, payload(file('h.parquet', { hour: '' })));
+      expect(
+        (await commit(table.table_id, { read_version: 1, ...fits.body, idempotency_key: uuidv7() })).body,
+      ).toMatchObject({
+        version: 2,
+      });
+    });
   });
 });
