@@ -139,7 +139,7 @@ export function registerAutomationCommands(program: Command) {
     );
   backfills
     .command('ls')
-    .option('--state <state>', 'RUNNING, PAUSED, SUCCEEDED, FAILED or CANCELLED')
+    .option('--state <state>', 'RUNNING, PAUSED, CANCELING, SUCCEEDED, FAILED or CANCELED')
     .option('--json', 'print JSON', false)
     .action(async (o) => {
       const { backfills: items } = await apiCall<{ backfills: Array<Record<string, unknown>> }>(

@@ -33,7 +33,7 @@ const param = (value: string, previous: Record<string, string> = {}) => {
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
 };
 
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELED'];
 const FINAL_ROW = ['succeeded', 'failed', 'skipped_succeeded', 'skipped_no_event', 'held', 'cancelled'];
 
 function elapsed(ms: number) {
@@ -226,7 +226,9 @@ export function registerPipelineCommands(program: Command) {
     });
   backfill
     .command('cancel <backfillId>')
-    .description('Start no more runs; the runs already going finish, then the backfill is CANCELLED')
+    .description(
+      'Start no more runs: the backfill is CANCELING until the runs already going finish, then CANCELED',
+    )
     .option('--reason <text>', 'why')
     .option(...JSON_FLAG)
     .action(async (id: string, o) => {
@@ -244,7 +246,7 @@ export function registerPipelineCommands(program: Command) {
   pipeline
     .command('backfills')
     .description('List pipeline backfills, newest first')
-    .option('--state <state>', 'RUNNING, SUCCEEDED, FAILED or CANCELLED')
+    .option('--state <state>', 'RUNNING, CANCELING, SUCCEEDED, FAILED or CANCELED')
     .option(...JSON_FLAG)
     .action(async (o) => {
       const ws = await workspacePath();

@@ -10,6 +10,7 @@ import {
   chunkState,
   normaliseSelector,
   type PartitionSelector,
+  publicBackfillState,
   totalChunks,
 } from './backfillPlan.ts';
 import { ManifestStore } from './manifestStore.ts';
@@ -205,7 +206,7 @@ export function backfillView(row: Row, chunks: BackfillChunkView[]) {
     totalPartitions: row.totalPartitions,
     chunkSize: row.chunkSize,
     maxConcurrentRuns: row.maxConcurrentRuns,
-    state: row.state,
+    state: publicBackfillState(String(row.state)),
     stateVersion: row.stateVersion,
     createdAt: row.createdAt,
     ...(row.parentBackfillId ? { parentBackfillId: row.parentBackfillId } : {}),
@@ -243,7 +244,10 @@ export async function changeBackfillState(
       `backfill is at state version ${row.stateVersion}, not ${expectedStateVersion}`,
     );
   if (!canTransition(String(row.state), toState))
-    throw new BackfillCommandError(409, `backfill ${backfillId} cannot go from ${row.state} to ${toState}`);
+    throw new BackfillCommandError(
+      409,
+      `backfill ${backfillId} cannot go from ${publicBackfillState(String(row.state))} to ${toState}`,
+    );
   await appendVisible(deps, scope, [
     {
       data: {

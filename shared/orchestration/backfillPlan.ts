@@ -84,6 +84,27 @@ export const chunkSlice = (partitions: string[], chunkSize: number, index: numbe
 
 export type ChunkState = 'PLANNED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
+/**
+ * Backfill states (spec §16.2, with the cancel of issue #16): a cancel moves the backfill to CANCELING
+ * at once, and the controller moves it to CANCELED once no run it started is still active. SUCCEEDED,
+ * FAILED and CANCELED are final.
+ */
+export const BACKFILL_STATES = [
+  'PENDING',
+  'RUNNING',
+  'PAUSED',
+  'CANCELING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELED',
+] as const;
+
+/**
+ * A stored state as the API names it: backfills cancelled before CANCELING existed were folded as
+ * `CANCELLED` (cancelled at once, their runs left to finish), which reads as CANCELED.
+ */
+export const publicBackfillState = (state: string) => (state === 'CANCELLED' ? 'CANCELED' : state);
+
 /** Spec §16.4 (our rule): a chunk follows its run; a run not folded yet leaves it PLANNED. */
 export function chunkState(runState: string | undefined): ChunkState {
   if (runState === undefined) return 'PLANNED';
@@ -97,7 +118,7 @@ export interface BackfillProgress {
   total: number;
   chunkSize: number;
   maxConcurrentRuns: number;
-  /** States of the chunks planned so far, by index. */
+  /** States of the chunks recorded so far (planned, or started and recorded by a cancel), by index. */
   chunks: Map<number, ChunkState>;
 }
 
@@ -125,10 +146,38 @@ export function completionOf(progress: BackfillProgress): 'SUCCEEDED' | 'FAILED'
   return states.every((s) => s === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED';
 }
 
+/**
+ * Chunk indexes a planner that decided on an older state than `progress` may be starting right now
+ * (spec §16.3 plans the lowest unrecorded indexes, at most `maxConcurrentRuns`): the lowest
+ * `maxConcurrentRuns` indexes not recorded here. A planner that saw fewer chunks recorded picks from
+ * a superset of these unrecorded indexes, so its k-th pick is never above our k-th; fencing these
+ * covers every chunk run that can start concurrently with a cancel and is not recorded yet.
+ */
+export function chunksToFence(progress: BackfillProgress): number[] {
+  const fence: number[] = [];
+  const total = totalChunks(progress.total, progress.chunkSize);
+  for (let i = 0; i < total && fence.length < Math.max(progress.maxConcurrentRuns, 1); i++)
+    if (!progress.chunks.has(i)) fence.push(i);
+  return fence;
+}
+
+/**
+ * CANCELING → CANCELED once every run the backfill started has ended: every recorded chunk is
+ * terminal, and every chunk a concurrent planner could still start is fenced off (`unfenced` lists the
+ * fenced indexes where a run was started before the fence and is not recorded yet; it must be recorded
+ * and finish first). Null while the backfill must keep waiting.
+ */
+export function cancelCompletion(progress: BackfillProgress, unfenced: number[]): 'CANCELED' | null {
+  if (progress.state !== 'CANCELING' || unfenced.length) return null;
+  const states = [...progress.chunks.values()];
+  return states.some((s) => s === 'PLANNED' || s === 'RUNNING') ? null : 'CANCELED';
+}
+
 const TRANSITIONS: Record<string, string[]> = {
-  PENDING: ['RUNNING', 'CANCELLED'],
-  RUNNING: ['PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELLED'],
-  PAUSED: ['RUNNING', 'CANCELLED'],
+  PENDING: ['RUNNING', 'CANCELING'],
+  RUNNING: ['PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELING'],
+  PAUSED: ['RUNNING', 'CANCELING'],
+  CANCELING: ['CANCELED'],
 };
 
 export const canTransition = (from: string, to: string) => TRANSITIONS[from]?.includes(to) ?? false;

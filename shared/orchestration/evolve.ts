@@ -8,6 +8,7 @@ import type { EventData, OrchestrationEvent, TaskDef } from './events.ts';
 import { eventTimeMs } from './events.ts';
 import { ProjectionDraft } from './projectionDraft.ts';
 import { type FoldState, keyOf, type Row } from './projectionTables.ts';
+import { canTransition } from './backfillPlan.ts';
 
 export const TASK_RANK = {
   PLANNED: 0,
@@ -763,9 +764,13 @@ const onBackfillStateChanged: Handler<'backfill_state_changed'> = (c, data) => {
   // Transitions apply in state_version order and only from the state they name (a rejected one
   // does not consume its idempotency key).
   if (data.stateVersion !== Number(backfill.stateVersion) + 1 || data.fromState !== backfill.state) return;
+  // Ledgers from before CANCELING existed cancel straight to `CANCELLED`; the API calls that CANCELED.
+  const legacyCancel = data.toState === 'CANCELLED' && canTransition(data.fromState, 'CANCELING');
+  const toState = data.toState === 'CANCELLED' ? 'CANCELED' : data.toState;
+  if (!legacyCancel && !canTransition(data.fromState, toState)) return;
   c.d.put('backfills', {
     ...backfill,
-    state: data.toState,
+    state: toState,
     stateVersion: data.stateVersion,
     rowVersion: c.event.eventId,
   });

@@ -14,6 +14,7 @@ import {
   PipelineDeclarationError,
 } from './pipelineDeclarations.ts';
 import type { ProjectionSnapshot } from './projectionReader.ts';
+import { readReservation } from './runKeyReservation.ts';
 import { publicRunState, publicTaskState } from './runViews.ts';
 import { tickDay } from './scheduleTicks.ts';
 import { stepManifestPath } from './stepManifests.ts';
@@ -85,8 +86,13 @@ export interface PipelineBackfill {
   steps: string[];
   params?: Record<string, string>;
   codeVersion: string;
-  state: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-  /** Set by cancel: no new runs start; the backfill is CANCELLED once its active runs have ended. */
+  /**
+   * CANCELING from the cancel until every run the backfill started has ended, then CANCELED. Documents
+   * written before CANCELING existed say `RUNNING` with `cancelRequested`, or `CANCELLED` when settled;
+   * `publicState` reads them as CANCELING and CANCELED.
+   */
+  state: 'RUNNING' | 'CANCELING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED' | 'CANCELLED';
+  /** Set by cancel: no new runs start; the backfill is CANCELED once its active runs have ended. */
   cancelRequested?: { by: string; at: string; reason?: string };
   createdAt: string;
   finishedAt?: string;
@@ -114,6 +120,19 @@ const TERMINAL_ROWS: RowStatus[] = [
   'held',
   'cancelled',
 ];
+/** States in which the controller still has work: runs to follow, days to start or cancel. */
+const ACTIVE_STATES = ['RUNNING', 'CANCELING'];
+
+/** The state the API, the CLI and summary.json show (see `PipelineBackfill.state` for older documents). */
+export function publicState(b: Pick<PipelineBackfill, 'state' | 'cancelRequested'>) {
+  if (b.state === 'CANCELLED') return 'CANCELED';
+  if (b.state === 'RUNNING' && b.cancelRequested) return 'CANCELING';
+  return b.state;
+}
+
+/** The run key of a day's run: a repeated start of the same day replays into the same run. */
+const rowRunKey = (backfillId: string, row: PartitionRow) => `pipeline:${backfillId}:${row.partitionKey}`;
+
 const collection = (scope: Scope) =>
   `tenants/${scope.tenant}/workspaces/${scope.workspace}/pipelineBackfills`;
 export const summaryPath = (backfillId: string) => `manifests/backfills/${backfillId}/summary.json`;
@@ -409,7 +428,7 @@ export async function startPipelineRun(
 
 const accepted = (b: PipelineBackfill) => ({
   backfillId: b.backfillId,
-  state: b.state,
+  state: publicState(b),
   createdAt: b.createdAt,
   plan: { counts: countsOf(b) },
 });
@@ -458,7 +477,7 @@ export async function advancePipelineBackfill(
 ) {
   const path = `${collection(scope)}/${backfillId}`;
   const stored = await deps.documents.getVersioned<PipelineBackfill>(path);
-  if (!stored || stored.data.state !== 'RUNNING') return;
+  if (!stored || !ACTIVE_STATES.includes(stored.data.state)) return;
   const backfill = structuredClone(stored.data);
   const snapshot = snapshotIn ?? (await readerFor(deps, scope).snapshot());
   const manifest = await new ManifestStore(deps.documents, scope).latest();
@@ -508,6 +527,15 @@ export async function advancePipelineBackfill(
   }
 
   const history = await runsByPartition(snapshot, backfill.pipeline);
+  // A day claimed by an earlier pass whose run id was not recorded (that pass lost its last write, or
+  // stopped between claiming and starting): its run key says whether the run exists; if not, it is
+  // started now, even under a cancel, since the day was claimed before the cancel and must not be lost.
+  const toStart: PartitionRow[] = [];
+  for (const row of backfill.partitions.filter((r) => r.status === 'running' && !r.runId)) {
+    const reserved = await readReservation(deps.documents, scope, rowRunKey(backfillId, row));
+    if (reserved) row.runId = reserved.runId;
+    else toStart.push(row);
+  }
   let active = backfill.partitions.filter((r) => r.status === 'running').length;
   // Models are resolved once per run start and pinned in its labels (spec §5.5): a pointer move during
   // the run does not change what the run uses.
@@ -524,6 +552,14 @@ export async function advancePipelineBackfill(
   for (const row of backfill.partitions.filter((r) => r.status === 'pending')) {
     if (active >= backfill.maxParallel) break;
     if (history.get(row.partitionKey)?.some((r) => isActive(r) && r.runId !== row.runId)) continue;
+    // Claimed (running, no run id yet) before its run starts: a cancel that lands after this write sees
+    // the day as running and waits for it; one that lands before makes this write fail, and nothing starts.
+    Object.assign(row, { status: 'running', startedAt: now.toISOString() });
+    toStart.push(row);
+    active += 1;
+  }
+
+  const start = async (row: PartitionRow): Promise<Partial<PartitionRow>> => {
     try {
       const { body } = await triggerRun(
         deps,
@@ -532,7 +568,7 @@ export async function advancePipelineBackfill(
         {
           selection: row.steps,
           partitionKey: row.partitionKey,
-          runKey: `pipeline:${backfillId}:${row.partitionKey}`,
+          runKey: rowRunKey(backfillId, row),
         },
         undefined,
         {
@@ -558,22 +594,20 @@ export async function advancePipelineBackfill(
           ...(row.parentRunId ? { 'arco.parent_run_id': row.parentRunId } : {}),
         },
       );
-      Object.assign(row, { status: 'running', runId: body.runId, startedAt: now.toISOString() });
-      active += 1;
+      return { runId: body.runId };
     } catch (error) {
       if (!(error instanceof TriggerError)) throw error;
-      Object.assign(row, {
-        status: 'held',
-        failureClass: 'CONFIGURATION',
-        retryCategory: 'C',
-        message: error.message,
-      });
+      // The day's run key already names a run (started by an earlier pass with other pinned models):
+      // that run is the day's run.
+      if (error.details?.conflictType === 'RUN_KEY_FINGERPRINT_MISMATCH')
+        return { runId: String(error.details.existingRunId) };
+      return { status: 'held', failureClass: 'CONFIGURATION', retryCategory: 'C', message: error.message };
     }
-  }
+  };
 
   if (backfill.partitions.every((r) => TERMINAL_ROWS.includes(r.status))) {
     backfill.state = backfill.cancelRequested
-      ? 'CANCELLED'
+      ? 'CANCELED'
       : backfill.partitions.some((r) => r.status === 'failed' || r.status === 'held')
         ? 'FAILED'
         : 'SUCCEEDED';
@@ -584,7 +618,33 @@ export async function advancePipelineBackfill(
       contentType: 'application/json',
     });
   }
-  await deps.documents.compareAndSet(path, backfill, stored.version);
+  if ((await deps.documents.compareAndSet(path, backfill, stored.version)).status !== 'written') return;
+  if (!toStart.length) return;
+  const started = new Map<string, Partial<PartitionRow>>();
+  for (const row of toStart) started.set(row.partition, await start(row));
+  await recordStarts(deps, path, started);
+}
+
+/**
+ * Writes the run ids (or refusals) of the days a pass started onto the rows that still wait for them.
+ * Retried on a lost race (a cancel, another pass); if every try loses, the next pass finds the runs by
+ * their run keys.
+ */
+async function recordStarts(deps: Dependencies, path: string, started: Map<string, Partial<PartitionRow>>) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const stored = await deps.documents.getVersioned<PipelineBackfill>(path);
+    if (!stored) return;
+    const next = structuredClone(stored.data);
+    let changed = false;
+    for (const row of next.partitions) {
+      const patch = started.get(row.partition);
+      if (!patch || row.status !== 'running' || row.runId) continue;
+      Object.assign(row, patch);
+      changed = true;
+    }
+    if (!changed) return;
+    if ((await deps.documents.compareAndSet(path, next, stored.version)).status === 'written') return;
+  }
 }
 
 /** Every running pipeline backfill of the workspace, once (the automation tick's pipeline controller). */
@@ -594,7 +654,7 @@ export async function advancePipelineBackfills(
   snapshot: ProjectionSnapshot,
 ) {
   const running = await deps.documents.query<PipelineBackfill>(collection(scope), {
-    where: [['state', '==', 'RUNNING']],
+    where: [['state', 'in', ACTIVE_STATES]],
   });
   for (const doc of running) await advancePipelineBackfill(deps, scope, doc.data.backfillId, snapshot);
   return { advanced: running.length };
@@ -655,7 +715,7 @@ export function summaryOf(b: PipelineBackfill) {
     steps: b.steps,
     ...(b.params ? { params: b.params } : {}),
     codeVersion: b.codeVersion,
-    state: b.state,
+    state: publicState(b),
     createdAt: b.createdAt,
     ...(b.finishedAt ? { finishedAt: b.finishedAt } : {}),
     requestedBy: b.requestedBy,
@@ -673,8 +733,9 @@ export function summaryOf(b: PipelineBackfill) {
 }
 
 /**
- * `POST …/pipeline-backfills/{id}/cancel` (spec §4.2): no new runs start, active runs finish, and the
- * backfill is CANCELLED once none is active (the next controller pass settles it).
+ * `POST …/pipeline-backfills/{id}/cancel` (spec §4.2): no new runs start, and the backfill is CANCELING
+ * until every run it started (including one a concurrent pass claimed just before) has ended, then
+ * CANCELED (a controller pass settles it). Cancelling a CANCELING backfill again changes nothing.
  */
 export async function cancelPipelineBackfill(
   deps: Dependencies,
@@ -687,11 +748,15 @@ export async function cancelPipelineBackfill(
   for (let attempt = 0; attempt < 5; attempt++) {
     const stored = await deps.documents.getVersioned<PipelineBackfill>(path);
     if (!stored) throw new PipelineRunError(404, `pipeline backfill not found: ${backfillId}`);
-    if (stored.data.state !== 'RUNNING')
-      throw new PipelineRunError(409, `pipeline backfill ${backfillId} is already ${stored.data.state}`);
+    if (!ACTIVE_STATES.includes(stored.data.state))
+      throw new PipelineRunError(
+        409,
+        `pipeline backfill ${backfillId} is already ${publicState(stored.data)}`,
+      );
     if (stored.data.cancelRequested) break;
-    const next = {
+    const next: PipelineBackfill = {
       ...stored.data,
+      state: 'CANCELING',
       cancelRequested: { by, at: deps.clock.now().toISOString(), ...(reason ? { reason } : {}) },
     };
     if ((await deps.documents.compareAndSet(path, next, stored.version)).status === 'written') break;

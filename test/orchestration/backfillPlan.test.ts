@@ -1,10 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  cancelCompletion,
+  canTransition,
   type ChunkState,
+  chunksToFence,
   chunksToPlan,
   completionOf,
   normaliseSelector,
+  publicBackfillState,
   totalChunks,
 } from '../../shared/orchestration/backfillPlan.ts';
 
@@ -85,5 +89,56 @@ describe('backfill planning (spec §16)', () => {
         expect(chunksToPlan({ ...p, state: 'PAUSED' })).toEqual([]);
       }),
     );
+  });
+
+  it('fences every chunk a planner deciding on an older state could start concurrently with a cancel', () => {
+    // `older` is what a planner read before the cancel: a subset of the chunks recorded now.
+    const views = progress.chain((now) =>
+      fc.subarray([...now.chunks.keys()]).chain((kept) =>
+        fc
+          .array(fc.constantFrom<ChunkState>('PLANNED', 'RUNNING', 'SUCCEEDED', 'FAILED'), {
+            minLength: kept.length,
+            maxLength: kept.length,
+          })
+          .map((states) => ({
+            now: { ...now, state: 'CANCELING' },
+            older: { ...now, state: 'RUNNING', chunks: new Map(kept.map((i, n) => [i, states[n]!])) },
+          })),
+      ),
+    );
+    fc.assert(
+      fc.property(views, ({ now, older }) => {
+        const fenced = new Set(chunksToFence(now));
+        for (const index of chunksToPlan(older))
+          expect(now.chunks.has(index) || fenced.has(index)).toBe(true);
+        expect(fenced.size).toBeLessThanOrEqual(Math.max(now.maxConcurrentRuns, 1));
+      }),
+    );
+  });
+
+  it('is CANCELED only once every recorded chunk is terminal and every concurrent start is fenced', () => {
+    fc.assert(
+      fc.property(progress, fc.array(fc.nat(50), { maxLength: 2 }), (p, unfenced) => {
+        const canceling = { ...p, state: 'CANCELING' };
+        const active = [...p.chunks.values()].some((s) => s === 'PLANNED' || s === 'RUNNING');
+        expect(cancelCompletion(canceling, unfenced)).toBe(!active && !unfenced.length ? 'CANCELED' : null);
+        expect(cancelCompletion({ ...p, state: 'RUNNING' }, [])).toBeNull();
+        expect(chunksToPlan(canceling)).toEqual([]);
+        expect(completionOf(canceling)).toBeNull();
+      }),
+    );
+  });
+
+  it('cancels through CANCELING to CANCELED, and reads the old CANCELLED as CANCELED', () => {
+    for (const from of ['PENDING', 'RUNNING', 'PAUSED']) {
+      expect(canTransition(from, 'CANCELING')).toBe(true);
+      expect(canTransition(from, 'CANCELED')).toBe(false);
+    }
+    expect(canTransition('CANCELING', 'CANCELED')).toBe(true);
+    for (const to of ['RUNNING', 'PAUSED', 'CANCELING', 'SUCCEEDED', 'FAILED'])
+      expect(canTransition('CANCELING', to)).toBe(false);
+    for (const to of ['RUNNING', 'PAUSED', 'CANCELING']) expect(canTransition('CANCELED', to)).toBe(false);
+    expect(publicBackfillState('CANCELLED')).toBe('CANCELED');
+    expect(publicBackfillState('CANCELING')).toBe('CANCELING');
   });
 });

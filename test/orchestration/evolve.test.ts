@@ -316,4 +316,63 @@ describe('automation folds', () => {
     ]);
     expect(state.backfills.get('b1')).toMatchObject({ state: 'RUNNING', stateVersion: 3 });
   });
+
+  it('cancels a backfill through CANCELING, counts a chunk planned concurrently, then CANCELED for good', () => {
+    const f = eventFactory();
+    const at = (d: EventData) => {
+      f.advance(1000);
+      return f.event(d);
+    };
+    const change = (fromState: string, toState: string, stateVersion: number): EventData => ({
+      type: 'backfill_state_changed',
+      backfillId: 'b1',
+      fromState,
+      toState,
+      stateVersion,
+    });
+    const chunk = (index: number): EventData => ({
+      type: 'backfill_chunk_planned',
+      backfillId: 'b1',
+      chunkId: `b1:${index}`,
+      chunkIndex: index,
+      partitionKeys: [`date=d:2026-11-0${index + 1}`],
+      runKey: `backfill:b1:chunk:${index}`,
+      requestFingerprint: 'f',
+      runId: `r${index}`,
+    });
+    const created: EventData = {
+      type: 'backfill_created',
+      backfillId: 'b1',
+      clientRequestId: 'k',
+      assetSelection: ['a.b'],
+      partitionSelector: { type: 'explicit', partitions: ['2026-11-01', '2026-11-02', '2026-11-03'] },
+      totalPartitions: 3,
+      chunkSize: 1,
+      maxConcurrentRuns: 2,
+    };
+    const canceling = foldEvents(emptyState(), [
+      at(created),
+      at(chunk(0)),
+      at(change('RUNNING', 'CANCELING', 2)),
+      // The planner started chunk 1 before it saw the cancel; its record lands after the cancel.
+      at(chunk(1)),
+    ]);
+    expect(canceling.backfills.get('b1')).toMatchObject({
+      state: 'CANCELING',
+      stateVersion: 2,
+      plannedChunks: 2,
+    });
+    expect(canceling.backfill_chunks.get('b1:1')).toMatchObject({ runId: 'r1', state: 'PLANNED' });
+
+    const canceled = foldEvents(canceling, [
+      at(change('CANCELING', 'CANCELED', 3)),
+      at(change('CANCELED', 'RUNNING', 4)),
+      at(change('CANCELING', 'RUNNING', 4)),
+    ]);
+    expect(canceled.backfills.get('b1')).toMatchObject({ state: 'CANCELED', stateVersion: 3 });
+
+    // A ledger from before CANCELING cancelled straight to CANCELLED: it folds to CANCELED.
+    const legacy = foldEvents(emptyState(), [at(created), at(change('RUNNING', 'CANCELLED', 2))]);
+    expect(legacy.backfills.get('b1')).toMatchObject({ state: 'CANCELED', stateVersion: 2 });
+  });
 });

@@ -120,7 +120,7 @@ describe('pipeline schedules and the dispatch payload of pipeline runs', () => {
       {},
     );
     expect(cancelled.body).toMatchObject({
-      state: 'RUNNING',
+      state: 'CANCELING',
       counts: { running: 1, cancelled: 2, pending: 0 },
     });
     await w.tick('2026-11-20T07:00:00Z');

@@ -14,6 +14,7 @@ import {
   readBackfill,
   retryFailedBackfill,
 } from '../../../shared/orchestration/backfillCommands.ts';
+import { BACKFILL_STATES, publicBackfillState } from '../../../shared/orchestration/backfillPlan.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
@@ -42,8 +43,7 @@ const retryBody = validator<{ retryRequestId?: string }>({
   properties: { retryRequestId: { type: 'string', minLength: 1, maxLength: 256 } },
 });
 
-const STATES = ['PENDING', 'RUNNING', 'PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
-const TARGETS = { pause: 'PAUSED', resume: 'RUNNING', cancel: 'CANCELLED' } as const;
+const TARGETS = { pause: 'PAUSED', resume: 'RUNNING', cancel: 'CANCELING' } as const;
 
 const asApiError = (error: unknown) =>
   error instanceof BackfillCommandError ? new ApiError(error.status, error.message, error.details) : error;
@@ -70,11 +70,13 @@ export function backfillRoutes(deps: Dependencies) {
   });
 
   routes.get(base, async (c) => {
-    const state = c.req.query('state')?.toUpperCase();
-    if (state && !STATES.includes(state)) throw badRequest(`state must be one of ${STATES.join(', ')}`);
+    const asked = c.req.query('state')?.toUpperCase();
+    const state = asked && publicBackfillState(asked);
+    if (state && !(BACKFILL_STATES as readonly string[]).includes(state))
+      throw badRequest(`state must be one of ${BACKFILL_STATES.join(', ')}`);
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
     const rows = (await snapshot.rows('backfills'))
-      .filter((r) => !state || r.state === state)
+      .filter((r) => !state || publicBackfillState(String(r.state)) === state)
       .sort((a, b) =>
         compareDescThenAsc(
           [String(a.createdAt), String(a.backfillId)],

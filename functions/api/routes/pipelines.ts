@@ -12,8 +12,10 @@ import { sideEffectsOf } from '../../../shared/orchestration/pipelineDeclaration
 import {
   cancelPipelineBackfill,
   listPipelineBackfills,
+  type PipelineBackfill,
   PipelineRunError,
   type PipelineRunRequest,
+  publicState,
   readPipelineBackfill,
   startPipelineRun,
   summaryOf,
@@ -111,10 +113,10 @@ export function pipelineRoutes(deps: Dependencies) {
   routes.get(`${ws}/pipeline-backfills`, async (c) => {
     const all = await listPipelineBackfills(deps, scopeOf(c));
     const pipeline = c.req.query('pipeline');
-    const state = c.req.query('state')?.toUpperCase();
+    const state = publicState({ state: c.req.query('state')?.toUpperCase() as PipelineBackfill['state'] });
     return c.json({
       backfills: all
-        .filter((b) => (!pipeline || b.pipeline === pipeline) && (!state || b.state === state))
+        .filter((b) => (!pipeline || b.pipeline === pipeline) && (!state || publicState(b) === state))
         .map(summaryOf),
     });
   });
@@ -145,7 +147,7 @@ export function pipelineRoutes(deps: Dependencies) {
     const stored = await scopedObjectStore(deps.objects, scopeOf(c)).get(summaryPath(c.req.param('id')));
     if (!stored) {
       const backfill = await readPipelineBackfill(deps, scopeOf(c), c.req.param('id')).catch(() => null);
-      throw notFound('summary not written yet', backfill ? { state: backfill.state } : undefined);
+      throw notFound('summary not written yet', backfill ? { state: publicState(backfill) } : undefined);
     }
     return c.body(stored.bytes.toString('utf8'), 200, {
       'Content-Type': 'application/json',

@@ -21,6 +21,8 @@ export const STATE_COLOURS: Record<string, string> = {
   SKIPPED: '#6b6b6b',
   CANCELLED: '#6b6b6b',
   CANCELLING: '#8a5a00',
+  CANCELED: '#6b6b6b',
+  CANCELING: '#8a5a00',
   RUNNING: '#1f5fbf',
   QUEUED: '#5b4db3',
   PENDING: '#5b4db3',

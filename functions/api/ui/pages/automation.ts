@@ -42,6 +42,7 @@ function progress(counts: Backfill['chunkCounts']) {
     >`;
 }
 
+/** What an operator can do in each state (a CANCELING backfill only waits for its runs). */
 const ACTIONS: Record<string, string[]> = {
   RUNNING: ['pause', 'cancel'],
   PAUSED: ['resume', 'cancel'],
