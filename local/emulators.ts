@@ -7,7 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
-import { type GcsStandin, startGcsStandin } from './gcsStandin.ts';
+import { type GcsStandin, type ObjectRateLimit, startGcsStandin } from './gcsStandin.ts';
 import { startTasksStandin, type TasksStandin, type TasksStandinOptions } from './tasksStandin.ts';
 
 export const GCLOUD_SDK_ROOT = process.env.ARCO_GCLOUD_SDK_ROOT ?? '/usr/lib/google-cloud-sdk';
@@ -41,6 +41,8 @@ export interface EmulatorOptions {
   persistStorage?: boolean;
   ports?: Partial<Record<'firestore' | 'pubsub' | 'storage' | 'tasks', number>>;
   tasks?: Omit<TasksStandinOptions, 'host' | 'port'>;
+  /** The GCS stand-in's per-object mutation limit; default from ARCO_GCS_OBJECT_RATE_LIMIT (on). */
+  gcsObjectRateLimit?: ObjectRateLimit | false;
 }
 
 /** Names what is missing so a developer knows what to install, instead of a spawn ENOENT. */
@@ -179,6 +181,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
       startGcsStandin({
         port: ports.storage,
         ...(options.persistStorage ? { dataDir: options.dataDir } : {}),
+        ...(options.gcsObjectRateLimit !== undefined ? { objectRateLimit: options.gcsObjectRateLimit } : {}),
       }),
       startTasksStandin({ port: ports.tasks, ...options.tasks }),
     ]);

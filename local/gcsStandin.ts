@@ -4,7 +4,8 @@
  * settled by one (../shared/notes/emulators.md). Semantics follow the public GCS documentation:
  * generations and metagenerations, ifGeneration(Not)Match / ifMetageneration(Not)Match with 412,
  * 404 for absent objects, multipart and resumable uploads, Range reads, list with
- * prefix/delimiter/pageToken, copy and rewrite.
+ * prefix/delimiter/pageToken, copy and rewrite, and the per-object mutation rate limit (429
+ * rateLimitExceeded, see ObjectRateLimit) that production enforces and an unthrottled fake would hide.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,8 +54,99 @@ class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly reason: string,
+    readonly domain = 'global',
   ) {
     super(message);
+  }
+}
+
+/**
+ * The per-object mutation limit of Cloud Storage. The quotas page (https://cloud.google.com/storage/quotas,
+ * Objects) states "an update limit on each object of once per second, so rapid writes to a single object
+ * won't scale", and the request-rate guidelines (https://cloud.google.com/storage/docs/request-rate) a
+ * smaller limit for repeated writes to the same object name than the bucket's ~1000 writes/s; beyond it
+ * GCS answers 429 rateLimitExceeded (https://cloud.google.com/storage/docs/gcs429). The docs give no burst
+ * size, so the stand-in models a token bucket per (bucket, object name): `burst` mutations at once, then
+ * `perSecond`. Mutations are create, overwrite, delete, metadata patch/update and the destination of
+ * copy/rewrite (and of a resumable upload when it completes); reads and lists are never limited.
+ */
+export interface ObjectRateLimit {
+  /** Sustained mutations per second per object name (GCS: about 1). */
+  perSecond: number;
+  /** Mutations allowed at once before the sustained rate applies. */
+  burst: number;
+}
+
+export const DEFAULT_OBJECT_RATE_LIMIT: Readonly<ObjectRateLimit> = { perSecond: 1, burst: 5 };
+
+/**
+ * A bucket label that exempts one bucket's objects from the limit, for the few tests that mutate one
+ * name on purpose while sharing the stand-in that vitest's global setup starts (they cannot restart it
+ * with other options). Cloud Storage ignores the label; nothing in production sets it.
+ */
+export const RATE_LIMIT_EXEMPT_LABEL = 'arco-standin-object-rate-limit';
+
+/**
+ * Parses `ARCO_GCS_OBJECT_RATE_LIMIT`. Unset, empty, `1` or `on`: the default (1/s, burst 5). `0` or
+ * `off`: no limit. Otherwise comma-separated parts, each optional: `<rate>/s` (mutations per second,
+ * > 0) and `burst=<n>` (integer >= 1), e.g. `2/s,burst=10`. Throws on anything else, so a typo does not
+ * silently run the stack unthrottled.
+ */
+export function parseObjectRateLimit(raw: string | undefined): ObjectRateLimit | false {
+  const text = (raw ?? '').trim().toLowerCase();
+  if (text === '' || text === '1' || text === 'on') return { ...DEFAULT_OBJECT_RATE_LIMIT };
+  if (text === '0' || text === 'off') return false;
+  const limit = { ...DEFAULT_OBJECT_RATE_LIMIT };
+  for (const part of text.split(',').map((p) => p.trim())) {
+    const rate = /^(\d+(?:\.\d+)?)\/s$/.exec(part);
+    const burst = /^burst=(\d+)$/.exec(part);
+    if (rate && Number(rate[1]) > 0) limit.perSecond = Number(rate[1]);
+    else if (burst && Number(burst[1]) >= 1) limit.burst = Number(burst[1]);
+    else
+      throw new Error(
+        `ARCO_GCS_OBJECT_RATE_LIMIT: cannot read ${JSON.stringify(part)}; use 0, 1, "<rate>/s", "burst=<n>" or both ("1/s,burst=5")`,
+      );
+  }
+  return limit;
+}
+
+/** Token buckets per object name; see ObjectRateLimit. Time comes from `now` (ms) so tests can drive it. */
+class ObjectMutationLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly limit: ObjectRateLimit,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Throws 429 when `bucket/name` has no token left; otherwise returns a commit that spends one. */
+  check(bucket: string, name: string): () => void {
+    const key = `${bucket}\u0000${name}`;
+    const now = this.now();
+    const state = this.buckets.get(key);
+    const tokens = state
+      ? Math.min(this.limit.burst, state.tokens + ((now - state.at) / 1000) * this.limit.perSecond)
+      : this.limit.burst;
+    if (tokens < 1)
+      throw new HttpError(
+        429,
+        // Cloud Storage's own wording (seen in client logs; https://cloud.google.com/storage/docs/gcs429).
+        `The object ${bucket}/${name} exceeded the rate limit for object mutation operations (create, update, and delete). Please reduce your request rate. See https://cloud.google.com/storage/docs/gcs429.`,
+        'rateLimitExceeded',
+        'usageLimits',
+      );
+    // Spent only when the mutation happens: a 412 or a 400 changed nothing, so it costs nothing.
+    return () => {
+      this.buckets.set(key, { tokens: tokens - 1, at: now });
+      if (this.buckets.size > 10_000) this.forgetFull(now);
+    };
+  }
+
+  /** Drops names whose bucket has refilled, which behave exactly like names never seen. */
+  private forgetFull(now: number) {
+    for (const [key, state] of this.buckets)
+      if (state.tokens + ((now - state.at) / 1000) * this.limit.perSecond >= this.limit.burst)
+        this.buckets.delete(key);
   }
 }
 
@@ -65,6 +157,17 @@ export interface GcsStandinOptions {
   port?: number;
   /** Directory that keeps buckets and objects across restarts; in-memory only when absent. */
   dataDir?: string;
+  /**
+   * The per-object mutation limit; `false` turns it off. Default: `ARCO_GCS_OBJECT_RATE_LIMIT` read by
+   * parseObjectRateLimit, which is on (1/s, burst 5) when the variable is unset.
+   */
+  objectRateLimit?: ObjectRateLimit | false;
+}
+
+interface BucketRecord {
+  name: string;
+  timeCreated: string;
+  labels?: Record<string, string>;
 }
 
 export interface GcsStandin {
@@ -74,12 +177,33 @@ export interface GcsStandin {
 }
 
 export class GcsStandinStore {
-  private readonly buckets = new Map<string, { name: string; timeCreated: string }>();
+  private readonly buckets = new Map<string, BucketRecord>();
   private readonly objects = new Map<string, Map<string, StoredObject>>();
   private lastGeneration = Date.now() * 1000;
+  private readonly limiter: ObjectMutationLimiter | undefined;
 
-  constructor(private readonly dataDir?: string) {
+  /**
+   * @param dataDir where buckets and objects persist; in-memory only when absent.
+   * @param objectRateLimit the per-object mutation limit (ObjectRateLimit), `false` for none; off unless
+   *   given, so a store built directly is unthrottled and startGcsStandin decides the default.
+   * @param now clock in ms for the limiter.
+   */
+  constructor(
+    private readonly dataDir?: string,
+    objectRateLimit: ObjectRateLimit | false = false,
+    now: () => number = Date.now,
+  ) {
     if (dataDir) this.load(dataDir);
+    if (objectRateLimit) this.limiter = new ObjectMutationLimiter(objectRateLimit, now);
+  }
+
+  /**
+   * Checked before the preconditions, as a throttled request is refused before it is looked at: with no
+   * token left the answer is 429 even if a precondition would also fail.
+   */
+  private mutationPermit(bucket: string, name: string): () => void {
+    if (!this.limiter || this.getBucket(bucket).labels?.[RATE_LIMIT_EXEMPT_LABEL] === 'off') return () => {};
+    return this.limiter.check(bucket, name);
   }
 
   nextGeneration(): number {
@@ -87,12 +211,16 @@ export class GcsStandinStore {
     return this.lastGeneration;
   }
 
-  createBucket(name: string): { name: string; timeCreated: string } {
+  createBucket(name: string, labels?: Record<string, string>): BucketRecord {
     if (!/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/.test(name))
       throw new HttpError(400, `Invalid bucket name: ${name}`, 'invalid');
     if (this.buckets.has(name))
       throw new HttpError(409, `The requested bucket name is not available: ${name}`, 'conflict');
-    const bucket = { name, timeCreated: new Date().toISOString() };
+    const bucket: BucketRecord = {
+      name,
+      timeCreated: new Date().toISOString(),
+      ...(labels ? { labels } : {}),
+    };
     this.buckets.set(name, bucket);
     this.objects.set(name, new Map());
     this.persistBucket(bucket);
@@ -133,8 +261,10 @@ export class GcsStandinStore {
   write(bucket: string, meta: ObjectMetadataInput, data: Buffer, pre: Preconditions): StoredObject {
     const name = meta.name;
     if (!name) throw new HttpError(400, 'Required: object name', 'required');
+    const permit = this.mutationPermit(bucket, name);
     const existing = this.get(bucket, name);
     checkPreconditions(existing, pre);
+    permit();
     const now = new Date().toISOString();
     const object: StoredObject = {
       bucket,
@@ -156,7 +286,9 @@ export class GcsStandinStore {
 
   patch(bucket: string, name: string, patch: ObjectMetadataInput, pre: Preconditions): StoredObject {
     const object = this.require(bucket, name);
+    const permit = this.mutationPermit(bucket, name);
     checkPreconditions(object, pre);
+    permit();
     if (patch.contentType) object.contentType = patch.contentType;
     if (patch.metadata) {
       const merged: Record<string, string> = { ...object.metadata };
@@ -174,7 +306,9 @@ export class GcsStandinStore {
 
   delete(bucket: string, name: string, pre: Preconditions, generation?: number) {
     const object = this.require(bucket, name, generation);
+    const permit = this.mutationPermit(bucket, name);
     checkPreconditions(object, pre);
+    permit();
     this.objects.get(bucket)!.delete(name);
     if (this.dataDir) {
       const base = this.objectPath(bucket, name);
@@ -232,7 +366,7 @@ export class GcsStandinStore {
     return join(this.bucketDir(bucket), createHash('sha256').update(name).digest('hex'));
   }
 
-  private persistBucket(bucket: { name: string; timeCreated: string }) {
+  private persistBucket(bucket: BucketRecord) {
     if (!this.dataDir) return;
     mkdirSync(this.bucketDir(bucket.name), { recursive: true });
     writeFileSync(join(this.bucketDir(bucket.name), '.bucket.json'), JSON.stringify(bucket));
@@ -338,7 +472,7 @@ function objectResource(o: StoredObject) {
   };
 }
 
-function bucketResource(b: { name: string; timeCreated: string }) {
+function bucketResource(b: BucketRecord) {
   return {
     kind: 'storage#bucket',
     id: b.name,
@@ -346,6 +480,7 @@ function bucketResource(b: { name: string; timeCreated: string }) {
     location: 'US',
     storageClass: 'STANDARD',
     timeCreated: b.timeCreated,
+    ...(b.labels ? { labels: b.labels } : {}),
   };
 }
 
@@ -393,7 +528,7 @@ function sendError(res: ServerResponse, error: HttpError) {
     error: {
       code: error.status,
       message: error.message,
-      errors: [{ domain: 'global', reason: error.reason, message: error.message }],
+      errors: [{ domain: error.domain, reason: error.reason, message: error.message }],
     },
   });
 }
@@ -581,7 +716,11 @@ export function createGcsStandinHandler(store: GcsStandinStore, baseUrl: () => s
     if (segments[0] === 'b' && segments.length === 1) {
       if (method === 'POST') {
         const body = JSON.parse((await readBody(req)).toString('utf8') || '{}');
-        return sendJson(res, 200, bucketResource(store.createBucket(String(body.name ?? ''))));
+        const labels =
+          body.labels && typeof body.labels === 'object'
+            ? (body.labels as Record<string, string>)
+            : undefined;
+        return sendJson(res, 200, bucketResource(store.createBucket(String(body.name ?? ''), labels)));
       }
       return sendJson(res, 200, { kind: 'storage#buckets', items: store.listBuckets().map(bucketResource) });
     }
@@ -644,9 +783,17 @@ export function createGcsStandinHandler(store: GcsStandinStore, baseUrl: () => s
   };
 }
 
+/**
+ * Starts the stand-in on `host:port` (loopback, a free port by default) and resolves once it listens.
+ * The per-object mutation limit is on unless `objectRateLimit: false` or ARCO_GCS_OBJECT_RATE_LIMIT=0
+ * (see parseObjectRateLimit, which throws on a malformed value).
+ */
 export async function startGcsStandin(options: GcsStandinOptions = {}): Promise<GcsStandin> {
   const host = options.host ?? '127.0.0.1';
-  const store = new GcsStandinStore(options.dataDir);
+  const store = new GcsStandinStore(
+    options.dataDir,
+    options.objectRateLimit ?? parseObjectRateLimit(process.env.ARCO_GCS_OBJECT_RATE_LIMIT),
+  );
   let url = '';
   const server: Server = createServer(createGcsStandinHandler(store, () => url));
   await new Promise<void>((resolve, reject) => {

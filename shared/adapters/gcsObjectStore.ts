@@ -1,12 +1,13 @@
-import { type Bucket, Storage } from '@google-cloud/storage';
-import type {
-  DeleteResult,
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-  StoredObject,
+import { type Bucket, type File, RETRYABLE_ERR_FN_DEFAULT, Storage } from '@google-cloud/storage';
+import {
+  type DeleteResult,
+  type ListPage,
+  type ObjectInfo,
+  type ObjectStore,
+  ObjectStoreRateLimitedError,
+  type PutOptions,
+  type PutResult,
+  type StoredObject,
 } from './objectStore.ts';
 
 /** The JSON-API path reports `code`, the resumable (gaxios) path `status`; both carry the HTTP status. */
@@ -16,12 +17,80 @@ const codeOf = (error: unknown): number | undefined => {
   return typeof status === 'number' ? status : undefined;
 };
 
-/** Cloud Storage behind ObjectStore. Locally the client follows STORAGE_EMULATOR_HOST to the stand-in. */
+export interface GcsObjectStoreOptions {
+  /**
+   * Longest time, in ms, that one preconditioned put or delete keeps retrying transient failures (429,
+   * 408, 5xx) before it gives up; no retry starts after it. Default 10 000.
+   */
+  retryBudgetMs?: number;
+  /** First backoff in ms; each retry doubles it (truncated at 8 s), jittered down by up to half. Default 1000. */
+  initialBackoffMs?: number;
+}
+
+/**
+ * Cloud Storage behind ObjectStore. Locally the client follows STORAGE_EMULATOR_HOST to the stand-in.
+ *
+ * Retries of writes are ours, not the client library's. @google-cloud/storage 7 retries 408/429/5xx only
+ * for preconditioned writes (IdempotencyStrategy.RetryConditional), but it does so through the shared
+ * `storage.retryOptions.autoRetry`, which an unconditional `file.save` sets to false and never restores,
+ * and which each later File copies: after one unconditional put, no preconditioned put of the process was
+ * retried any more (seen on 7.22.0 against the stand-in). So a put is one attempt of the library (a
+ * delete may still be retried inside it, within the library's own 3 retries), and a preconditioned put
+ * or delete is retried here, per the GCS retry strategy
+ * (https://cloud.google.com/storage/docs/retry-strategy): the library's own retryable-error test
+ * (408, 429, 5xx, connection resets), truncated exponential backoff from 1 s with jitter, within
+ * `retryBudgetMs`. A write without a precondition is not idempotent and is never retried; its 429 is an
+ * ObjectStoreRateLimitedError. A 412 is always the typed `precondition_failed`.
+ */
 export class GcsObjectStore implements ObjectStore {
   private readonly bucket: Bucket;
+  private readonly retryBudgetMs: number;
+  private readonly initialBackoffMs: number;
 
-  constructor(bucketName: string, storage: Storage = new Storage()) {
+  constructor(bucketName: string, storage: Storage = new Storage(), options: GcsObjectStoreOptions = {}) {
     this.bucket = storage.bucket(bucketName);
+    this.retryBudgetMs = options.retryBudgetMs ?? 10_000;
+    this.initialBackoffMs = options.initialBackoffMs ?? 1000;
+  }
+
+  private isRetryable(error: unknown): boolean {
+    const retryable = this.bucket.storage.retryOptions.retryableErrorFn ?? RETRYABLE_ERR_FN_DEFAULT;
+    return retryable(error as Parameters<typeof retryable>[0]);
+  }
+
+  /**
+   * Runs `attempt` once, or, when `idempotent`, again after each retryable failure until the retry budget
+   * would be exceeded. A final 429 becomes ObjectStoreRateLimitedError; anything else is rethrown.
+   */
+  private async withRetries<T>(
+    key: string,
+    operation: 'put' | 'delete',
+    idempotent: boolean,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    const started = Date.now();
+    for (let retry = 0; ; retry += 1) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const delay = Math.min(8000, this.initialBackoffMs * 2 ** retry) * (0.5 + Math.random() * 0.5);
+        const retryable = idempotent && this.isRetryable(error);
+        if (retryable && Date.now() - started + delay <= this.retryBudgetMs) {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          continue;
+        }
+        if (codeOf(error) === 429)
+          throw new ObjectStoreRateLimitedError(key, operation, retry > 0, { cause: error });
+        throw error;
+      }
+    }
+  }
+
+  /** One simple (multipart) upload; `createWriteStream` does not retry, unlike `save` (see the class). */
+  private upload(file: File, data: Buffer, options: Parameters<File['createWriteStream']>[0]) {
+    return new Promise<void>((resolve, reject) => {
+      file.createWriteStream(options).on('error', reject).on('finish', resolve).end(data);
+    });
   }
 
   /**
@@ -60,32 +129,44 @@ export class GcsObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Writes `bytes` under `key`. With `ifGenerationMatch` the write is conditional (412 →
+   * `precondition_failed`) and retried on transient failures (see the class); without it, one attempt.
+   * Throws ObjectStoreRateLimitedError on a 429 that is not (or no longer) retried.
+   */
   async put(key: string, bytes: Buffer | string, options: PutOptions = {}): Promise<PutResult> {
-    const file = this.bucket.file(key);
+    const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    const conditional = options.ifGenerationMatch !== undefined;
     try {
-      await file.save(typeof bytes === 'string' ? Buffer.from(bytes) : bytes, {
-        resumable: false,
-        contentType: options.contentType ?? 'application/json',
-        ...(options.ifGenerationMatch !== undefined
-          ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
-          : {}),
+      return await this.withRetries(key, 'put', conditional, async () => {
+        const file = this.bucket.file(key);
+        await this.upload(file, data, {
+          resumable: false,
+          contentType: options.contentType ?? 'application/json',
+          ...(conditional
+            ? { preconditionOpts: { ifGenerationMatch: Number(options.ifGenerationMatch) } }
+            : {}),
+        });
+        return { status: 'written', generation: String(file.metadata.generation) } as const;
       });
-      return { status: 'written', generation: String(file.metadata.generation) };
     } catch (error) {
       if (codeOf(error) === 412) return { status: 'precondition_failed' };
       throw error;
     }
   }
 
+  /**
+   * Deletes `key`; with `ifGenerationMatch` only that generation (412 → `precondition_failed`) and with
+   * retries as for put. Throws ObjectStoreRateLimitedError on a 429 that is not (or no longer) retried.
+   */
   async delete(key: string, options: { ifGenerationMatch?: string | number } = {}): Promise<DeleteResult> {
+    const conditional = options.ifGenerationMatch !== undefined;
     try {
-      await this.bucket
-        .file(key)
-        .delete(
-          options.ifGenerationMatch !== undefined
-            ? { ifGenerationMatch: Number(options.ifGenerationMatch) }
-            : {},
-        );
+      await this.withRetries(key, 'delete', conditional, () =>
+        this.bucket
+          .file(key)
+          .delete(conditional ? { ifGenerationMatch: Number(options.ifGenerationMatch) } : {}),
+      );
       return { status: 'deleted' };
     } catch (error) {
       if (codeOf(error) === 404) return { status: 'not_found' };

@@ -26,6 +26,32 @@ export type PutResult = { status: 'written'; generation: string } | { status: 'p
 export type DeleteResult =
   { status: 'deleted' } | { status: 'not_found' } | { status: 'precondition_failed' };
 
+/**
+ * A write refused by Cloud Storage's per-object mutation limit (HTTP 429 `rateLimitExceeded`: about one
+ * create, overwrite or delete per second per object name, https://cloud.google.com/storage/quotas) and
+ * not retried further. Nothing was written. A write without a precondition is never retried (it is not
+ * idempotent, https://cloud.google.com/storage/docs/retry-strategy); a preconditioned one is retried with
+ * backoff until its retry budget runs out (`retried: true`). Unlike a lost precondition this is not an
+ * expected race outcome but a caller writing one name too often, so it is thrown, with `code` for
+ * callers that map it (e.g. to 503 with Retry-After).
+ */
+export class ObjectStoreRateLimitedError extends Error {
+  readonly code = 'rate_limited' as const;
+
+  constructor(
+    readonly key: string,
+    readonly operation: 'put' | 'delete',
+    readonly retried: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `object ${key}: ${operation} refused by the per-object mutation rate limit (429)${retried ? ' after retries' : ''}`,
+      options,
+    );
+    this.name = 'ObjectStoreRateLimitedError';
+  }
+}
+
 export interface ListPage {
   keys: string[];
   prefixes: string[];
@@ -35,7 +61,9 @@ export interface ListPage {
 export interface ObjectStore {
   get(key: string): Promise<StoredObject | null>;
   head(key: string): Promise<ObjectInfo | null>;
+  /** Throws ObjectStoreRateLimitedError when the object name is written too often (see there). */
   put(key: string, bytes: Buffer | string, options?: PutOptions): Promise<PutResult>;
+  /** Throws ObjectStoreRateLimitedError when the object name is written too often (see there). */
   delete(key: string, options?: { ifGenerationMatch?: string | number }): Promise<DeleteResult>;
   /** Diagnostics and garbage collection only: no correctness path may list (spec README). */
   list(

@@ -3,9 +3,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Bucket, Storage } from '@google-cloud/storage';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { startGcsStandin } from '../../local/gcsStandin.ts';
-import { createTestBucket } from '../support/testDependencies.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type GcsStandin,
+  parseObjectRateLimit,
+  RATE_LIMIT_EXEMPT_LABEL,
+  startGcsStandin,
+} from '../../local/gcsStandin.ts';
+import { createTestBucket, uniqueName } from '../support/testDependencies.ts';
 
 const status = async (promise: Promise<unknown>) => {
   try {
@@ -170,5 +175,139 @@ describe('GCS stand-in, driven by @google-cloud/storage', () => {
     await upload(second.url, 'new');
     expect(Number((await metadata(second.url)).generation)).toBeGreaterThan(Number(before.generation));
     await second.close();
+  });
+});
+
+/** The plain JSON API of a stand-in of the test's own, so each test picks its limit (and no env leaks in). */
+const jsonApi = (standin: GcsStandin, bucket: string) => {
+  const o = (name: string) => `${standin.url}/storage/v1/b/${bucket}/o/${encodeURIComponent(name)}`;
+  const call = async (url: string, init: RequestInit = {}) => {
+    const response = await fetch(url, init);
+    const text = await response.text();
+    return { status: response.status, text, json: () => JSON.parse(text) };
+  };
+  return {
+    createBucket: () =>
+      call(`${standin.url}/storage/v1/b?project=p`, {
+        method: 'POST',
+        body: JSON.stringify({ name: bucket }),
+      }),
+    upload: (name: string, body: string, query = '') =>
+      call(
+        `${standin.url}/upload/storage/v1/b/${bucket}/o?uploadType=media&name=${encodeURIComponent(name)}${query}`,
+        { method: 'POST', body },
+      ),
+    media: (name: string) => call(`${o(name)}?alt=media`),
+    metadata: (name: string) => call(o(name)),
+    list: () => call(`${standin.url}/storage/v1/b/${bucket}/o`),
+    patch: (name: string) =>
+      call(o(name), { method: 'PATCH', body: JSON.stringify({ metadata: { touched: 'yes' } }) }),
+    remove: (name: string) => call(o(name), { method: 'DELETE' }),
+    copy: (from: string, to: string) =>
+      call(`${o(from)}/copyTo/b/${bucket}/o/${encodeURIComponent(to)}`, { method: 'POST' }),
+  };
+};
+
+describe('GCS stand-in: per-object mutation rate limit (429 rateLimitExceeded)', () => {
+  const started: GcsStandin[] = [];
+  const standinWith = async (options: Parameters<typeof startGcsStandin>[0]) => {
+    const standin = await startGcsStandin(options);
+    started.push(standin);
+    const api = jsonApi(standin, 'limited');
+    expect((await api.createBucket()).status).toBe(200);
+    return api;
+  };
+  afterAll(async () => {
+    await Promise.all(started.map((s) => s.close()));
+  });
+
+  it('allows a burst, then refuses every kind of mutation with the GCS 429 body and changes nothing', async () => {
+    const api = await standinWith({ objectRateLimit: { perSecond: 1, burst: 3 } });
+    for (const v of ['v1', 'v2', 'v3']) expect((await api.upload('a.json', v)).status).toBe(200);
+    const refused = await api.upload('a.json', 'v4');
+    expect(refused.status).toBe(429);
+    expect(refused.json()).toEqual({
+      error: {
+        code: 429,
+        message:
+          'The object limited/a.json exceeded the rate limit for object mutation operations (create, update, and delete). Please reduce your request rate. See https://cloud.google.com/storage/docs/gcs429.',
+        errors: [expect.objectContaining({ reason: 'rateLimitExceeded', domain: 'usageLimits' })],
+      },
+    });
+    const before = (await api.metadata('a.json')).json();
+    expect((await api.patch('a.json')).status).toBe(429);
+    expect((await api.remove('a.json')).status).toBe(429);
+    expect((await api.upload('src.json', 'other')).status).toBe(200);
+    expect((await api.copy('src.json', 'a.json')).status).toBe(429);
+    // Reads are never limited, however many.
+    const reads = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        i % 3 === 0 ? api.media('a.json') : i % 3 === 1 ? api.metadata('a.json') : api.list(),
+      ),
+    );
+    expect(reads.map((r) => r.status)).toEqual(reads.map(() => 200));
+    expect((await api.media('a.json')).text).toBe('v3');
+    expect((await api.metadata('a.json')).json()).toEqual(before);
+  });
+
+  it('recovers at about one mutation per second', async () => {
+    const api = await standinWith({ objectRateLimit: { perSecond: 1, burst: 2 } });
+    expect((await api.upload('p.json', '1')).status).toBe(200);
+    expect((await api.upload('p.json', '2')).status).toBe(200);
+    expect((await api.upload('p.json', '3')).status).toBe(429);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await api.upload('p.json', '4')).status).toBe(200);
+    expect((await api.upload('p.json', '5')).status).toBe(429);
+    expect((await api.media('p.json')).text).toBe('4');
+  });
+
+  it('limits each name on its own and charges only mutations that happen (not 412s, not 429s)', async () => {
+    const api = await standinWith({ objectRateLimit: { perSecond: 1, burst: 2 } });
+    expect((await api.upload('x', '1')).status).toBe(200);
+    expect((await api.upload('x', '2')).status).toBe(200);
+    expect((await api.upload('x', '3')).status).toBe(429);
+    expect((await api.upload('y', '1')).status).toBe(200);
+    expect((await api.upload('y/z', '1')).status).toBe(200);
+    // A lost create-only race changes nothing, so it leaves the token to the next real write.
+    expect((await api.upload('c', 'first', '&ifGenerationMatch=0')).status).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect((await api.upload('c', 'late', '&ifGenerationMatch=0')).status).toBe(412);
+    expect((await api.upload('c', 'second')).status).toBe(200);
+    expect((await api.upload('c', 'third')).status).toBe(429);
+    expect((await api.media('c')).text).toBe('second');
+  });
+
+  it('is switched off by the option, by ARCO_GCS_OBJECT_RATE_LIMIT=0, and for a bucket labelled as exempt', async () => {
+    const unlimited = await standinWith({ objectRateLimit: false });
+    for (let i = 0; i < 12; i++) expect((await unlimited.upload('hot', String(i))).status).toBe(200);
+
+    const saved = process.env.ARCO_GCS_OBJECT_RATE_LIMIT;
+    process.env.ARCO_GCS_OBJECT_RATE_LIMIT = '0';
+    try {
+      const fromEnv = await standinWith({});
+      for (let i = 0; i < 12; i++) expect((await fromEnv.upload('hot', String(i))).status).toBe(200);
+    } finally {
+      if (saved === undefined) delete process.env.ARCO_GCS_OBJECT_RATE_LIMIT;
+      else process.env.ARCO_GCS_OBJECT_RATE_LIMIT = saved;
+    }
+
+    // The shared stand-in of the test run, through the client library, as a test that needs it would.
+    const name = uniqueName('arco-test');
+    await new Storage().createBucket(name, { labels: { [RATE_LIMIT_EXEMPT_LABEL]: 'off' } });
+    const file = new Storage().bucket(name).file('hot.json');
+    for (let i = 0; i < 12; i++) await file.save(String(i), { resumable: false });
+    expect((await file.download())[0].toString()).toBe('11');
+  });
+
+  it('reads ARCO_GCS_OBJECT_RATE_LIMIT as on, off, "<rate>/s" and "burst=<n>", and refuses anything else', () => {
+    expect(parseObjectRateLimit(undefined)).toEqual({ perSecond: 1, burst: 5 });
+    expect(parseObjectRateLimit('1')).toEqual({ perSecond: 1, burst: 5 });
+    expect(parseObjectRateLimit('0')).toBe(false);
+    expect(parseObjectRateLimit('off')).toBe(false);
+    expect(parseObjectRateLimit('2/s,burst=10')).toEqual({ perSecond: 2, burst: 10 });
+    expect(parseObjectRateLimit('burst=1')).toEqual({ perSecond: 1, burst: 1 });
+    expect(parseObjectRateLimit('0.5/s')).toEqual({ perSecond: 0.5, burst: 5 });
+    expect(() => parseObjectRateLimit('fast')).toThrow(/ARCO_GCS_OBJECT_RATE_LIMIT/);
+    expect(() => parseObjectRateLimit('burst=0')).toThrow(/ARCO_GCS_OBJECT_RATE_LIMIT/);
   });
 });
