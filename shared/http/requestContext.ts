@@ -8,19 +8,29 @@ import { dialectForPath } from './errorBody.ts';
 const CORRELATION_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
 /**
+ * The id of a request: the caller's `X-Correlation-Id` (registry) or `X-Request-Id` (orchestration and
+ * Delta) when well-formed (8–128 of `A-Za-z0-9._-`), else a fresh one: 32 hex digits for the registry,
+ * a ULID otherwise.
+ */
+export function requestIdFor(
+  path: string,
+  header: (name: string) => string | undefined,
+  ids: IdGenerator,
+): string {
+  const registry = dialectForPath(path) === 'registry';
+  const offered = registry ? header('x-correlation-id') : header('x-request-id');
+  if (offered && CORRELATION_ID.test(offered)) return offered;
+  return registry ? crypto.randomUUID().replaceAll('-', '') : ids.next();
+}
+
+/**
  * Gives every request an id (the caller's X-Request-Id / X-Correlation-Id when well-formed), echoes it,
  * logs one structured line per request and records `api_request_duration_ms` by route template.
  */
 export function requestContext(log: Logger, ids: IdGenerator): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const registry = dialectForPath(c.req.path) === 'registry';
-    const offered = registry ? c.req.header('x-correlation-id') : c.req.header('x-request-id');
-    const requestId =
-      offered && CORRELATION_ID.test(offered)
-        ? offered
-        : registry
-          ? crypto.randomUUID().replaceAll('-', '')
-          : ids.next();
+    const requestId = requestIdFor(c.req.path, (name) => c.req.header(name), ids);
     const trace = c.req.header('x-cloud-trace-context')?.split('/')[0];
     const project = process.env.GOOGLE_CLOUD_PROJECT;
     const requestLog = log.child({

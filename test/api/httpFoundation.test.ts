@@ -86,6 +86,26 @@ describe('HTTP foundation of the api function', () => {
     expect(await huge.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
 
+  it('refuses JSON bodies that are empty, not UTF-8 or in another charset, in the error body', async () => {
+    const headers = { ...(await bearer({ internal: true })), 'content-type': 'application/json' };
+    const post = (body: BodyInit, extra: Record<string, string> = {}) =>
+      app.request('/internal/failpoints', { method: 'POST', headers: { ...headers, ...extra }, body });
+    const empty = await post('');
+    expect(empty.status).toBe(400);
+    expect(await empty.json()).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'empty_body' } });
+    const latin1 = await post(new Uint8Array([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]));
+    expect(latin1.status).toBe(400);
+    expect(await latin1.json()).toMatchObject({ code: 'BAD_REQUEST', details: { reason: 'invalid_utf8' } });
+    const charset = await post('{}', { 'content-type': 'application/json; charset=iso-8859-1' });
+    expect(charset.status).toBe(415);
+    expect(await charset.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    const malformed = await post('{"selection": [');
+    expect(await malformed.json()).toMatchObject({
+      code: 'BAD_REQUEST',
+      details: { reason: 'malformed_json' },
+    });
+  });
+
   it('arms failpoints at run time and reports them', async () => {
     const headers = { ...(await bearer({ internal: true })), 'content-type': 'application/json' };
     const armed = await app.request('/internal/failpoints', {
