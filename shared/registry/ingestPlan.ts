@@ -1,3 +1,4 @@
+import { stringifyLosslessJson } from '../http/losslessJson.ts';
 import { classify, type Compatibility } from './compatibility.ts';
 import { evaluateGate, type GateResult } from './promotionGate.ts';
 import type { AuditRecord, Layer, LayerRecord, VersionRecord } from './registryRecords.ts';
@@ -111,7 +112,8 @@ export function planIngest(request: IngestRequest, context: IngestContext): Inge
     dataset_id: request.datasetId,
     layer: request.layer,
     version: versionNumber,
-    schema_text: JSON.stringify(request.schema.json),
+    // Lossless: a long default such as 9223372036854775807 is stored with every digit.
+    schema_text: stringifyLosslessJson(request.schema.json),
     schema_registry_id: request.schemaRegistryId,
     schema_hash: request.schema.hash,
     size_bytes: request.schema.sizeBytes,

@@ -1,3 +1,4 @@
+import { parseLosslessJson } from '../http/losslessJson.ts';
 import type { IngestPlan } from './ingestPlan.ts';
 import type { VersionRecord } from './registryRecords.ts';
 
@@ -20,7 +21,8 @@ export const versionView = (v: VersionRecord) => ({
   dataset_id: v.dataset_id,
   layer: v.layer,
   version: v.version,
-  schema_json: JSON.parse(v.schema_text) as unknown,
+  // Big integers stay exact; answer this view with a lossless serialiser (registryJson), not c.json.
+  schema_json: parseLosslessJson(v.schema_text),
   schema_registry_id: v.schema_registry_id,
   compatibility: v.compatibility,
   is_current: v.is_current,

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { parseLosslessJson } from '../http/losslessJson.ts';
 import { type AvroNode, resolveAvro } from './avroTypes.ts';
 import { type CompatibilityVerdict, compareSchemas } from './compatibility.ts';
 import { diffSchemas, type SchemaChange } from './schemaDiff.ts';
@@ -22,7 +23,7 @@ export class SchemaCache {
   /** The parsed form of a stored schema text whose hash is known. */
   schema(hash: string, text: string): AvroNode {
     let node = this.parsed.get(hash);
-    if (!node) this.parsed.set(hash, (node = resolveAvro(JSON.parse(text))));
+    if (!node) this.parsed.set(hash, (node = resolveAvro(parseLosslessJson(text))));
     return node;
   }
 

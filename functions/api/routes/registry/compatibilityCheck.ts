@@ -7,7 +7,7 @@ import { baseVersionOf } from '../../../../shared/registry/ingestPlan.ts';
 import { LAYERS, type Layer } from '../../../../shared/registry/registryRecords.ts';
 import { validateSchema } from '../../../../shared/registry/schemaValidation.ts';
 import type { RegistryContext } from './registryContext.ts';
-import { endpoint, recordDiffTime, withLayerMessage } from './registryRequest.ts';
+import { endpoint, recordDiffTime, registryJson, withLayerMessage } from './registryRequest.ts';
 
 const checkBody = validator<{
   dataset_id: string;
@@ -37,7 +37,7 @@ export function compatibilityCheckRoutes(registry: RegistryContext) {
     '/compatibility/check',
     endpoint(deps, limiter, 'POST', '/compatibility/check', 'check', ['producer', 'consumer', 'operator']),
     async (c) => {
-      const body = await parseJsonBody(c);
+      const body = await parseJsonBody(c, { lossless: true });
       const input = withLayerMessage(() => checkBody(body));
       const schema = validateSchema(input.schema_json);
       const store = registry.store(c);
@@ -74,7 +74,7 @@ export function compatibilityCheckRoutes(registry: RegistryContext) {
       const verdict = store.verdict(base, schema);
       const changes = registry.cache.diff(base.schema_hash, schema.hash, store.parsed(base), schema.root);
       recordDiffTime(c, input.layer, performance.now() - started);
-      return c.json({
+      return registryJson(c, {
         classification: classify(verdict.compatibility),
         changes,
         compatibility: verdict.compatibility,

@@ -41,7 +41,7 @@ export function datasetRoutes(registry: RegistryContext) {
   const routes = new Hono<AppEnv>();
 
   routes.post('/datasets', endpoint(deps, limiter, 'POST', '/datasets', 'write', ['producer']), async (c) => {
-    const body = await parseJsonBody(c);
+    const body = await parseJsonBody(c, { lossless: true });
     return idempotentCreate(c, deps, 'dataset', body, async () => {
       const dataset = await registry
         .store(c)

@@ -9,6 +9,7 @@ import type { AppEnv } from '../../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../../shared/http/authMiddleware.ts';
 import { errorBody } from '../../../../shared/http/errorBody.ts';
 import { idempotentRequest } from '../../../../shared/http/idempotentRequest.ts';
+import { stringifyLosslessJson } from '../../../../shared/http/losslessJson.ts';
 import type { TokenBucketLimiter } from '../../../../shared/http/tokenBucketLimiter.ts';
 import { isLayer, type Layer, registryPaths } from '../../../../shared/registry/registryRecords.ts';
 import { diffLatency } from '../../../../shared/registry/registryMetrics.ts';
@@ -107,6 +108,14 @@ export function withLayerMessage<T>(validate: () => T): T {
   }
 }
 
+/**
+ * A JSON answer whose schema documents, defaults and diffs keep integers beyond 2^53 exact (they are
+ * `bigint`s after the registry's lossless parse, which `c.json` cannot serialise).
+ */
+export function registryJson(c: Context<AppEnv>, body: object, status = 200): Response {
+  return c.body(stringifyLosslessJson(body), status as 200, { 'Content-Type': 'application/json' });
+}
+
 export interface RegistryResult {
   status: number;
   body: object;
@@ -127,7 +136,7 @@ export async function idempotentCreate(
   const key = c.req.header('idempotency-key');
   const run = async () => {
     const result = await operation();
-    return { status: result.status, body: JSON.stringify(result.body), headers: result.headers ?? {} };
+    return { status: result.status, body: stringifyLosslessJson(result.body), headers: result.headers ?? {} };
   };
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
     throw badRequest('Idempotency-Key must be 1–255 visible ASCII characters', { field: 'Idempotency-Key' });

@@ -24,6 +24,7 @@ import {
   pageParams,
   positiveInt,
   recordDiffTime,
+  registryJson,
 } from './registryRequest.ts';
 
 const ingestBody = validator<{
@@ -64,7 +65,7 @@ export function schemaRoutes(registry: RegistryContext) {
       try {
         const datasetId = datasetIdParam(c);
         const layer = layerParam(layerName);
-        const body = await parseJsonBody(c);
+        const body = await parseJsonBody(c, { lossless: true });
         const response = await idempotentCreate(c, deps, 'schema_version', body, async () => {
           const input = ingestBody(body);
           const { plan, diffMs } = await registry.store(c).ingest(
@@ -121,7 +122,7 @@ export function schemaRoutes(registry: RegistryContext) {
       const record = number ? await store.version(datasetId, layer, number) : null;
       if (!record)
         throw notFound(version ? `version ${version} not found` : 'the layer has no current version');
-      return c.json(versionView(record));
+      return registryJson(c, versionView(record));
     },
   );
 
@@ -148,7 +149,7 @@ export function schemaRoutes(registry: RegistryContext) {
         from === to ? [] : registry.cache.diff(older.schema_hash, newer.schema_hash, oldNode, newNode);
       const verdict = registry.cache.verdict(older.schema_hash, newer.schema_hash, oldNode, newNode);
       recordDiffTime(c, layer, performance.now() - started);
-      return c.json({
+      return registryJson(c, {
         from,
         to,
         changes,

@@ -47,7 +47,7 @@ export function subscriptionRoutes(registry: RegistryContext) {
     '/subscriptions',
     endpoint(deps, limiter, 'POST', '/subscriptions', 'write', ['consumer']),
     async (c) => {
-      const body = await parseJsonBody(c);
+      const body = await parseJsonBody(c, { lossless: true });
       return idempotentCreate(c, deps, 'subscription', body, async () => {
         const input = withLayerMessage(() => createSubscriptionBody(body));
         const store = registry.store(c);
