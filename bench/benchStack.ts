@@ -3,13 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmulatorStack, LOOPBACK_ONLY_ENV, startEmulators } from '../local/emulators.ts';
 
+/** The local signing secret of every benchmark's function host (the Cloud Tasks stand-in signs with it). */
+export const BENCH_SECRET = 'bench-local-secret';
+
 /** The same emulator stack the tests use, for benchmarks. */
 export async function startBenchStack(): Promise<EmulatorStack> {
   Object.assign(process.env, LOOPBACK_ONLY_ENV, {
     GOOGLE_CLOUD_PROJECT: 'demo-arco-bench',
     ARCO_LOG_LEVEL: 'silent',
   });
-  const stack = await startEmulators({ dataDir: mkdtempSync(join(tmpdir(), 'arco-bench-')) });
+  const stack = await startEmulators({
+    dataDir: mkdtempSync(join(tmpdir(), 'arco-bench-')),
+    // As on the local stack: the stand-ins in their own process, Cloud Tasks presenting an internal
+    // identity to internal targets.
+    standInsProcess: { oidcSecret: BENCH_SECRET },
+  });
   Object.assign(process.env, stack.env);
   return stack;
 }

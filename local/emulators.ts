@@ -1,13 +1,16 @@
 /**
  * Starts the local GCP stack: the gcloud Firestore and Pub/Sub emulators from the machine image (as
- * child processes, stopped by PID) and the project's GCS and Cloud Tasks stand-ins (in-process).
+ * child processes, stopped by PID) and the project's GCS and Cloud Tasks stand-ins (in-process, or in
+ * a child process of their own with `standInsProcess`).
  * Used by the vitest global setup and by `npm start`, so tests and the dev stack run the same thing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type GcsStandin, type ObjectRateLimit, startGcsStandin } from './gcsStandin.ts';
+import type { StandInsArguments } from './standInsProcess.ts';
 import { startTasksStandin, type TasksStandin, type TasksStandinOptions } from './tasksStandin.ts';
 
 export const GCLOUD_SDK_ROOT = process.env.ARCO_GCLOUD_SDK_ROOT ?? '/usr/lib/google-cloud-sdk';
@@ -43,6 +46,34 @@ export interface EmulatorOptions {
   tasks?: Omit<TasksStandinOptions, 'host' | 'port'>;
   /** The GCS stand-in's per-object mutation limit; default from ARCO_GCS_OBJECT_RATE_LIMIT (on). */
   gcsObjectRateLimit?: ObjectRateLimit | false;
+  /**
+   * Run the GCS and Cloud Tasks stand-ins in a child process (as the real services are separate), so
+   * the function host has a core to itself. `oidcSecret`: Cloud Tasks signs internal OIDC tokens with
+   * this local secret (`tasks.mintOidcToken` cannot cross a process boundary).
+   */
+  standInsProcess?: { oidcSecret?: string };
+}
+
+const STAND_INS_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'standInsProcess.ts');
+
+/** Starts local/standInsProcess.ts and waits for its ready line. */
+async function spawnStandIns(args: StandInsArguments, logFile: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', STAND_INS_SCRIPT, JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...LOOPBACK_ONLY_ENV },
+  });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stderr?.pipe(log);
+  const ready = await new Promise<{ gcsUrl: string; tasksAddress: string }>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const line = buffered.split('\n')[0];
+      if (buffered.includes('\n')) resolve(JSON.parse(line!) as { gcsUrl: string; tasksAddress: string });
+    });
+    child.once('exit', (code) => reject(new Error(`the stand-ins exited with ${code}; see ${logFile}`)));
+  });
+  return { child, ...ready };
 }
 
 /** Names what is missing so a developer knows what to install, instead of a spawn ENOENT. */
@@ -152,6 +183,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
   const children: ChildProcess[] = [];
   let gcs: GcsStandin | undefined;
   let tasks: TasksStandin | undefined;
+  let urls = { storage: '', tasks: '' };
   const stop = async () => {
     await Promise.all([...children.map(killChild), gcs?.close(), tasks?.close()]);
   };
@@ -177,14 +209,34 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
       join(options.dataDir, 'pubsub-emulator.log'),
     );
     children.push(pubsub);
-    [gcs, tasks] = await Promise.all([
-      startGcsStandin({
-        port: ports.storage,
-        ...(options.persistStorage ? { dataDir: options.dataDir } : {}),
-        ...(options.gcsObjectRateLimit !== undefined ? { objectRateLimit: options.gcsObjectRateLimit } : {}),
-      }),
-      startTasksStandin({ port: ports.tasks, ...options.tasks }),
-    ]);
+    if (options.standInsProcess) {
+      const standIns = await spawnStandIns(
+        {
+          gcsPort: ports.storage,
+          tasksPort: ports.tasks,
+          ...(options.persistStorage ? { dataDir: options.dataDir } : {}),
+          ...(options.gcsObjectRateLimit !== undefined
+            ? { gcsObjectRateLimit: options.gcsObjectRateLimit }
+            : {}),
+          ...(options.standInsProcess.oidcSecret ? { oidcSecret: options.standInsProcess.oidcSecret } : {}),
+        },
+        join(options.dataDir, 'stand-ins.log'),
+      );
+      children.push(standIns.child);
+      urls = { storage: standIns.gcsUrl, tasks: standIns.tasksAddress };
+    } else {
+      [gcs, tasks] = await Promise.all([
+        startGcsStandin({
+          port: ports.storage,
+          ...(options.persistStorage ? { dataDir: options.dataDir } : {}),
+          ...(options.gcsObjectRateLimit !== undefined
+            ? { objectRateLimit: options.gcsObjectRateLimit }
+            : {}),
+        }),
+        startTasksStandin({ port: ports.tasks, ...options.tasks }),
+      ]);
+      urls = { storage: gcs.url, tasks: tasks.address };
+    }
     await Promise.all([
       waitForHttp(`http://127.0.0.1:${ports.firestore}/`, 30_000, firestore),
       waitForHttp(`http://127.0.0.1:${ports.pubsub}/`, 30_000, pubsub),
@@ -197,8 +249,8 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     env: {
       FIRESTORE_EMULATOR_HOST: `127.0.0.1:${ports.firestore}`,
       PUBSUB_EMULATOR_HOST: `127.0.0.1:${ports.pubsub}`,
-      STORAGE_EMULATOR_HOST: gcs.url,
-      CLOUD_TASKS_EMULATOR_HOST: tasks.address,
+      STORAGE_EMULATOR_HOST: urls.storage,
+      CLOUD_TASKS_EMULATOR_HOST: urls.tasks,
     },
     pids: children.map((c) => c.pid!).filter(Boolean),
     stop,

@@ -37,11 +37,9 @@ const secret = resolveLocalSecret(dataDir);
 const emulators = await startEmulators({
   dataDir,
   persistStorage: true,
-  tasks: {
-    // Cloud Tasks presents an OIDC token of the queue's service account; locally that is an internal token.
-    mintOidcToken: (serviceAccount) =>
-      mintLocalToken(secret, { internal: true, subject: serviceAccount, ttlSeconds: 600 }),
-  },
+  // The stand-ins run in their own process, as the services do; Cloud Tasks presents an OIDC token of
+  // the queue's service account, locally an internal token signed with the local secret.
+  standInsProcess: { oidcSecret: secret },
 });
 let stopping = false;
 const stop = async (code: number) => {
