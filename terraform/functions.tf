@@ -1,8 +1,9 @@
 locals {
   # One entry per folder of functions/ (test/terraform checks that they match).
   functions = {
-    api       = { memory = "512Mi", timeout = 60, max_instances = 20 }
-    compactor = { memory = "1Gi", timeout = 300, max_instances = 10 }
+    api = { memory = "512Mi", timeout = 60, max_instances = 20 }
+    # One instance takes every hint, so each workspace has one warm scheduler; it serves many at once.
+    compactor = { memory = "1Gi", timeout = 300, max_instances = 1 }
     worker    = { memory = "512Mi", timeout = 600, max_instances = 20 }
   }
 }
@@ -41,6 +42,9 @@ resource "google_cloudfunctions2_function" "function" {
     available_memory      = each.value.memory
     timeout_seconds       = each.value.timeout
     max_instance_count    = each.value.max_instances
+    # Hints, callbacks and reads are short and mostly wait on storage: one instance serves many at once.
+    available_cpu                    = "1"
+    max_instance_request_concurrency = 80
     environment_variables = {
       NODE_ENV                       = "production"
       ARCO_AUTH_MODE                 = "google"
@@ -49,6 +53,8 @@ resource "google_cloudfunctions2_function" "function" {
       ARCO_INTERNAL_SERVICE_ACCOUNTS = join(",", local.internal_callers)
       ARCO_TASKS_SERVICE_ACCOUNT     = google_service_account.tasks.email
       ARCO_PUBLIC_BASE_URL           = "https://${var.region}-${var.project}.cloudfunctions.net/arco-api"
+      ARCO_COMPACTOR_URL             = "https://${var.region}-${var.project}.cloudfunctions.net/arco-compactor"
+      ARCO_PUBLISH_INTERVAL_MS       = "1000"
       ARCO_OIDC_AUDIENCE             = "https://${var.region}-${var.project}.cloudfunctions.net/arco-${each.key}"
     }
     secret_environment_variables {

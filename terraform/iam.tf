@@ -35,13 +35,6 @@ resource "google_storage_bucket_iam_member" "data" {
   member   = "serviceAccount:${google_service_account.function[each.key].email}"
 }
 
-resource "google_pubsub_topic_iam_member" "appends_publisher" {
-  for_each = toset(["api", "compactor"])
-  topic    = google_pubsub_topic.orchestration_appends.name
-  role     = "roles/pubsub.publisher"
-  member   = "serviceAccount:${google_service_account.function[each.key].email}"
-}
-
 # The api (timers, callbacks) and the compactor (dispatch controller) create Cloud Tasks that run as
 # the tasks identity.
 resource "google_project_iam_member" "enqueuer" {

@@ -1,39 +1,6 @@
-resource "google_pubsub_topic" "orchestration_appends" {
-  name = "arco-orchestration-appends"
-}
-
-resource "google_pubsub_topic" "orchestration_appends_dead_letter" {
-  name = "arco-orchestration-appends-dead-letter"
-}
-
-# Append hints wake the compactor; a lost hint only delays folding (the next compaction folds every
-# pending batch), so undeliverable hints go to the dead-letter topic for inspection.
-resource "google_pubsub_subscription" "orchestration_appends_compactor" {
-  name                 = "arco-orchestration-appends-compactor"
-  topic                = google_pubsub_topic.orchestration_appends.id
-  ack_deadline_seconds = 60
-
-  push_config {
-    push_endpoint = "${google_cloudfunctions2_function.function["compactor"].service_config[0].uri}/pubsub"
-    oidc_token {
-      service_account_email = google_service_account.pusher.email
-    }
-  }
-
-  dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.orchestration_appends_dead_letter.id
-    max_delivery_attempts = 10
-  }
-
-  retry_policy {
-    minimum_backoff = "1s"
-    maximum_backoff = "60s"
-  }
-}
-
 # Retry settings match local/bootstrap.ts, which creates the same queues on the local stack.
 resource "google_cloud_tasks_queue" "queue" {
-  for_each = toset(["arco-dispatch", "arco-timers"])
+  for_each = toset(["arco-dispatch", "arco-timers", "arco-compaction-hints"])
   name     = each.value
   location = var.region
 

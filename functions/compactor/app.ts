@@ -4,9 +4,9 @@ import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { authenticate, requireInternal } from '../../shared/http/authMiddleware.ts';
 import { handleError, handleNotFound } from '../../shared/http/errorHandler.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
-import { pushAuth } from '../../shared/http/pushAuth.ts';
 import { requestContext } from '../../shared/http/requestContext.ts';
 import { SCOPE_ID_PATTERN, type Scope } from '../../shared/auth/principal.ts';
+import { parseCompactionHint } from '../../shared/orchestration/compactionHint.ts';
 import { CompactionInputError, LeaseBusyError } from '../../shared/orchestration/compactor.ts';
 import { compactorFor } from '../../shared/orchestration/orchestrationServices.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
@@ -48,7 +48,7 @@ function internalScope(c: {
   return { tenant, workspace };
 }
 
-/** The compactor function: `/compact`, `/rebuild` (internal callers) and `/pubsub` (append hints). */
+/** The compactor function: `/hint` (append hints from Cloud Tasks), `/compact` and `/rebuild` (internal callers). */
 export function createCompactorApp(deps: Dependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requestContext(deps.log, deps.ids));
@@ -56,24 +56,17 @@ export function createCompactorApp(deps: Dependencies): Hono<AppEnv> {
   app.notFound(handleNotFound);
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
-  app.use('/pubsub', pushAuth(deps.tokens, deps.config.pushToken));
-  app.post('/pubsub', async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as { message?: { data?: string } };
-    let scope: Partial<Scope>;
-    try {
-      scope = JSON.parse(Buffer.from(body.message?.data ?? '', 'base64').toString('utf8')) as Partial<Scope>;
-    } catch {
-      return c.json({ ignored: 'unreadable message' });
-    }
-    if (!SCOPE_ID_PATTERN.test(scope.tenant ?? '') || !SCOPE_ID_PATTERN.test(scope.workspace ?? ''))
-      return c.json({ ignored: 'message names no workspace' });
-    try {
-      return c.json(await compactorFor(deps, scope as Scope).drain());
-    } catch (error) {
-      // Whoever holds the lease folds this batch too; otherwise Pub/Sub redelivers the hint after a backoff.
-      if (error instanceof LeaseBusyError) return c.json({ deferred: true }, 503);
-      throw error;
-    }
+  // Append hints (Cloud Tasks, internal identity): fold the batch and run its controllers, then answer.
+  // Publishing follows on the workspace's cadence; a failure answers 500 so Cloud Tasks retries the hint.
+  app.use('/hint', authenticate(deps.tokens), requireInternal);
+  app.post('/hint', async (c) => {
+    const hint = parseCompactionHint(await c.req.json().catch(() => null));
+    if (!hint) return c.json({ ignored: 'the hint names no workspace' });
+    const { tenant, workspace, batchId, paths, eventsJson } = hint;
+    await compactorFor(deps, { tenant, workspace }).hint(
+      batchId && paths ? { batchId, paths, ...(eventsJson ? { eventsJson } : {}) } : undefined,
+    );
+    return c.json({ folded: true });
   });
 
   app.use('/compact', authenticate(deps.tokens), requireInternal);

@@ -40,6 +40,8 @@ export interface DocumentStore {
   create(path: string, data: object): Promise<CreateResult>;
   set(path: string, data: object): Promise<void>;
   delete(path: string): Promise<void>;
+  /** Deletes many documents in as few round trips as the store allows (not atomic across batches). */
+  deleteMany(paths: string[]): Promise<void>;
   getVersioned<T>(path: string): Promise<VersionedDocument<T> | null>;
   /**
    * Optimistic compare-and-set: writes only if the document is still at `expectedVersion` (null = must

@@ -71,6 +71,15 @@ export class FirestoreDocumentStore implements DocumentStore {
     await this.firestore.doc(path).delete();
   }
 
+  async deleteMany(paths: string[]): Promise<void> {
+    // A write batch takes at most 500 writes.
+    for (let i = 0; i < paths.length; i += 500) {
+      const batch = this.firestore.batch();
+      for (const path of paths.slice(i, i + 500)) batch.delete(this.firestore.doc(path));
+      await batch.commit();
+    }
+  }
+
   runTransaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R> {
     return this.firestore.runTransaction((transaction: Transaction) => {
       const tx: DocumentTransaction = {

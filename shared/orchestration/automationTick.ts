@@ -1,7 +1,8 @@
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 import { type BackfillPlanning, planBackfills } from './backfillController.ts';
-import { compactorFor, readerFor } from './orchestrationServices.ts';
+import { cloudTasksHintSender } from './compactionHint.ts';
+import { readerFor } from './orchestrationServices.ts';
 import { advancePipelineBackfills } from './pipelineBackfills.ts';
 import { evaluateSchedules, type ScheduleEvaluation } from './scheduleController.ts';
 import { pollSensors } from './sensorEvaluation.ts';
@@ -18,15 +19,20 @@ export interface TickResult {
 
 /**
  * One pass of the time-driven controllers for a workspace at `now` (spec README, automation tick):
- * schedules, poll sensors, backfill planning, then the stuck-task sweeper. It folds what is pending
- * first, so every controller decides on current projections; each appends with idempotency keys (tick
- * ids, eval ids, chunk indexes) and starts runs through run-key reservations, so a second tick at the
- * same `now` changes nothing.
+ * schedules, poll sensors, backfill planning, then the stuck-task sweeper. Controllers decide on the
+ * published projections (at most about a publish interval behind); each appends with idempotency keys
+ * (tick ids, eval ids, chunk indexes) and starts runs through run-key reservations, so a second tick at
+ * the same `now`, or one that reads a state not yet showing the last tick's events, changes nothing.
  */
 export async function runAutomationTick(deps: Dependencies, scope: Scope, now: Date): Promise<TickResult> {
-  await compactorFor(deps, scope)
-    .drain(2000)
-    .catch(() => undefined);
+  // Anti-entropy for lost hints: the compactor scans what is pending. The tick itself never compacts;
+  // its controllers decide on the published state and are idempotent against its lag.
+  await cloudTasksHintSender(
+    deps.tasks,
+    deps.config,
+  )({ tenant: scope.tenant, workspace: scope.workspace }).catch((error: unknown) =>
+    deps.log.warn('tick could not hint the compactor', { error: String(error) }),
+  );
   const snapshot = await readerFor(deps, scope).snapshot();
   const schedules = await evaluateSchedules(deps, scope, snapshot, now);
   const sensors = await pollSensors(deps, scope, snapshot, now);

@@ -1,4 +1,5 @@
 import type { Scope } from '../auth/principal.ts';
+import { mapLimit } from '../core/mapLimit.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 import { DISPATCH_QUEUE, TIMER_QUEUE } from '../runtime/resources.ts';
 import { attemptIdOf, cloudTaskName, dispatchIdOf, retryTimerIdOf, taskIdOf } from './dispatchIds.ts';
@@ -6,7 +7,6 @@ import type { EventData } from './events.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
 import { partitionValues } from './partitionKeys.ts';
 import { partitionPath, stepManifestPath } from './stepManifests.ts';
-import { ledgerFor } from './orchestrationServices.ts';
 import { type FoldState, keyOf } from './projectionTables.ts';
 import type { RetryTimer } from './taskCallbacks.ts';
 import { mintTaskToken } from './taskToken.ts';
@@ -15,19 +15,48 @@ const TOKEN_TTL_SECONDS = 3600;
 
 /**
  * The ready-dispatch, dispatcher and retry-timer controllers (orchestration spec §10.4), run on the
- * published state of the runs a compaction touched. They only append events and create named Cloud
- * Tasks; running them twice is harmless (fold idempotency keys and Cloud Task name dedup).
+ * compactor's warm state for the tasks a fold changed (readiness comes from this cycle's events, never
+ * from scanning a run). They only append events (through `append`, durable before it returns) and
+ * create named Cloud Tasks; running them twice is harmless (fold idempotency keys and Cloud Task name
+ * dedup). A READY task gets its intent appended; once that intent is folded (the next round), the
+ * DISPATCHED task is enqueued, and `acknowledge` records that (the compactor defers it to its publish).
  */
 export async function reconcileDispatches(
   deps: Dependencies,
   scope: Scope,
   state: FoldState,
-  runIds: Iterable<string>,
+  changes: { tasks?: Iterable<string>; timers?: Iterable<string> },
+  append: (events: EventData[]) => Promise<void>,
+  acknowledge: (events: EventData[]) => void | Promise<void> = append,
 ): Promise<void> {
   const intents: EventData[] = [];
+  const taskKeys = new Set(changes.tasks ?? []);
+  // A fired retry timer: the next attempt is due if the task still waits for it.
+  for (const timerId of changes.timers ?? []) {
+    const timer = state.timers.get(timerId);
+    if (timer?.state !== 'FIRED' || timer.timerType !== 'RETRY') continue;
+    const key = keyOf(String(timer.runId), String(timer.taskKey));
+    const task = state.tasks.get(key) as TaskRow | undefined;
+    if (task?.state !== 'RETRY_WAIT' || task.attempt !== timer.attempt) continue;
+    const dispatchId = dispatchIdOf(task.runId, task.taskKey, task.attempt + 1);
+    if (!state.dispatch_outbox.get(dispatchId))
+      intents.push({
+        type: 'dispatch_requested',
+        runId: task.runId,
+        taskKey: task.taskKey,
+        attempt: task.attempt + 1,
+        attemptId: attemptIdOf(dispatchId),
+        workerQueue: DISPATCH_QUEUE,
+        dispatchId,
+      });
+  }
   const acks: EventData[] = [];
+  const enqueues: Array<{ run: RunRow; task: TaskRow; dispatchId: string }> = [];
   const now = deps.clock.now();
-  for (const runId of runIds) {
+  for (const key of taskKeys) {
+    const task = state.tasks.get(key) as TaskRow | undefined;
+    if (!task || isTerminal(task.state)) continue;
+    const { runId, taskKey } = task;
     const run = state.runs.get(runId) as RunRow | undefined;
     if (
       !run ||
@@ -37,76 +66,75 @@ export async function reconcileDispatches(
       run.state === 'CANCELLED'
     )
       continue;
-    for (const taskKey of run.taskKeys) {
-      const task = state.tasks.get(keyOf(runId, taskKey)) as TaskRow | undefined;
-      if (!task || isTerminal(task.state)) continue;
-      // A task without a worker cannot be sent anywhere; it stays READY until a manifest names one.
-      if (task.state === 'READY' && task.workerUrl) {
-        const attempt = Math.max(task.attempt, 1);
-        const dispatchId = dispatchIdOf(runId, taskKey, attempt);
-        if (!state.dispatch_outbox.get(dispatchId))
-          intents.push({
-            type: 'dispatch_requested',
-            runId,
-            taskKey,
-            attempt,
-            attemptId: attemptIdOf(dispatchId),
-            workerQueue: DISPATCH_QUEUE,
-            dispatchId,
-          });
-      }
-      if (task.state === 'DISPATCHED') {
-        const dispatchId = dispatchIdOf(runId, taskKey, task.attempt);
-        const outbox = state.dispatch_outbox.get(dispatchId);
-        if (outbox?.status === 'PENDING') {
-          const cloudTaskId = await enqueueDispatch(deps, scope, run, task, dispatchId, now.getTime());
-          if (cloudTaskId)
-            acks.push({
-              type: 'dispatch_enqueued',
-              dispatchId,
-              runId,
-              taskKey,
-              attempt: task.attempt,
-              cloudTaskId,
-            });
-        }
-      }
-      if (task.state === 'RETRY_WAIT' && task.attempt < task.maxAttempts && task.retryNotBefore) {
-        const fireAtMs = Date.parse(task.retryNotBefore);
-        const timerId = retryTimerIdOf(runId, taskKey, task.attempt, fireAtMs);
-        if (!state.timers.get(timerId)) {
-          const cloudTaskId = cloudTaskName('t', timerId);
-          await deps.tasks.enqueue({
-            queue: TIMER_QUEUE,
-            name: cloudTaskId,
-            url: `${deps.config.publicBaseUrl}/internal/timers/fire`,
-            body: {
-              tenantId: scope.tenant,
-              workspaceId: scope.workspace,
-              timerId,
-              runId,
-              taskKey,
-              attempt: task.attempt,
-            } satisfies RetryTimer,
-            scheduleTime: new Date(fireAtMs),
-            oidcServiceAccount: deps.config.tasksServiceAccount,
-          });
-          intents.push({
-            type: 'timer_requested',
+    // A task without a worker cannot be sent anywhere; it stays READY until a manifest names one.
+    if (task.state === 'READY' && task.workerUrl) {
+      const attempt = Math.max(task.attempt, 1);
+      const dispatchId = dispatchIdOf(runId, taskKey, attempt);
+      if (!state.dispatch_outbox.get(dispatchId))
+        intents.push({
+          type: 'dispatch_requested',
+          runId,
+          taskKey,
+          attempt,
+          attemptId: attemptIdOf(dispatchId),
+          workerQueue: DISPATCH_QUEUE,
+          dispatchId,
+        });
+    }
+    if (task.state === 'DISPATCHED') {
+      const dispatchId = dispatchIdOf(runId, taskKey, task.attempt);
+      const outbox = state.dispatch_outbox.get(dispatchId);
+      if (outbox?.status === 'PENDING') enqueues.push({ run, task, dispatchId });
+    }
+    if (task.state === 'RETRY_WAIT' && task.attempt < task.maxAttempts && task.retryNotBefore) {
+      const fireAtMs = Date.parse(task.retryNotBefore);
+      const timerId = retryTimerIdOf(runId, taskKey, task.attempt, fireAtMs);
+      if (!state.timers.get(timerId)) {
+        const cloudTaskId = cloudTaskName('t', timerId);
+        await deps.tasks.enqueue({
+          queue: TIMER_QUEUE,
+          name: cloudTaskId,
+          url: `${deps.config.publicBaseUrl}/internal/timers/fire`,
+          body: {
+            tenantId: scope.tenant,
+            workspaceId: scope.workspace,
             timerId,
-            timerType: 'RETRY',
             runId,
             taskKey,
             attempt: task.attempt,
-            fireAt: task.retryNotBefore,
-            cloudTaskId,
-          });
-        }
+          } satisfies RetryTimer,
+          scheduleTime: new Date(fireAtMs),
+          oidcServiceAccount: deps.config.tasksServiceAccount,
+        });
+        intents.push({
+          type: 'timer_requested',
+          timerId,
+          timerType: 'RETRY',
+          runId,
+          taskKey,
+          attempt: task.attempt,
+          fireAt: task.retryNotBefore,
+          cloudTaskId,
+        });
       }
     }
   }
-  const events = [...intents, ...acks];
-  if (events.length) await ledgerFor(deps, scope).append(events.map((data) => ({ data })));
+  // A fan-out enqueues hundreds at once; Cloud Tasks takes them in parallel.
+  await mapLimit(enqueues, 32, async ({ run, task, dispatchId }) => {
+    const cloudTaskId = await enqueueDispatch(deps, scope, run, task, dispatchId, now.getTime());
+    if (cloudTaskId)
+      acks.push({
+        type: 'dispatch_enqueued',
+        dispatchId,
+        runId: task.runId,
+        taskKey: task.taskKey,
+        attempt: task.attempt,
+        cloudTaskId,
+      });
+  });
+  if (intents.length) await append(intents);
+  // Acknowledgements only stop the sweeper from creating the task again (a duplicate name is refused).
+  if (acks.length) await acknowledge(acks);
 }
 
 /**
@@ -179,13 +207,21 @@ async function enqueueDispatch(
     return null;
   }
   const taskId = taskIdOf(task.runId, task.taskKey);
-  const claims = {
+  const envelopeClaims = {
     taskId,
     tenantId: scope.tenant,
     workspaceId: scope.workspace,
     runId: task.runId,
     attempt: task.attempt,
     attemptId: task.attemptId!,
+  };
+  const claims = {
+    ...envelopeClaims,
+    taskKey: task.taskKey,
+    ...(task.assetKey ? { assetKey: task.assetKey } : {}),
+    ...(task.partitionKey ? { partitionKey: task.partitionKey } : {}),
+    ...(run.labels?.['arco.pipeline'] ? { pipeline: run.labels['arco.pipeline'] } : {}),
+    ...(run.labels?.['arco.as_of_mode'] ? { asOfMode: run.labels['arco.as_of_mode'] } : {}),
   };
   const ttl = Math.max(TOKEN_TTL_SECONDS, task.heartbeatTimeoutSec + 300);
   const name = cloudTaskName('d', dispatchId);
@@ -194,7 +230,7 @@ async function enqueueDispatch(
     name,
     url: task.workerUrl,
     body: {
-      ...claims,
+      ...envelopeClaims,
       taskKey: task.taskKey,
       dispatchId,
       ...(task.assetKey ? { assetKey: task.assetKey } : {}),

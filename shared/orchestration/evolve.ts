@@ -422,6 +422,8 @@ const onTaskStarted: Handler<'task_started'> = (c, data) => {
   if (!task || isTerminal(task.state) || data.attempt < task.attempt) return;
   if (data.attempt === task.attempt && task.attemptId && task.attemptId !== data.attemptId) return;
   if (data.attempt === task.attempt && task.state === 'RUNNING') return;
+  // A start folded after its attempt's failure (batches fold in arrival order) must not revive it.
+  if (data.attempt === task.attempt && task.state === 'RETRY_WAIT') return;
   const next: TaskRow = {
     ...task,
     state: 'RUNNING',

@@ -2,12 +2,11 @@ import type { Clock } from '../adapters/clock.ts';
 import type { DocumentStore } from '../adapters/documentStore.ts';
 import type { IdGenerator } from '../adapters/idGenerator.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
-import type { Publisher } from '../adapters/publisher.ts';
 import type { Scope } from '../auth/principal.ts';
 import { canonicalJson } from '../core/canonicalJson.ts';
 import { mapLimit } from '../core/mapLimit.ts';
 import type { Logger } from '../observability/logger.ts';
-import { ORCHESTRATION_APPENDS_TOPIC } from '../runtime/resources.ts';
+import type { HintSender } from './compactionHint.ts';
 import { validateEnvelope } from './eventSchema.ts';
 import { type EventData, envelope, eventTimeMs, ledgerPath, type OrchestrationEvent } from './events.ts';
 
@@ -16,7 +15,8 @@ export class LedgerConflictError extends Error {}
 export interface LedgerDeps {
   objects: ObjectStore;
   documents: DocumentStore;
-  publisher: Publisher;
+  /** Wakes the compactor after a batch is durable; absent for the compactor's own appends. */
+  hints?: HintSender;
   ids: IdGenerator;
   clock: Clock;
   log: Logger;
@@ -33,9 +33,13 @@ export interface AppendResult {
   events: OrchestrationEvent[];
   /** The pending batch the compactor will fold; gone once the batch is visible. */
   batchId: string;
+  /** The batch's ledger paths, in the order of `events`. */
+  paths: string[];
 }
 
 const FUTURE_LIMIT_MS = 5 * 60_000;
+/** Batches up to this size (canonical JSON bytes) ride inline in their pending record and hint. */
+const INLINE_EVENTS_MAX_BYTES = 32 * 1024;
 
 export const pendingCollection = (scope: Scope) =>
   `tenants/${scope.tenant}/workspaces/${scope.workspace}/orchestrationPending`;
@@ -43,7 +47,8 @@ export const pendingCollection = (scope: Scope) =>
 /**
  * The GCS ledger: every event is a create-only object of canonical JSON; appending the same event again is
  * harmless. Each append batch leaves one pending record (Firestore) that the compactor folds, so no
- * correctness path lists the bucket, and one Pub/Sub hint per batch wakes the compactor.
+ * correctness path lists the bucket, and one hint per batch wakes the compactor. An append never waits
+ * for a compaction.
  */
 export class Ledger {
   constructor(private readonly deps: LedgerDeps) {}
@@ -77,22 +82,30 @@ export class Ledger {
     }
     const paths = await mapLimit(events, 16, (event) => this.write(event));
     const batchId = events.map((e) => e.eventId).sort()[0]!;
+    // A small batch travels with its record and its hint, so folding it reads nothing back from GCS;
+    // the ledger objects stay the truth (a rebuild replays them).
+    const eventsJson = canonicalJson(events);
+    const inline = Buffer.byteLength(eventsJson) <= INLINE_EVENTS_MAX_BYTES ? { eventsJson } : {};
     await this.deps.documents.set(`${pendingCollection(this.deps.scope)}/${batchId}`, {
       batchId,
       paths,
+      ...inline,
       createdAt: new Date(nowMs).toISOString(),
     });
-    await this.deps.publisher
-      .publish(ORCHESTRATION_APPENDS_TOPIC, {
+    await this.deps
+      .hints?.({
         tenant: this.deps.scope.tenant,
         workspace: this.deps.scope.workspace,
+        batchId,
+        paths,
+        ...inline,
       })
       .catch((error: unknown) =>
-        this.deps.log.warn('compactor hint not published; the next compaction folds it', {
+        this.deps.log.warn('compactor hint not sent; its periodic scan folds the batch', {
           error: String(error),
         }),
       );
-    return { events, batchId };
+    return { events, batchId, paths };
   }
 
   private async write(event: OrchestrationEvent): Promise<string> {

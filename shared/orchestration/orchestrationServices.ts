@@ -1,40 +1,84 @@
 import { scopedObjectStore } from '../adapters/scopedObjectStore.ts';
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
+import { cloudTasksHintSender } from './compactionHint.ts';
 import { Compactor } from './compactor.ts';
 import { reconcileDispatches } from './dispatchController.ts';
 import { Ledger } from './ledger.ts';
 import { writeStepManifests } from './stepManifests.ts';
 import { ProjectionReader } from './projectionReader.ts';
+import { WorkspaceScheduler } from './workspaceScheduler.ts';
 
-/** The state-store pieces bound to one workspace. */
-export function compactorFor(deps: Dependencies, scope: Scope): Compactor {
-  return new Compactor({
-    objects: scopedObjectStore(deps.objects, scope),
-    documents: deps.documents,
-    clock: deps.clock,
-    ids: deps.ids,
-    failpoints: deps.failpoints,
-    log: deps.log,
-    scope,
-    // Post-fold controllers: dispatch what became ready, then write the manifests of what finished
-    // (a failure of either is retried by the next publish or the sweeper; nothing is lost).
-    afterPublish: async (state, runIds) => {
-      await reconcileDispatches(deps, scope, state, runIds);
-      await writeStepManifests(deps, scope, state, runIds);
-    },
-  });
+/** One scheduler per workspace and set of dependencies (a process has one set, so one lease holder). */
+const schedulers = new WeakMap<Dependencies, Map<string, WorkspaceScheduler>>();
+
+/**
+ * The workspace's scheduler in this process: folds hinted batches, runs the dispatch and manifest
+ * controllers on its warm state, and publishes on the configured cadence. `drain()` and `rebuild()`
+ * go through it, so nothing in one process races its own folding.
+ */
+export function compactorFor(deps: Dependencies, scope: Scope): WorkspaceScheduler {
+  const key = `${scope.tenant}/${scope.workspace}`;
+  let ofDeps = schedulers.get(deps);
+  if (!ofDeps) schedulers.set(deps, (ofDeps = new Map()));
+  let scheduler = ofDeps.get(key);
+  if (!scheduler) {
+    const compactor = new Compactor({
+      objects: scopedObjectStore(deps.objects, scope),
+      documents: deps.documents,
+      clock: deps.clock,
+      ids: deps.ids,
+      failpoints: deps.failpoints,
+      log: deps.log,
+      scope,
+      ledger: new Ledger(ledgerDeps(deps, scope)),
+      // Controllers on each fold: dispatch what became ready, then write the manifests of what finished
+      // (a failure of either is retried by the sweeper; nothing is lost).
+      afterFold: async (state, changes, effects) => {
+        await reconcileDispatches(
+          deps,
+          scope,
+          state,
+          { tasks: changes.get('tasks'), timers: changes.get('timers') },
+          effects.append,
+          effects.defer,
+        ).catch((error: unknown) =>
+          deps.log.error('dispatch controller failed; the sweeper repairs it', { error: String(error) }),
+        );
+        effects.background(
+          writeStepManifests(deps, scope, state, [...(changes.get('tasks') ?? [])]).catch((error: unknown) =>
+            deps.log.error('step manifests not written; the sweeper writes them', { error: String(error) }),
+          ),
+        );
+      },
+    });
+    scheduler = new WorkspaceScheduler(compactor, deps.clock, deps.log, {
+      publishIntervalMs: deps.config.publishIntervalMs,
+    });
+    ofDeps.set(key, scheduler);
+  }
+  return scheduler;
 }
 
-export function ledgerFor(deps: Dependencies, scope: Scope): Ledger {
-  return new Ledger({
+function ledgerDeps(deps: Dependencies, scope: Scope) {
+  return {
     objects: scopedObjectStore(deps.objects, scope),
     documents: deps.documents,
-    publisher: deps.publisher,
     ids: deps.ids,
     clock: deps.clock,
     log: deps.log,
     scope,
+  };
+}
+
+/**
+ * The ledger of one workspace. Each append hints the compactor unless `hint` is false (events no
+ * decision waits on, folded by the compactor's periodic scan instead).
+ */
+export function ledgerFor(deps: Dependencies, scope: Scope, options: { hint?: boolean } = {}): Ledger {
+  return new Ledger({
+    ...ledgerDeps(deps, scope),
+    ...(options.hint === false ? {} : { hints: cloudTasksHintSender(deps.tasks, deps.config) }),
   });
 }
 

@@ -182,11 +182,12 @@ export class ProjectionStore {
       ...(head.raw ? { parent_pointer_hash: `sha256:${sha256Hex(head.raw)}` } : {}),
       updated_at: now,
     };
-    const result = await this.objects.put(POINTER_PATH, canonicalJson(pointer), {
+    const raw = Buffer.from(canonicalJson(pointer));
+    const result = await this.objects.put(POINTER_PATH, raw, {
       ifGenerationMatch: head.generation ?? 0,
     });
     return result.status === 'written'
-      ? { moved: true as const, generation: result.generation }
+      ? { moved: true as const, generation: result.generation, pointer, raw }
       : { moved: false as const };
   }
 }

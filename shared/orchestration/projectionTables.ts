@@ -38,6 +38,11 @@ interface TableSpec {
   /** The value that decides a row's shard; readers pass the same value to find it (a run id…). */
   shardKey: (row: Row) => string;
   shardFor: (shardKey: string) => string;
+  /**
+   * Splits each shard further by a hash of this value (`{shard}.{hh}`), so one task's change rewrites
+   * a bounded slice of a large run instead of every row of it. Readers of a shard key read every slice.
+   */
+  slices?: { of: (row: Row) => string; count: number };
 }
 
 const str = (row: Row, field: string) => String(row[field] ?? '');
@@ -67,16 +72,29 @@ const byTime = (hoursPerBucket: number, fanOut: number, fallback: number) => (id
 };
 
 const RUN_SHARDS = byTime(24, 8, 64);
+/** Slices of the per-run tables: a 1 000-task run's task change rewrites about 1/32 of its rows. */
+const RUN_SLICES = 32;
 
 export const TABLE_SPECS: Record<TableName, TableSpec> = {
   runs: { key: byField('runId'), shardKey: byField('runId'), shardFor: RUN_SHARDS },
-  tasks: { key: joined('runId', 'taskKey'), shardKey: byField('runId'), shardFor: RUN_SHARDS },
+  tasks: {
+    key: joined('runId', 'taskKey'),
+    shardKey: byField('runId'),
+    shardFor: RUN_SHARDS,
+    slices: { of: joined('runId', 'taskKey'), count: RUN_SLICES },
+  },
   dep_satisfaction: {
     key: joined('runId', 'upstreamTaskKey', 'downstreamTaskKey'),
     shardKey: byField('runId'),
     shardFor: RUN_SHARDS,
+    slices: { of: joined('runId', 'upstreamTaskKey', 'downstreamTaskKey'), count: RUN_SLICES },
   },
-  dispatch_outbox: { key: byField('dispatchId'), shardKey: byField('runId'), shardFor: RUN_SHARDS },
+  dispatch_outbox: {
+    key: byField('dispatchId'),
+    shardKey: byField('runId'),
+    shardFor: RUN_SHARDS,
+    slices: { of: byField('dispatchId'), count: RUN_SLICES },
+  },
   timers: { key: byField('timerId'), shardKey: byField('timerId'), shardFor: hashed(16) },
   partition_status: {
     key: joined('assetKey', 'partitionKey'),
@@ -106,7 +124,19 @@ export const keyOf = (...parts: string[]) => parts.join(SEP);
 /** The shard that holds rows whose shard key is `shardKey`; the same input always lands in the same shard. */
 export const shardOf = (table: TableName, shardKey: string) => TABLE_SPECS[table].shardFor(shardKey);
 
-export const shardOfRow = (table: TableName, row: Row) => shardOf(table, TABLE_SPECS[table].shardKey(row));
+/** The shard (and slice, for sliced tables) a row lives in. */
+export function shardOfRow(table: TableName, row: Row): string {
+  const spec = TABLE_SPECS[table];
+  const shard = shardOf(table, spec.shardKey(row));
+  if (!spec.slices) return shard;
+  return `${shard}.${hashBucket(spec.slices.of(row), spec.slices.count).toString(16).padStart(2, '0')}`;
+}
+
+/** True when `shardId` (a manifest entry) holds rows of `shardKey`: its shard, or a slice of it. */
+export function shardHolds(table: TableName, shardId: string, shardKey: string): boolean {
+  const shard = shardOf(table, shardKey);
+  return shardId === shard || shardId.startsWith(`${shard}.`);
+}
 
 export function emptyState(): FoldState {
   return Object.fromEntries(TABLES.map((t) => [t, new Map<string, Row>()])) as unknown as FoldState;

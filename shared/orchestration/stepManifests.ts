@@ -1,10 +1,11 @@
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { Scope } from '../auth/principal.ts';
 import { scopedObjectStore } from '../adapters/scopedObjectStore.ts';
+import { mapLimit } from '../core/mapLimit.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
 import { partitionValues } from './partitionKeys.ts';
-import type { FoldState } from './projectionTables.ts';
+import { type FoldState, keyOf } from './projectionTables.ts';
 import { publicTaskState } from './runViews.ts';
 
 /**
@@ -209,38 +210,46 @@ async function writeOnce(
     });
 }
 
-/** After a publish: the manifests of the changed runs' finished attempts and terminal steps. */
+/**
+ * After a fold: the manifests of the attempts that just finished and the steps that just became
+ * terminal, for the tasks this fold changed only (so the cost follows the changes, not the run's size
+ * or history). Create-only writes: writing one again is a 412 and harmless.
+ */
 export async function writeStepManifests(
   deps: Dependencies,
   scope: Scope,
   state: FoldState,
-  runIds: Set<string>,
+  taskKeys: Iterable<string>,
 ) {
   const objects = scopedObjectStore(deps.objects, scope);
   const now = deps.clock.now().toISOString();
-  const tasks = [...state.tasks.values()] as unknown as TaskRow[];
-  for (const runId of runIds) {
-    const run = state.runs.get(runId) as unknown as RunRow | undefined;
+  // Documents are built now, from the state as this fold left it; only the writes wait.
+  const writes: Array<Parameters<typeof writeOnce>> = [];
+  for (const key of taskKeys) {
+    const task = state.tasks.get(key) as unknown as TaskRow | undefined;
+    if (!task) continue;
+    const run = state.runs.get(task.runId) as unknown as RunRow | undefined;
     if (!run) continue;
-    const ofRun = tasks.filter((t) => t.runId === runId);
-    for (const task of ofRun) {
-      const assetKey = task.assetKey ?? task.taskKey;
-      const terminal = isTerminal(task.state);
-      if (task.attempt >= 1 && (task.state === 'RETRY_WAIT' || (terminal && task.state !== 'SKIPPED')))
-        await writeOnce(
-          objects,
-          attemptManifestPath(assetKey, task.partitionKey, runId, task.attempt),
-          manifestDocument(scope, run, task, 'attempt', ofRun, now),
-        );
-      if (terminal)
-        await writeOnce(
-          objects,
-          stepManifestPath(assetKey, task.partitionKey, runId),
-          manifestDocument(scope, run, task, 'step', ofRun, now),
-          task.attempt,
-        );
-    }
+    const upstream = (task.dependsOn ?? [])
+      .map((dep) => state.tasks.get(keyOf(task.runId, dep)) as unknown as TaskRow | undefined)
+      .filter((t): t is TaskRow => t !== undefined);
+    const assetKey = task.assetKey ?? task.taskKey;
+    const terminal = isTerminal(task.state);
+    if (task.attempt >= 1 && (task.state === 'RETRY_WAIT' || (terminal && task.state !== 'SKIPPED')))
+      writes.push([
+        objects,
+        attemptManifestPath(assetKey, task.partitionKey, task.runId, task.attempt),
+        manifestDocument(scope, run, task, 'attempt', upstream, now),
+      ]);
+    if (terminal)
+      writes.push([
+        objects,
+        stepManifestPath(assetKey, task.partitionKey, task.runId),
+        manifestDocument(scope, run, task, 'step', upstream, now),
+        task.attempt,
+      ]);
   }
+  await mapLimit(writes, 16, (args) => writeOnce(...args));
 }
 
 /** Which tasks of a run have their step manifest, by known-key reads (spec §2.5). */

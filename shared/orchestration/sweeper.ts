@@ -113,11 +113,15 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
   }
   if (events.length) await ledgerFor(deps, scope).append(events.map((data) => ({ data })));
   // Outbox rows and ready tasks a lost controller run left behind get the dispatcher's normal treatment.
+  const ledger = ledgerFor(deps, scope);
   await reconcileDispatches(
     deps,
     scope,
     state as FoldState,
-    runs.map((r) => r.runId),
+    { tasks: state.tasks.keys() },
+    async (events) => {
+      await ledger.append(events.map((data) => ({ data })));
+    },
   ).catch((error: unknown) =>
     deps.log.error('sweeper could not repair dispatches; the next tick retries', { error: String(error) }),
   );

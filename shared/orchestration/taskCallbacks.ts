@@ -1,17 +1,18 @@
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
-import { DISPATCH_QUEUE } from '../runtime/resources.ts';
-import { attemptIdOf, dispatchIdOf, parseTaskId } from './dispatchIds.ts';
+import { parseTaskId } from './dispatchIds.ts';
 import type { EventData, TaskErrorInfo } from './events.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
 import { classifyFailure, retryCategory } from './failureClassification.ts';
 import { ManifestStore } from './manifestStore.ts';
-import { readerFor } from './orchestrationServices.ts';
+import { ledgerFor, readerFor } from './orchestrationServices.ts';
 import { sideEffectsOf } from './pipelineDeclarations.ts';
 import { TaskTokenError, verifyTaskToken } from './taskToken.ts';
-import { appendVisible } from './visibility.ts';
 
 export type CallbackKind = 'started' | 'heartbeat' | 'completed';
+
+/** A callback may judge by a published snapshot this old (ms); anything newer it judges by its token. */
+const CALLBACK_SNAPSHOT_MAX_AGE_MS = 250;
 
 export interface CallbackBody {
   attempt: number;
@@ -37,7 +38,7 @@ export class CallbackError extends Error {
   }
 }
 
-/** Validates a worker callback in the spec's order and appends its event; answers once it is visible. */
+/** Validates a worker callback in the spec's order and appends its event; answers once it is durable. */
 export async function handleTaskCallback(
   deps: Dependencies,
   kind: CallbackKind,
@@ -67,10 +68,28 @@ export async function handleTaskCallback(
   }
   if (claims.taskId !== taskId) throw new CallbackError(401, 'invalid_token', 'token is for another task');
   const scope = { tenant: claims.tenantId, workspace: claims.workspaceId };
-  const snapshot = await readerFor(deps, scope).snapshot();
-  const task = (await snapshot.shardRows('tasks', ids.runId)).find(
+  const snapshot = await readerFor(deps, scope).snapshot(CALLBACK_SNAPSHOT_MAX_AGE_MS);
+  const published = (await snapshot.rowsBeside('tasks', ids)).find(
     (t) => t.runId === ids.runId && t.taskKey === ids.taskKey,
   ) as TaskRow | undefined;
+  const run = (await snapshot.shardRows('runs', ids.runId)).find((r) => r.runId === ids.runId) as
+    RunRow | undefined;
+  // Projections are published on a cadence, so a worker may call back before its dispatch is visible.
+  // The token is the orchestrator's own signed record of that dispatch: judge such a callback by it
+  // and let the fold, which sees the current state, ignore it if it no longer applies.
+  const lagging = claims.runId === ids.runId && (!published || published.attempt < claims.attempt);
+  const task: TaskRow | undefined = lagging
+    ? ({
+        ...(published ?? {}),
+        runId: ids.runId,
+        taskKey: ids.taskKey,
+        state: 'DISPATCHED',
+        attempt: claims.attempt,
+        attemptId: claims.attemptId,
+        ...(claims.assetKey ? { assetKey: claims.assetKey } : {}),
+        ...(claims.partitionKey ? { partitionKey: claims.partitionKey } : {}),
+      } as TaskRow)
+    : published;
   if (!task) {
     deps.log.warn('callback for a task not in the published projection', {
       taskId,
@@ -80,8 +99,6 @@ export async function handleTaskCallback(
     });
     throw new CallbackError(404, 'task_not_found', `task not found: ${taskId}`);
   }
-  const run = (await snapshot.shardRows('runs', ids.runId)).find((r) => r.runId === ids.runId) as
-    RunRow | undefined;
   if (isTerminal(task.state)) {
     if (kind === 'heartbeat')
       throw new CallbackError(410, 'task_expired', 'the task is already terminal', { state: task.state });
@@ -103,6 +120,17 @@ export async function handleTaskCallback(
     throw new CallbackError(401, 'invalid_token', 'token is for another attempt');
   if (kind === 'started' && run?.cancelRequested)
     throw new CallbackError(409, 'task_already_terminal', 'the run was cancelled', { state: 'CANCELLED' });
+  const judgedRun: RunRow | undefined =
+    run ??
+    (claims.pipeline || claims.asOfMode
+      ? ({
+          runId: ids.runId,
+          labels: {
+            ...(claims.pipeline ? { 'arco.pipeline': claims.pipeline } : {}),
+            ...(claims.asOfMode ? { 'arco.as_of_mode': claims.asOfMode } : {}),
+          },
+        } as unknown as RunRow)
+      : undefined);
 
   const facts = {
     runId: task.runId,
@@ -124,7 +152,15 @@ export async function handleTaskCallback(
   else {
     const output = body.output ?? body.result;
     const reported = (body.outcome ?? 'SUCCEEDED').toLowerCase() as 'succeeded' | 'failed' | 'cancelled';
-    const { outcome, error } = await judgeCompletion(deps, scope, task, run, reported, body.error, output);
+    const { outcome, error } = await judgeCompletion(
+      deps,
+      scope,
+      task,
+      judgedRun,
+      reported,
+      body.error,
+      output,
+    );
     data = {
       type: 'task_completion_recorded',
       ...facts,
@@ -135,7 +171,10 @@ export async function handleTaskCallback(
       ...(task.partitionKey ? { partitionKey: task.partitionKey } : {}),
     };
   }
-  await appendVisible(deps, scope, [{ data }]);
+  // Durable, then answered: a callback never waits for a compaction or a publish. A start decides
+  // nothing, so it wakes no one: the compactor's next pass (any hint, its scans, the automation tick)
+  // folds it. Completions make tasks ready; heartbeats must reach the sweeper's view in time.
+  await ledgerFor(deps, scope, { hint: kind !== 'started' }).append([{ data }]);
   if (kind === 'completed')
     deps.log.info('task completed', {
       runId: task.runId,
@@ -162,7 +201,6 @@ export async function handleTaskCallback(
   return { acknowledged: true, serverTime };
 }
 
-/** A retry deadline passed: the next attempt is requested if the task still waits for it. */
 /** The payload of a retry timer's Cloud Task (dispatchController.ts writes it). */
 export interface RetryTimer {
   tenantId: string;
@@ -173,40 +211,24 @@ export interface RetryTimer {
   attempt: number;
 }
 
+/**
+ * A retry deadline passed: records that the timer fired and answers. The compactor's dispatch
+ * controller, on its current state, requests the next attempt if the task still waits for it.
+ */
 export async function fireRetryTimer(deps: Dependencies, timer: RetryTimer) {
   const scope = { tenant: timer.tenantId, workspace: timer.workspaceId };
-  const snapshot = await readerFor(deps, scope).snapshot();
-  const task = (await snapshot.shardRows('tasks', timer.runId)).find(
-    (t) => t.runId === timer.runId && t.taskKey === timer.taskKey,
-  ) as TaskRow | undefined;
-  const events: EventData[] = [
+  return ledgerFor(deps, scope).append([
     {
-      type: 'timer_fired',
-      timerId: timer.timerId,
-      timerType: 'RETRY',
-      runId: timer.runId,
-      taskKey: timer.taskKey,
-      attempt: timer.attempt,
+      data: {
+        type: 'timer_fired',
+        timerId: timer.timerId,
+        timerType: 'RETRY',
+        runId: timer.runId,
+        taskKey: timer.taskKey,
+        attempt: timer.attempt,
+      },
     },
-  ];
-  if (task?.state === 'RETRY_WAIT' && task.attempt === timer.attempt) {
-    const attempt = timer.attempt + 1;
-    const dispatchId = dispatchIdOf(timer.runId, timer.taskKey, attempt);
-    events.push({
-      type: 'dispatch_requested',
-      runId: timer.runId,
-      taskKey: timer.taskKey,
-      attempt,
-      attemptId: attemptIdOf(dispatchId),
-      workerQueue: DISPATCH_QUEUE,
-      dispatchId,
-    });
-  }
-  return appendVisible(
-    deps,
-    scope,
-    events.map((data) => ({ data })),
-  );
+  ]);
 }
 
 interface ReportedCheck {

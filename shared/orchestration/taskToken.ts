@@ -8,6 +8,15 @@ export interface TaskTokenClaims {
   runId: string;
   attempt: number;
   attemptId: string;
+  /**
+   * What the dispatch knew of the task, so a callback that arrives before the task is published can be
+   * judged (failure classification needs the step and its pipeline) without reading projections.
+   */
+  taskKey?: string;
+  assetKey?: string;
+  partitionKey?: string;
+  pipeline?: string;
+  asOfMode?: string;
 }
 
 export class TaskTokenError extends Error {}

@@ -12,6 +12,7 @@ const OPERATIONS: Record<keyof DocumentStore, Operation> = {
   create: 'write',
   set: 'write',
   delete: 'write',
+  deleteMany: 'write',
   compareAndSet: 'write',
   runTransaction: 'write',
 };

@@ -13,6 +13,13 @@ export interface RuntimeConfig {
   failpointSpec: string;
   /** Where this deployment's functions are reachable, for callbacks and task targets. */
   publicBaseUrl: string;
+  /** The compactor function's base URL, where append hints go (`ARCO_COMPACTOR_URL`). */
+  compactorUrl: string;
+  /**
+   * Least time between two publishes of a workspace's projections, ms (`ARCO_PUBLISH_INTERVAL_MS`,
+   * default 1000): GCS takes about one write per second to the manifest pointer.
+   */
+  publishIntervalMs: number;
   internalServiceAccounts: string[];
   oidcAudience: string[];
   maxBodyBytes: number;
@@ -53,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
   const localStack = env.ARCO_LOCAL_STACK === '1';
   if (authMode === 'local' && !localStack && env.NODE_ENV === 'production')
     throw new Error('ARCO_AUTH_MODE=local is only allowed on the local stack');
+  const publicBaseUrl = env.ARCO_PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.ARCO_PORT ?? '8200'}`;
   return {
     project: env.GOOGLE_CLOUD_PROJECT ?? 'demo-arco',
     location: env.ARCO_LOCATION ?? 'us-central1',
@@ -61,7 +69,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     authMode,
     localStack,
     failpointSpec: localStack ? (env.ARCO_FAILPOINTS ?? '') : '',
-    publicBaseUrl: env.ARCO_PUBLIC_BASE_URL ?? `http://127.0.0.1:${env.ARCO_PORT ?? '8200'}`,
+    publicBaseUrl,
+    compactorUrl: env.ARCO_COMPACTOR_URL ?? `${publicBaseUrl}/compactor`,
+    publishIntervalMs: Number(env.ARCO_PUBLISH_INTERVAL_MS ?? 1000),
     internalServiceAccounts: (env.ARCO_INTERNAL_SERVICE_ACCOUNTS ?? '').split(',').filter(Boolean),
     oidcAudience: (env.ARCO_OIDC_AUDIENCE ?? '').split(',').filter(Boolean),
     maxBodyBytes: Number(env.ARCO_MAX_BODY_BYTES ?? 5 * 1024 * 1024),

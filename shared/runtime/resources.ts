@@ -11,21 +11,13 @@ export interface PushSubscription {
   path?: string;
 }
 
-/** Appends publish one hint per batch here; the compactor folds whatever is pending. */
-export const ORCHESTRATION_APPENDS_TOPIC = 'arco-orchestration-appends';
 
 /** Push sensors' messages; attributes `tenant`, `workspace` and `sensor` name the sensor. */
 export const SENSOR_EVENTS_TOPIC = 'arco-sensor-events';
 
-export const TOPICS: readonly string[] = [ORCHESTRATION_APPENDS_TOPIC, SENSOR_EVENTS_TOPIC];
+export const TOPICS: readonly string[] = [SENSOR_EVENTS_TOPIC];
 
 export const PUSH_SUBSCRIPTIONS: readonly PushSubscription[] = [
-  {
-    topic: ORCHESTRATION_APPENDS_TOPIC,
-    subscription: `${ORCHESTRATION_APPENDS_TOPIC}-compactor`,
-    target: 'compactor',
-    path: '/pubsub',
-  },
   {
     topic: SENSOR_EVENTS_TOPIC,
     subscription: `${SENSOR_EVENTS_TOPIC}-api`,
@@ -39,7 +31,14 @@ export const DISPATCH_QUEUE = 'arco-dispatch';
 /** Timers: retry deadlines that fire back into the orchestrator. */
 export const TIMER_QUEUE = 'arco-timers';
 
-export const TASK_QUEUES: readonly string[] = [DISPATCH_QUEUE, TIMER_QUEUE];
+/**
+ * Append hints: each append batch asks the compactor to fold it (one Cloud Task, delivered in a few
+ * milliseconds, where a Pub/Sub push takes tens). A lost hint only delays folding: the compactor's
+ * periodic scan of pending batches finds every batch.
+ */
+export const COMPACTION_HINT_QUEUE = 'arco-compaction-hints';
+
+export const TASK_QUEUES: readonly string[] = [DISPATCH_QUEUE, TIMER_QUEUE, COMPACTION_HINT_QUEUE];
 
 /** The identity Cloud Tasks presents to internal endpoints; in GCP a service account email. */
 export const INTERNAL_CALLER = 'arco-internal';

@@ -306,12 +306,21 @@ describe('state store: ledger, compactor, projections', () => {
     expect(await objects.get(POINTER_PATH)).toBeNull();
   });
 
-  it('answers mutations `visible` once folded, `persisted_not_visible` when the compactor is held up', async () => {
-    const visible = await appendVisible(
+  it('answers mutations `visible` once published, `persisted_not_visible` when the compactor is held up', async () => {
+    // No function host here to take the append's hint: wake this process's scheduler instead, as the
+    // hint would. The mutation itself never compacts.
+    const mutation = appendVisible(
       deps,
       scope,
       runEvents('r1').map((data) => ({ data })),
     );
+    let answered = false;
+    void mutation.finally(() => (answered = true));
+    while (!answered) {
+      await compactorFor(deps, scope).hint();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const visible = await mutation;
     expect(visible.visibility_status).toBe('visible');
     const run = (await (await readerFor(deps, scope).snapshot()).shardRows('runs', 'r1')).find(
       (r) => r.runId === 'r1',

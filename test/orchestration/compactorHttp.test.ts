@@ -58,16 +58,22 @@ describe('the compactor function over HTTP', () => {
     expect(named.status).toBe(200);
   });
 
-  it('compacts on a Pub/Sub push carrying the push secret, and refuses pushes without it', async () => {
-    const other = { tenant: 'acme', workspace: uniqueName('push') };
-    await ledgerFor(deps, other).append([{ data: trigger }]);
-    const push = {
-      message: { data: Buffer.from(JSON.stringify(other)).toString('base64'), messageId: '1' },
-      subscription: 's',
-    };
-    expect((await apiClient(app, {}).post('/pubsub?token=wrong', push)).status).toBe(401);
-    const accepted = await apiClient(app, {}).post('/pubsub?token=test-push-token', push);
-    expect(accepted.body).toMatchObject({ events_processed: 1, visibility_status: 'visible' });
+  it('folds a hinted batch for the internal identity only, and publishes it without a compaction call', async () => {
+    const other = { tenant: 'acme', workspace: uniqueName('hint') };
+    const { batchId, paths } = await ledgerFor(deps, other).append([{ data: trigger }]);
+    const hint = { ...other, batchId, paths };
+    expect((await apiClient(app, {}).post('/hint', hint)).status).toBe(401);
+    const internal = await bearer({ ...other, internal: true });
+    const accepted = await apiClient(app, internal).post('/hint', hint);
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toEqual({ folded: true });
+    // The first publish of an idle workspace follows the fold at once; later ones keep the cadence.
+    const deadline = Date.now() + 10_000;
+    while (!(await scopedObjectStore(deps.objects, other).head(POINTER_PATH)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     expect(await scopedObjectStore(deps.objects, other).head(POINTER_PATH)).not.toBeNull();
+    expect((await apiClient(app, internal).post('/hint', { tenant: 'NOT A SCOPE' })).body).toMatchObject({
+      ignored: expect.any(String),
+    });
   });
 });
