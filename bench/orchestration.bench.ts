@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Storage } from '@google-cloud/storage';
 import { startHostOnEmulators } from '../local/hostOnEmulators.ts';
 import { mintLocalToken } from '../shared/auth/localTokens.ts';
-import { fmt, percentile } from './benchStack.ts';
+import { BENCH_SECRET, fmt, percentile } from './benchStack.ts';
 
-const SECRET = 'bench-orchestration-secret';
+const SECRET = BENCH_SECRET;
 
 interface Envelope {
   taskId: string;

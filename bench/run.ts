@@ -3,6 +3,7 @@
  * baseline measured in the same run; nothing here asserts on time.
  */
 import { startBenchStack } from './benchStack.ts';
+import { benchDag } from './dag.bench.ts';
 import { benchDeltaCommits } from './deltaCommits.bench.ts';
 import { benchOrchestration } from './orchestration.bench.ts';
 import { benchRegistry } from './registry.bench.ts';
@@ -13,6 +14,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   state: benchStateStore,
   orchestration: benchOrchestration,
   registry: benchRegistry,
+  dag: benchDag,
 };
 const only = process.argv.slice(2);
 const stack = await startBenchStack();

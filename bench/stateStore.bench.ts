@@ -161,12 +161,12 @@ export async function benchStateStore(): Promise<void> {
     const ledger = ledgerFor(deps, scope);
     await ledger.append(runEvents(deps.ids.next()).map((data) => ({ data })));
     started = performance.now();
-    await compactorFor(deps, scope).drain(600_000);
+    await compactorFor(deps, scope).drain();
     const cold = performance.now() - started;
     for (let r = 0; r < 200; r += 1)
       await ledger.append(runEvents(deps.ids.next()).map((data) => ({ data })));
     started = performance.now();
-    const result = await compactorFor(deps, scope).drain(600_000);
+    const result = await compactorFor(deps, scope).drain();
     const warm = performance.now() - started;
     timings[label] = { cold, warm, rows: rowCount(history) };
     console.log(
