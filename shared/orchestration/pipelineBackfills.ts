@@ -653,9 +653,15 @@ export async function advancePipelineBackfills(
   scope: Scope,
   snapshot: ProjectionSnapshot,
 ) {
-  const running = await deps.documents.query<PipelineBackfill>(collection(scope), {
-    where: [['state', 'in', ACTIVE_STATES]],
-  });
+  // One equality query per state rather than `in`: the tick runs this for every workspace, and with an
+  // `in` query each tick was markedly slower on the Firestore emulator.
+  const running = (
+    await Promise.all(
+      ACTIVE_STATES.map((state) =>
+        deps.documents.query<PipelineBackfill>(collection(scope), { where: [['state', '==', state]] }),
+      ),
+    )
+  ).flat();
   for (const doc of running) await advancePipelineBackfill(deps, scope, doc.data.backfillId, snapshot);
   return { advanced: running.length };
 }
