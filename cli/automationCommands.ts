@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { apiCall, JSON_ALWAYS, printTable, workspacePath } from './apiCall.ts';
+import { apiCall, CliError, JSON_ALWAYS, printTable, workspacePath } from './apiCall.ts';
 
 const json = (value: unknown) => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -119,24 +119,34 @@ export function registerAutomationCommands(program: Command) {
     .description('Orchestration backfills of one asset over partitions');
   backfills
     .command('create')
+    .description('A backfill over the days --start..--end, or over the partitions named by --partition')
     .requiredOption('--asset <key>', 'the asset to backfill')
-    .requiredOption('--start <date>', 'YYYY-MM-DD')
-    .requiredOption('--end <date>', 'YYYY-MM-DD')
+    .option('--start <date>', 'first day, YYYY-MM-DD')
+    .option('--end <date>', 'last day, YYYY-MM-DD')
+    .option(
+      '--partition <key>',
+      'a partition instead of a range (repeatable): 2026-11-30, region=us east, date=…|region=eu',
+      (v: string, p: string[] = []) => [...p, v],
+    )
     .requiredOption('--key <clientRequestId>', 'idempotency key: the same key replays, never duplicates')
     .option('--chunk-size <n>', 'partitions per run', Number, 10)
     .option('--max-concurrent <n>', 'runs at once', Number, 2)
     .option(...JSON_ALWAYS)
-    .action(async (o) =>
+    .action(async (o) => {
+      if (!o.partition && !(o.start && o.end))
+        throw new CliError('give --start and --end, or --partition (repeatable)');
       json(
         await apiCall('POST', `${await workspacePath()}/backfills`, {
           assetSelection: [o.asset],
-          partitionSelector: { type: 'range', start: o.start, end: o.end },
+          partitionSelector: o.partition
+            ? { type: 'explicit', partitions: o.partition }
+            : { type: 'range', start: o.start, end: o.end },
           chunkSize: o.chunkSize,
           maxConcurrentRuns: o.maxConcurrent,
           clientRequestId: o.key,
         }),
-      ),
-    );
+      );
+    });
   backfills
     .command('ls')
     .option('--state <state>', 'RUNNING, PAUSED, CANCELING, SUCCEEDED, FAILED or CANCELED')
@@ -176,11 +186,17 @@ export function registerAutomationCommands(program: Command) {
     .command('partitions')
     .description('Partition status with lineage to the Delta version that materialised it')
     .option('--asset <key>', 'one asset')
+    .option('--partition <key>', 'only this partition: 2026-11-30, date=2026-11-30 or date=…|region=eu')
     .option('--json', 'print JSON', false)
     .action(async (o) => {
+      const params = new URLSearchParams({
+        limit: '200',
+        ...(o.asset ? { assetKey: o.asset } : {}),
+        ...(o.partition ? { partitionKey: o.partition } : {}),
+      });
       const { partitions } = await apiCall<{ partitions: Array<Record<string, unknown>> }>(
         'GET',
-        `${await workspacePath()}/partitions?limit=200${o.asset ? `&assetKey=${encodeURIComponent(o.asset)}` : ''}`,
+        `${await workspacePath()}/partitions?${params}`,
       );
       printTable(
         partitions,

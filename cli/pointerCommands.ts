@@ -11,7 +11,8 @@ function parseRef(ref: string): Ref {
 }
 
 const needPartition = (ref: Ref, partition?: string) => {
-  if (ref.kind === 'data' && !partition) throw new CliError('a data pointer needs --partition YYYY-MM-DD');
+  if (ref.kind === 'data' && !partition)
+    throw new CliError('a data pointer needs --partition (2026-11-30, or date=2026-11-30|region=eu)');
 };
 
 /** The API path of a pointer (and the query or body fields that name a data pointer). */
@@ -53,7 +54,7 @@ export function registerPointerCommands(program: Command) {
   pointer
     .command('show <ref>')
     .description('The current pointer (data:<asset> --partition D, or model:<name>)')
-    .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
+    .option('--partition <key>', 'a data pointer’s partition: 2026-11-30 or date=…|region=eu')
     .option(...JSON_ALWAYS)
     .action(async (ref: string, o) => {
       const w = where(parseRef(ref), o.partition);
@@ -62,7 +63,7 @@ export function registerPointerCommands(program: Command) {
   pointer
     .command('history <ref>')
     .description('Every move of the pointer, newest first')
-    .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
+    .option('--partition <key>', 'a data pointer’s partition: 2026-11-30 or date=…|region=eu')
     .option(...JSON_FLAG)
     .action(async (ref: string, o) => {
       const w = where(parseRef(ref), o.partition);
@@ -86,7 +87,7 @@ export function registerPointerCommands(program: Command) {
   pointer
     .command('promote <ref>')
     .description('Point at a run (data: its step succeeded; model: an artifact with a meta.json)')
-    .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
+    .option('--partition <key>', 'a data pointer’s partition: 2026-11-30 or date=…|region=eu')
     .requiredOption('--run <runId>', 'the run to promote (for a model: its training/decision run)')
     .option('--artifact-uri <uri>', 'model artifact directory (must hold meta.json)')
     .option('--meta <key=value>', 'model metadata (repeatable)', meta)
@@ -114,7 +115,7 @@ export function registerPointerCommands(program: Command) {
   pointer
     .command('rollback <ref>')
     .description('Restore an earlier target atomically (a forward move; history keeps everything)')
-    .option('--partition <date>', 'YYYY-MM-DD, for data pointers')
+    .option('--partition <key>', 'a data pointer’s partition: 2026-11-30 or date=…|region=eu')
     .requiredOption('--reason <text>', 'why, for the history')
     .option('--to-sequence <n>', 'the history entry to restore (default: the previous one)', Number)
     .option('--to-run <runId>', 'the most recent entry of this run')

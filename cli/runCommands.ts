@@ -9,7 +9,10 @@ export function registerRunCommands(program: Command) {
     .description('Runs, newest first')
     .option('--state <state>', 'PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLING, CANCELLED')
     .option('--pipeline <name>', 'only this pipeline’s runs')
-    .option('--partition <key>', 'only runs of this partition key (with --pipeline)')
+    .option(
+      '--partition <key>',
+      'only runs of this partition: 2026-11-30, date=2026-11-30 or date=…|region=eu',
+    )
     .option('--limit <n>', '1–200', '20')
     .option('--json', 'print JSON', false)
     .action(async (o) => {
@@ -124,7 +127,7 @@ export function registerRunCommands(program: Command) {
     .command('get')
     .description('Print one step (or attempt) manifest')
     .requiredOption('--asset <key>', 'asset key')
-    .requiredOption('--partition <date>', 'YYYY-MM-DD or a canonical partition key')
+    .requiredOption('--partition <key>', 'the partition: 2026-11-30, date=2026-11-30 or date=…|region=eu')
     .requiredOption('--run <runId>', 'run id')
     .option('--attempt <n>', 'an attempt manifest instead of the step’s')
     .option(...JSON_ALWAYS)

@@ -14,10 +14,11 @@ import {
   totalChunks,
 } from './backfillPlan.ts';
 import { ManifestStore } from './manifestStore.ts';
+import { canonicalPartitionKey, InvalidPartitionKeyError } from './partitionKeys.ts';
 import { readerFor } from './orchestrationServices.ts';
 import type { ProjectionSnapshot } from './projectionReader.ts';
 import type { Row } from './projectionTables.ts';
-import { publicRunState } from './runViews.ts';
+import { plainPartitionFields, publicRunState } from './runViews.ts';
 import type { RunRow } from './evolve.ts';
 import { appendVisible } from './visibility.ts';
 
@@ -88,6 +89,10 @@ export async function createBackfill(
   }
   const chunkSize = request.chunkSize || 10;
   const maxConcurrentRuns = request.maxConcurrentRuns || 2;
+  const manifest = await new ManifestStore(deps.documents, scope).latest();
+  const dimensions = manifest?.assets.find((a) => a.key === asset)?.dimensions;
+  if (!dimensions) throw new BackfillCommandError(400, `unknown asset keys: ${asset}`);
+  ({ selector, partitions } = typedSelector(selector, partitions, dimensions));
   const fingerprint = sha256Hex(
     canonicalJson({
       assetSelection: [asset],
@@ -97,9 +102,6 @@ export async function createBackfill(
       parentBackfillId: parentBackfillId ?? null,
     }),
   );
-  const manifest = await new ManifestStore(deps.documents, scope).latest();
-  if (!manifest?.assets.some((a) => a.key === asset))
-    throw new BackfillCommandError(400, `unknown asset keys: ${asset}`);
 
   const path = requestPath(scope, key);
   const now = deps.clock.now();
@@ -153,6 +155,35 @@ export async function createBackfill(
   };
 }
 
+/**
+ * Every partition of a selector must name a partition of the asset (docs/partition-keys.md), so a
+ * backfill is refused (400) before anything is written rather than failing chunk by chunk. The
+ * selector keeps the partitions as written (its fingerprint, and so idempotent replays, depend on it);
+ * two spellings of one partition count once, the first kept.
+ */
+function typedSelector(
+  selector: PartitionSelector,
+  partitions: string[],
+  dimensions: Parameters<typeof canonicalPartitionKey>[1],
+): { selector: PartitionSelector; partitions: string[] } {
+  const seen = new Set<string>();
+  const kept: string[] = [];
+  for (const partition of partitions) {
+    let key: string;
+    try {
+      key = canonicalPartitionKey(partition, dimensions);
+    } catch (error) {
+      if (!(error instanceof InvalidPartitionKeyError)) throw error;
+      throw new BackfillCommandError(400, `partition selector: ${error.message}`, { partition });
+    }
+    if (seen.has(key)) continue;
+    seen.add(key);
+    kept.push(partition);
+  }
+  if (selector.type !== 'explicit' || kept.length === partitions.length) return { selector, partitions };
+  return { selector: { type: 'explicit', partitions: kept }, partitions: kept };
+}
+
 export interface BackfillChunkView {
   chunkId: string;
   backfillId: string;
@@ -202,7 +233,7 @@ export function backfillView(row: Row, chunks: BackfillChunkView[]) {
   return {
     backfillId: row.backfillId,
     assetSelection: row.assetSelection,
-    partitionSelector: row.partitionSelector,
+    partitionSelector: plainPartitionFields(row.partitionSelector),
     totalPartitions: row.totalPartitions,
     chunkSize: row.chunkSize,
     maxConcurrentRuns: row.maxConcurrentRuns,

@@ -13,22 +13,26 @@ import {
 import type { CodeLocationManifest } from './codeLocationManifest.ts';
 import type { EventData } from './events.ts';
 import { ManifestStore } from './manifestStore.ts';
+import { canonicalPartitionKey, InvalidPartitionKeyError } from './partitionKeys.ts';
 import type { ProjectionSnapshot } from './projectionReader.ts';
 import type { Row } from './projectionTables.ts';
 import { reserveRunKey, type RunKeyReservation } from './runKeyReservation.ts';
-import { resolvePartitionKey, TriggerError, triggerRun, type TriggerRequest } from './triggerRun.ts';
+import { TriggerError, triggerRun, type TriggerRequest } from './triggerRun.ts';
 import { appendVisible } from './visibility.ts';
 
-/** A selector value as the asset's canonical partition key (`date=d:2026-01-01` for a daily asset). */
+/**
+ * A selector value as the asset's canonical partition key (`2026-01-01` → `date=d:2026-01-01` on a
+ * daily asset; plain and tagged keys as docs/partition-keys.md reads them).
+ */
 function canonicalPartition(manifest: CodeLocationManifest, asset: string, raw: string): string {
-  if (raw.includes('=')) return raw;
-  const dimension = manifest.assets.find((a) => a.key === asset)?.dimensions[0];
-  if (!dimension) throw new TriggerError(400, `asset ${asset} is not partitioned`);
-  return resolvePartitionKey(
-    { selection: [asset], partitions: [{ key: dimension.name, value: raw }] },
-    manifest,
-    [asset],
-  )!;
+  const dimensions = manifest.assets.find((a) => a.key === asset)?.dimensions ?? [];
+  if (!dimensions.length) throw new TriggerError(400, `asset ${asset} is not partitioned`);
+  try {
+    return canonicalPartitionKey(raw, dimensions);
+  } catch (error) {
+    if (error instanceof InvalidPartitionKeyError) throw new TriggerError(400, error.message);
+    throw error;
+  }
 }
 
 export interface BackfillPlanning {

@@ -15,7 +15,7 @@ import {
 } from './pipelineDeclarations.ts';
 import type { ProjectionSnapshot } from './projectionReader.ts';
 import { readReservation } from './runKeyReservation.ts';
-import { publicRunState, publicTaskState } from './runViews.ts';
+import { plainPartitionFields, publicRunState, publicTaskState } from './runViews.ts';
 import { tickDay } from './scheduleTicks.ts';
 import { stepManifestPath } from './stepManifests.ts';
 import { TriggerError, triggerRun } from './triggerRun.ts';
@@ -370,7 +370,7 @@ export async function startPipelineRun(
   if (request.dryRun)
     return {
       status: 200 as const,
-      body: { plan: { partitions: plan.rows, counts: { byAction: plan.counts } } },
+      body: { plan: { partitions: plainPartitionFields(plan.rows), counts: { byAction: plan.counts } } },
     };
   const fingerprint = sha256Hex(
     canonicalJson({
@@ -726,7 +726,8 @@ export function summaryOf(b: PipelineBackfill) {
     ...(b.finishedAt ? { finishedAt: b.finishedAt } : {}),
     requestedBy: b.requestedBy,
     counts,
-    partitions: b.partitions.map(({ steps: _steps, ...row }) => row),
+    // People read summary.json: its partition keys are plain (`date=2026-11-30`).
+    partitions: plainPartitionFields(b.partitions.map(({ steps: _steps, ...row }) => row)),
     errorGroups: [...groups.values()].sort(
       (x, y) => y.count - x.count || x.signature.localeCompare(y.signature),
     ),

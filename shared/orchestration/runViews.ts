@@ -1,6 +1,48 @@
 import type { EdgeRow, RunRow, TaskRow, TaskState } from './evolve.ts';
+import { hivePartitionPath, plainPartitionKey } from './partitionKeys.ts';
 import type { Row } from './projectionTables.ts';
 import { stepManifestPath } from './stepManifests.ts';
+
+/** The deltaPartition inside an executionLineageRef, in Hive style; the key order (§17.2) is kept. */
+function lineageRefView(ref: string): string {
+  try {
+    const parsed = JSON.parse(ref) as Record<string, unknown>;
+    if (typeof parsed.deltaPartition !== 'string') return ref;
+    return JSON.stringify({ ...parsed, deltaPartition: hivePartitionPath(parsed.deltaPartition) });
+  } catch {
+    return ref;
+  }
+}
+
+const plainList = (value: unknown) =>
+  Array.isArray(value)
+    ? value.map((v) => (typeof v === 'string' ? plainPartitionKey(v) : plainPartitionFields(v)))
+    : value;
+
+/** Fields that hold a partition key, and how a person reads each (docs/partition-keys.md). */
+const PARTITION_FIELDS: Record<string, (value: unknown) => unknown> = {
+  partitionKey: (v) => (typeof v === 'string' ? plainPartitionKey(v) : v),
+  partition: (v) => (typeof v === 'string' ? plainPartitionKey(v) : plainPartitionFields(v)),
+  'arco.partition': (v) => (typeof v === 'string' ? plainPartitionKey(v) : v),
+  deltaPartition: (v) => (typeof v === 'string' ? hivePartitionPath(v) : v),
+  executionLineageRef: (v) => (typeof v === 'string' ? lineageRefView(v) : v),
+  partitionKeys: plainList,
+  partitions: plainList,
+};
+
+/**
+ * An API answer as people read it: every partition key in its plain form (`partitionKey`,
+ * `partitionKeys`, `partition`, `partitions`, the `arco.partition` label), `deltaPartition` in Delta's
+ * Hive style, also inside `executionLineageRef`. The canonical keys stay in storage, run keys and paths;
+ * strings that are not canonical keys (a day, a worker's own text) are left as they are. Pure.
+ */
+export function plainPartitionFields<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => plainPartitionFields(v)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [key, (PARTITION_FIELDS[key] ?? plainPartitionFields)(v)]),
+  ) as T;
+}
 
 /** API views of projection rows (orchestration spec §7.3, §8, §11, §20.6). Pure functions of rows. */
 const PUBLIC_TASK_STATE: Record<TaskState, string> = {
@@ -89,7 +131,7 @@ export function taskSummary(task: TaskRow, edges: EdgeRow[]) {
       : {};
   const retry = retryAttribution(task);
   const skip = skipAttribution(task, edges);
-  return {
+  return plainPartitionFields({
     taskKey: task.taskKey,
     ...pick(task, ['assetKey', 'partitionKey']),
     state: publicTaskState(task),
@@ -106,7 +148,7 @@ export function taskSummary(task: TaskRow, edges: EdgeRow[]) {
     ...lineage,
     ...(retry ? { retryAttribution: retry } : {}),
     ...(skip ? { skipAttribution: skip } : {}),
-  };
+  });
 }
 
 export function runResponse(run: RunRow, tasks: TaskRow[], edges: EdgeRow[], workspaceId: string) {
@@ -138,7 +180,7 @@ export function runResponse(run: RunRow, tasks: TaskRow[], edges: EdgeRow[], wor
       skipped: run.tasksSkipped,
       cancelled: run.tasksCancelled,
     },
-    labels: run.labels,
+    labels: plainPartitionFields(run.labels),
     ...(run.codeVersion ? { codeVersion: run.codeVersion } : {}),
     ...rerunInfo(run),
   };
@@ -162,7 +204,7 @@ export function runListItem(run: RunRow) {
 }
 
 export function partitionResponse(row: Row) {
-  return {
+  return plainPartitionFields({
     assetKey: row.assetKey,
     partitionKey: row.partitionKey,
     ...pick(row, [
@@ -178,5 +220,5 @@ export function partitionResponse(row: Row) {
     ]),
     isStale: row.staleSince !== undefined,
     ...(row.staleReasonCode ? { staleReason: row.staleReasonCode } : {}),
-  };
+  });
 }

@@ -243,7 +243,8 @@ describe('runbook 003 against npm start: daily pipeline, resumable backfill, tri
       const out = arco(args);
       expect(out.status, `${args.join(' ')}: ${out.stderr}`).toBe(0);
     }
-    expect(arco(['partitions', '--asset', 'demo.score']).stdout).toContain('date=d:2026-10-01');
+    expect(arco(['partitions', '--asset', 'demo.score']).stdout).toContain('date=2026-10-01');
+    expect(arco(['partitions', '--asset', 'demo.score']).stdout).not.toContain('=d:');
     const status = arco(['status', '--date', SCHEMA_DAY]);
     expect(status.status).toBe(2);
     expect(status.stdout).toContain("1. Did today's run succeed?  FAILED");

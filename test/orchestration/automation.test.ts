@@ -421,7 +421,7 @@ describe('automation: schedules, sensors and backfills on the emulators', () => 
     expect(maxActive).toBeLessThanOrEqual(3);
     expect(plannedPerTick[0]).toBe(3);
     const failedChunks = (await chunks()).filter((c) => c.state === 'FAILED');
-    expect(failedChunks.map((c) => c.partitionKeys)).toEqual(failing.map((d) => [`date=d:${d}`]));
+    expect(failedChunks.map((c) => c.partitionKeys)).toEqual(failing.map((d) => [`date=${d}`]));
 
     // Fix the input, then retry only the failed days.
     await w.call('POST', `${w.ws}/manifests`, {
@@ -447,7 +447,7 @@ describe('automation: schedules, sensors and backfills on the emulators', () => 
       parentBackfillId: id,
       chunkCounts: { total: 2, succeeded: 2 },
     });
-    expect((await chunks(child)).flatMap((c) => c.partitionKeys)).toEqual(failing.map((d) => `date=d:${d}`));
+    expect((await chunks(child)).flatMap((c) => c.partitionKeys)).toEqual(failing.map((d) => `date=${d}`));
     expect(
       (await w.call('POST', `${w.ws}/backfills/${child}/retry-failed`, { retryRequestId: 'r2' })).status,
     ).toBe(409);

@@ -200,6 +200,24 @@ describe('cancelling backfills on the emulators', () => {
     });
     const runs = await w.api.get<{ runs: unknown[] }>(`${w.ws}/runs?pipeline=live&limit=200`);
     expect(runs.body.runs).toHaveLength(2);
+    // A day's runs, named as people write the day; its label reads plainly too.
+    for (const partitionKey of ['2026-11-01', 'date=2026-11-01', 'date=d:2026-11-01']) {
+      const ofDay = await w.api.get<{ runs: Array<{ runId: string }> }>(
+        `${w.ws}/runs?pipeline=live&partitionKey=${encodeURIComponent(partitionKey)}`,
+      );
+      expect(
+        ofDay.body.runs.map((r) => r.runId),
+        partitionKey,
+      ).toEqual([day1!.runId]);
+    }
+    const labelled = await w.api.get<{ labels: Record<string, string> }>(`${w.ws}/runs/${day1!.runId}`);
+    expect(labelled.body.labels['arco.partition']).toBe('date=2026-11-01');
+    expect(during.partitions.map((p) => (p as { partitionKey?: string }).partitionKey)).toEqual([
+      'date=2026-11-01',
+      'date=2026-11-02',
+      'date=2026-11-03',
+      'date=2026-11-04',
+    ]);
     const listed = await w.api.get<{ backfills: Array<{ backfillId: string }> }>(
       `${w.ws}/pipeline-backfills?state=CANCELED`,
     );
@@ -209,5 +227,73 @@ describe('cancelling backfills on the emulators', () => {
       status: 409,
       body: { message: `pipeline backfill ${id} is already CANCELED` },
     });
+  });
+
+  it('takes the partitions of a backfill as people write them, shows them plainly, and refuses what it cannot type', async () => {
+    const w = await workspace({
+      assets: [
+        {
+          key: 'geo.sales',
+          partitioning: {
+            dimensions: [
+              { name: 'date', kind: 'time', granularity: 'day' },
+              { name: 'region', kind: 'static' },
+            ],
+          },
+        },
+      ],
+    });
+    const create = (partitionSelector: Record<string, unknown>) =>
+      w.api.post<{ backfillId: string }>(`${w.ws}/backfills`, {
+        assetSelection: ['geo.sales'],
+        partitionSelector,
+        chunkSize: 1,
+        clientRequestId: 'regions',
+      });
+    // Refused before anything is written: the same request id is still free afterwards.
+    const ambiguous = await create({ type: 'explicit', partitions: ['2026-11-01'] });
+    expect(ambiguous).toMatchObject({
+      status: 400,
+      body: {
+        code: expect.any(String),
+        message:
+          'partition selector: partition key "2026-11-01" names no dimension, and the asset has 2: write date=…|region=…',
+        details: { partition: '2026-11-01' },
+        requestId: expect.any(String),
+      },
+    });
+    expect((await create({ type: 'range', start: '2026-11-01', end: '2026-11-02' })).status).toBe(400);
+    expect((await w.api.get<{ backfills: unknown[] }>(`${w.ws}/backfills`)).body.backfills).toEqual([]);
+
+    const created = await create({
+      type: 'explicit',
+      partitions: [
+        'date=2026-11-01|region=us east',
+        'region=eu|date=2026-11-01',
+        // The first partition again, in the tagged form: it counts once.
+        'date=d:2026-11-01,region=s:dXMgZWFzdA',
+      ],
+    });
+    expect(created.status).toBe(202);
+    const id = created.body.backfillId;
+    const view = await w.api.get<{ totalPartitions: number; partitionSelector: { partitions: string[] } }>(
+      `${w.ws}/backfills/${id}`,
+    );
+    expect(view.body).toMatchObject({
+      totalPartitions: 2,
+      partitionSelector: { partitions: ['date=2026-11-01|region=us east', 'region=eu|date=2026-11-01'] },
+    });
+    await w.tick();
+    const chunks = await w.api.get<{ chunks: Array<{ partitionKeys: string[]; runId: string }> }>(
+      `${w.ws}/backfills/${id}/chunks`,
+    );
+    expect(chunks.body.chunks.map((c) => c.partitionKeys)).toEqual([
+      ['date=2026-11-01|region=us east'],
+      ['date=2026-11-01|region=eu'],
+    ]);
+    const run = await w.api.get<{ tasks: Array<{ partitionKey: string }> }>(
+      `${w.ws}/runs/${chunks.body.chunks[0]!.runId}`,
+    );
+    expect(run.body.tasks.map((t) => t.partitionKey)).toEqual(['date=2026-11-01|region=us east']);
   });
 });

@@ -72,7 +72,7 @@ describe('pipeline schedules and the dispatch payload of pipeline runs', () => {
     const run = await w.call<{ labels: Record<string, string> }>('GET', `${w.ws}/runs/${first!.runId}`);
     expect(run.body.labels).toMatchObject({
       'arco.pipeline': 'live',
-      'arco.partition': 'date=d:2026-11-20',
+      'arco.partition': 'date=2026-11-20',
       'arco.as_of_mode': 'now',
     });
 

@@ -83,7 +83,7 @@ describe('a run from trigger to terminal state', () => {
     const triggered = await call<{ runId: string }>('POST', `/api/v1/workspaces/${ws}/runs`, {
       selection: ['raw.orders', 'analytics.customers'],
       includeDownstream: true,
-      partitionKey: 'date=d:2026-11-22',
+      partitionKey: '2026-11-22',
     });
     expect(triggered.status).toBe(201);
     const runId = triggered.body.runId;
@@ -102,7 +102,8 @@ describe('a run from trigger to terminal state', () => {
       attempt: 1,
       deltaTable: 'raw.orders',
       deltaVersion: 1,
-      deltaPartition: 'date=d:2026-11-22',
+      // The worker reports the canonical key; the API shows it in Delta's Hive style.
+      deltaPartition: 'date=2026-11-22',
     });
     expect(task('analytics.orders')).toMatchObject({
       state: 'SUCCEEDED',

@@ -5,7 +5,7 @@ import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { waitUntilVisible } from '../../shared/orchestration/visibility.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
-import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
+import { bearer, testDependencies, testToken, uniqueName } from '../support/testDependencies.ts';
 
 // No worker URL: these tests play the worker themselves, so nothing is dispatched.
 const MANIFEST = {
@@ -22,6 +22,15 @@ const MANIFEST = {
       partitioning: { dimensions: [{ name: 'date', kind: 'time', granularity: 'day' }] },
     },
     { key: 'analytics/customers' },
+    {
+      key: 'geo.sales',
+      partitioning: {
+        dimensions: [
+          { name: 'date', kind: 'time', granularity: 'day' },
+          { name: 'region', kind: 'static' },
+        ],
+      },
+    },
   ],
 };
 
@@ -36,11 +45,13 @@ interface Run {
 describe('manifests, triggers with run keys, and run/partition reads', () => {
   let deps: Dependencies;
   let api: ReturnType<typeof apiClient>;
+  let app: ReturnType<typeof createApiApp>;
   let ws: string;
   beforeEach(async () => {
     deps = await testDependencies();
     ws = uniqueName('ws');
-    api = apiClient(createApiApp(deps), await bearer({ tenant: 'acme', workspace: ws, roles: ['operator'] }));
+    app = createApiApp(deps);
+    api = apiClient(app, await bearer({ tenant: 'acme', workspace: ws, roles: ['operator'] }));
     expect((await api.post(`/api/v1/workspaces/${ws}/manifests`, MANIFEST)).status).toBe(201);
   });
   const trigger = (body: object, headers?: Record<string, string>) =>
@@ -98,8 +109,8 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
       ),
     );
     expect(run.body.tasks.map((t) => [t.taskKey, t.state, t.partitionKey])).toEqual([
-      ['analytics.orders', 'PENDING', 'date=d:2026-11-22'],
-      ['raw.orders', 'QUEUED', 'date=d:2026-11-22'],
+      ['analytics.orders', 'PENDING', 'date=2026-11-22'],
+      ['raw.orders', 'QUEUED', 'date=2026-11-22'],
     ]);
     expect((await api.get(`/api/v1/workspaces/${ws}/runs/nope`)).status).toBe(404);
   });
@@ -148,7 +159,7 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
         })
       ).status,
     ).toBe(400);
-    expect((await trigger({ selection: ['raw.orders'], partitionKey: 'date=2026-11-22' })).status).toBe(400);
+    expect((await trigger({ selection: ['raw.orders'], partitionKey: 'day=2026-11-22' })).status).toBe(400);
     expect((await trigger({ selection: [], runKey: 'k-400' })).status).toBe(400);
     expect((await trigger({ selection: ['analytics.customers'], runKey: 'k-400' })).status).toBe(201);
   });
@@ -192,6 +203,59 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
       (await api.post(`/api/v1/workspaces/${ws}/runs/${runId}/rerun`, { mode: 'subset', selection: [] }))
         .status,
     ).toBe(400);
+  });
+
+  it('takes partition keys as people write them, one run for every spelling, and shows them plainly', async () => {
+    // Every spelling of one partition is the same trigger: the same run key replays into the same run.
+    const spellings = ['2026-11-22', 'date=2026-11-22', 'date=d:2026-11-22'];
+    const runs = [];
+    for (const partitionKey of spellings)
+      runs.push(await trigger({ selection: ['raw.orders'], partitionKey, runKey: 'one-day' }));
+    expect(runs.map((r) => r.status)).toEqual([201, 200, 200]);
+    expect(new Set(runs.map((r) => r.body.runId)).size).toBe(1);
+
+    const multi = await trigger({
+      selection: ['geo.sales'],
+      partitionKey: 'region=us east|date=2026-11-22',
+      runKey: 'two-dims',
+    });
+    expect(multi.status).toBe(201);
+    const again = await trigger({
+      selection: ['geo.sales'],
+      partitionKey: 'date=d:2026-11-22,region=s:dXMgZWFzdA',
+      runKey: 'two-dims',
+    });
+    expect(again).toMatchObject({ status: 200, body: { runId: multi.body.runId } });
+    const run = await api.get<{ tasks: Array<{ partitionKey: string; manifestPath: string }> }>(
+      `/api/v1/workspaces/${ws}/runs/${multi.body.runId}`,
+    );
+    expect(run.body.tasks[0]).toMatchObject({
+      partitionKey: 'date=2026-11-22|region=us east',
+      manifestPath: `manifests/geo.sales/date=2026-11-22/region=us%20east/run=${multi.body.runId}/manifest.json`,
+    });
+    expect(
+      (await trigger({ selection: ['raw.orders'], partitionKeys: ['2026-11-23', 'date=2026-11-24'] })).status,
+    ).toBe(201);
+
+    // What cannot be typed is a 400 with the API's error body, and the run key stays free.
+    const ambiguous = await trigger({ selection: ['geo.sales'], partitionKey: '2026-11-22', runKey: 'free' });
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.body).toEqual({
+      code: expect.any(String),
+      message:
+        'partitionKey: partition key "2026-11-22" names no dimension, and the asset has 2: write date=…|region=…',
+      details: { field: 'partitionKey', partitionKey: '2026-11-22' },
+      requestId: expect.any(String),
+    });
+    for (const partitionKey of ['date=2026-11-22', 'region=eu|date=2026-02-30', 'region=50%|date=2026-11-22'])
+      expect(
+        (await trigger({ selection: ['geo.sales'], partitionKey, runKey: 'free' })).status,
+        partitionKey,
+      ).toBe(400);
+    expect(
+      (await trigger({ selection: ['geo.sales'], partitionKey: 'date=2026-11-22|region=eu', runKey: 'free' }))
+        .status,
+    ).toBe(201);
   });
 
   it('creates exactly one run when 20 triggers race on one new key', async () => {
@@ -268,16 +332,57 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
     const partitions = await api.get<{ partitions: Array<Record<string, unknown>> }>(
       `/api/v1/workspaces/${ws}/partitions?asset=raw.orders&limit=100`,
     );
-    const row = partitions.body.partitions.find((p) => p.partitionKey === 'date=d:2026-11-20')!;
+    const row = partitions.body.partitions.find((p) => p.partitionKey === 'date=2026-11-20')!;
     for (const field of ['executionLineageRef', 'deltaTable', 'deltaVersion', 'deltaPartition'])
       expect(row[field], field).toEqual(task[field]);
     expect(task.deltaVersion).toBe(7);
+    // The worker reported the canonical key; people read Delta's Hive style, also inside the lineage ref.
+    expect(task.deltaPartition).toBe('date=2026-11-20');
+    expect(JSON.parse(String(task.executionLineageRef))).toMatchObject({ deltaPartition: 'date=2026-11-20' });
+    for (const partitionKey of ['2026-11-20', 'date=2026-11-20', 'date=d:2026-11-20']) {
+      const filtered = await api.get<{ partitions: Array<{ partitionKey: string }> }>(
+        `/api/v1/workspaces/${ws}/partitions?asset=raw.orders&partitionKey=${encodeURIComponent(partitionKey)}`,
+      );
+      expect(
+        filtered.body.partitions.map((p) => p.partitionKey),
+        partitionKey,
+      ).toEqual(['date=2026-11-20']);
+    }
+    const badFilter = await api.get(
+      `/api/v1/workspaces/${ws}/partitions?partitionKey=${encodeURIComponent('50%')}`,
+    );
+    expect(badFilter).toMatchObject({ status: 400, body: { details: { field: 'partitionKey' } } });
+    // The UI shows the same plain keys and takes them in its partition filter.
+    const cookie = `arco_ui_token=${await testToken({ tenant: 'acme', workspace: ws, roles: ['operator'] })}`;
+    const ui = async (path: string) => {
+      const response = await app.request(path, { headers: { Cookie: cookie } });
+      return { status: response.status, text: await response.text() };
+    };
+    for (const path of [`/ui/runs/${runId}`, '/ui/partitions?asset=raw.orders&partition=2026-11-20']) {
+      const page = await ui(path);
+      expect(page.status, path).toBe(200);
+      expect(page.text, path).toContain('2026-11-20');
+      expect(page.text, path).not.toContain('=d:');
+    }
+    expect((await ui(`/ui/partitions?partition=${encodeURIComponent('50%')}`)).text).toContain(
+      'must start %25',
+    );
     // The step manifest's path is on the task row, and the platform wrote the manifest there.
     expect(task.manifestPath).toBe(`manifests/raw.orders/date=2026-11-20/run=${runId}/manifest.json`);
     const objects = scopedObjectStore(deps.objects, scope);
     for (let i = 0; i < 50 && !(await objects.head(String(task.manifestPath))); i++)
       await new Promise((r) => setTimeout(r, 100));
     expect(await objects.head(String(task.manifestPath))).toBeTruthy();
+    for (const partitionKey of ['2026-11-20', 'date=2026-11-20', 'date=d:2026-11-20']) {
+      const manifest = await api.get<{ runId: string }>(
+        `/api/v1/workspaces/${ws}/manifests/step?assetKey=raw.orders&runId=${runId}&partitionKey=${encodeURIComponent(partitionKey)}`,
+      );
+      expect(manifest, partitionKey).toMatchObject({ status: 200, body: { runId } });
+    }
+    const wrong = await api.get(
+      `/api/v1/workspaces/${ws}/manifests/step?assetKey=raw.orders&runId=${runId}&partitionKey=region%3Deu`,
+    );
+    expect(wrong).toMatchObject({ status: 400, body: { details: { partitionKey: 'region=eu' } } });
     const summary = await api.get(`/api/v1/workspaces/${ws}/assets/raw.orders/partitions/summary`);
     expect(summary.body).toEqual({
       assetKey: 'raw.orders',

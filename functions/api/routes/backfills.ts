@@ -16,6 +16,7 @@ import {
 } from '../../../shared/orchestration/backfillCommands.ts';
 import { BACKFILL_STATES, publicBackfillState } from '../../../shared/orchestration/backfillPlan.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
+import { plainPartitionFields } from '../../../shared/orchestration/runViews.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
 const createBody = validator<BackfillRequest>({
@@ -116,7 +117,7 @@ export function backfillRoutes(deps: Dependencies) {
         pageLimit(c.req.query('limit'), 50),
         c.req.query('cursor'),
       );
-      return c.json({ chunks: page, ...(nextCursor ? { nextCursor } : {}) });
+      return c.json({ chunks: plainPartitionFields(page), ...(nextCursor ? { nextCursor } : {}) });
     } catch (error) {
       throw asApiError(error);
     }

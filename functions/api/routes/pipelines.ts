@@ -29,7 +29,8 @@ import {
 } from '../../../shared/orchestration/stepManifests.ts';
 import { triageRun } from '../../../shared/orchestration/triage.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
-import { partitionKeyOf } from './pointers.ts';
+import { plainPartitionFields } from '../../../shared/orchestration/runViews.ts';
+import { assetPartitionKey } from './partitionInput.ts';
 
 const runBody = validator<PipelineRunRequest>({
   type: 'object',
@@ -160,7 +161,9 @@ export function pipelineRoutes(deps: Dependencies) {
     const runId = c.req.query('runId');
     const partition = c.req.query('partitionKey');
     if (!assetKey || !runId) throw badRequest('assetKey and runId are required');
-    const partitionKey = partition ? partitionKeyOf(partition) : undefined;
+    const partitionKey = partition
+      ? await assetPartitionKey(deps, scopeOf(c), assetKey, partition)
+      : undefined;
     const attempt = c.req.query('attempt');
     const path = attempt
       ? attemptManifestPath(assetKey, partitionKey, runId, Number(attempt))
@@ -178,14 +181,14 @@ export function pipelineRoutes(deps: Dependencies) {
     const { run, tasks } = await runAndTasks(c, c.req.param('runId'));
     const manifest = await new ManifestStore(deps.documents, scopeOf(c)).latest();
     const pipeline = manifest?.pipelines?.find((p) => p.name === run.labels['arco.pipeline']);
-    return c.json(triageRun(run, tasks, (asset) => sideEffectsOf(pipeline, asset)));
+    return c.json(plainPartitionFields(triageRun(run, tasks, (asset) => sideEffectsOf(pipeline, asset))));
   });
 
   // The runbook's two-minute checklist as one answer (spec §6).
   routes.get(`${ws}/pipelines/:name/partitions/:date/checklist`, async (c) => {
     const checklist = await pipelineChecklist(deps, scopeOf(c), c.req.param('name'), c.req.param('date'));
     if (!checklist) throw notFound(`pipeline not found: ${c.req.param('name')}`);
-    return c.json(checklist);
+    return c.json(plainPartitionFields(checklist));
   });
 
   return routes;

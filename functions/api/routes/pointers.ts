@@ -15,14 +15,16 @@ import {
   targetOf,
 } from '../../../shared/orchestration/currentPointers.ts';
 import type { RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
+import { plainPartitionKey } from '../../../shared/orchestration/partitionKeys.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
-import { publicRunState, publicTaskState } from '../../../shared/orchestration/runViews.ts';
+import {
+  plainPartitionFields,
+  publicRunState,
+  publicTaskState,
+} from '../../../shared/orchestration/runViews.ts';
 import { stepManifestPath } from '../../../shared/orchestration/stepManifests.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
-
-/** A daily partition given as a plain date for the pipeline's dimension, or as a canonical key. */
-export const partitionKeyOf = (value: string, dimension = 'date') =>
-  value.includes('=') ? value : `${dimension}=d:${value}`;
+import { assetPartitionKey } from './partitionInput.ts';
 
 const moveFields = {
   expectedSequence: { type: 'integer', minimum: 0 },
@@ -100,11 +102,24 @@ export function pointerRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
   const ws = '/workspaces/:workspaceId';
   const objectsOf = (c: Context<AppEnv>) => scopedObjectStore(deps.objects, c.get('principal').scope!);
-  const dataRef = (assetKey?: string, partitionKey?: string): PointerRef => {
+  /** A data pointer's asset and partition (any form docs/partition-keys.md accepts, typed by the asset). */
+  const dataRef = async (
+    c: Context<AppEnv>,
+    assetKey?: string,
+    partitionKey?: string,
+  ): Promise<PointerRef> => {
     if (!assetKey || !partitionKey) throw badRequest('assetKey and partitionKey are required');
-    return { kind: 'data', assetKey, partitionKey: partitionKeyOf(partitionKey) };
+    const scope = c.get('principal').scope!;
+    return {
+      kind: 'data',
+      assetKey,
+      partitionKey: await assetPartitionKey(deps, scope, assetKey, partitionKey),
+    };
   };
-  const modelRef = (c: Context<AppEnv>): PointerRef => ({ kind: 'model', name: c.req.param('name')! });
+  const modelRef = async (c: Context<AppEnv>): Promise<PointerRef> => ({
+    kind: 'model',
+    name: c.req.param('name')!,
+  });
   /** A model artifact must carry a meta.json (the runbook's rule); artifacts live in the workspace's bucket prefix. */
   const artifactKey = (c: Context<AppEnv>, uri: string) => {
     const scope = c.get('principal').scope!;
@@ -113,13 +128,17 @@ export function pointerRoutes(deps: Dependencies) {
     if (key === null) throw badRequest(`artifactUri must be under ${prefix} (or a key relative to it)`);
     return `${key.replace(/\/+$/, '')}/meta.json`;
   };
-  const show = (ref: (c: Context<AppEnv>) => PointerRef) => async (c: Context<AppEnv>) => {
-    const found = await readPointer(objectsOf(c), ref(c));
+  const show = (ref: (c: Context<AppEnv>) => Promise<PointerRef>) => async (c: Context<AppEnv>) => {
+    const found = await readPointer(objectsOf(c), await ref(c));
     if (!found) throw notFound('pointer not found');
-    return c.json({ ...found.pointer, generation: found.generation });
+    return c.json(plainPartitionFields({ ...found.pointer, generation: found.generation }));
   };
-  const history = (ref: (c: Context<AppEnv>) => PointerRef) => async (c: Context<AppEnv>) =>
-    c.json({ entries: await pointerHistory(objectsOf(c), ref(c), Number(c.req.query('limit') ?? 50)) });
+  const history = (ref: (c: Context<AppEnv>) => Promise<PointerRef>) => async (c: Context<AppEnv>) =>
+    c.json(
+      plainPartitionFields({
+        entries: await pointerHistory(objectsOf(c), await ref(c), Number(c.req.query('limit') ?? 50)),
+      }),
+    );
   const move = async (
     c: Context<AppEnv>,
     ref: PointerRef,
@@ -129,14 +148,16 @@ export function pointerRoutes(deps: Dependencies) {
   ) => {
     try {
       return c.json(
-        await movePointer(objectsOf(c), ref, target, {
-          action,
-          by: c.get('principal').subject,
-          at: deps.clock.now().toISOString(),
-          ...(body.reason ? { reason: body.reason } : {}),
-          ...(body.expectedSequence !== undefined ? { expectedSequence: body.expectedSequence } : {}),
-          ...(body.allowOlder || action === 'rollback' ? { allowOlder: true } : {}),
-        }),
+        plainPartitionFields(
+          await movePointer(objectsOf(c), ref, target, {
+            action,
+            by: c.get('principal').subject,
+            at: deps.clock.now().toISOString(),
+            ...(body.reason ? { reason: body.reason } : {}),
+            ...(body.expectedSequence !== undefined ? { expectedSequence: body.expectedSequence } : {}),
+            ...(body.allowOlder || action === 'rollback' ? { allowOlder: true } : {}),
+          }),
+        ),
       );
     } catch (error) {
       throw asApiError(error);
@@ -145,18 +166,18 @@ export function pointerRoutes(deps: Dependencies) {
 
   routes.get(
     `${ws}/pointers/data`,
-    show((c) => dataRef(c.req.query('assetKey'), c.req.query('partitionKey'))),
+    show((c) => dataRef(c, c.req.query('assetKey'), c.req.query('partitionKey'))),
   );
   routes.get(
     `${ws}/pointers/data/history`,
-    history((c) => dataRef(c.req.query('assetKey'), c.req.query('partitionKey'))),
+    history((c) => dataRef(c, c.req.query('assetKey'), c.req.query('partitionKey'))),
   );
   routes.get(`${ws}/pointers/models/:name`, show(modelRef));
   routes.get(`${ws}/pointers/models/:name/history`, history(modelRef));
 
   routes.post(`${ws}/pointers/data/promote`, requireRole('operator'), async (c) => {
     const body = await readJsonBody(c, dataPromote);
-    const ref = dataRef(body.assetKey, body.partitionKey) as Extract<PointerRef, { kind: 'data' }>;
+    const ref = (await dataRef(c, body.assetKey, body.partitionKey)) as Extract<PointerRef, { kind: 'data' }>;
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
     const run = (await snapshot.shardRows('runs', body.runId)).find((r) => r.runId === body.runId) as
       RunRow | undefined;
@@ -167,9 +188,13 @@ export function pointerRoutes(deps: Dependencies) {
         t.partitionKey === ref.partitionKey,
     );
     if (!run || publicRunState(run) !== 'SUCCEEDED' || !task || publicTaskState(task) !== 'SUCCEEDED')
-      throw new ApiError(409, `run ${body.runId} has no succeeded ${body.assetKey} for ${ref.partitionKey}`, {
-        reason: 'not_promotable',
-      });
+      throw new ApiError(
+        409,
+        `run ${body.runId} has no succeeded ${body.assetKey} for ${plainPartitionKey(ref.partitionKey)}`,
+        {
+          reason: 'not_promotable',
+        },
+      );
     const manifestPath = stepManifestPath(body.assetKey, ref.partitionKey, body.runId);
     if (!(await objectsOf(c).head(manifestPath)))
       throw new ApiError(409, 'the step manifest is not written yet', {
@@ -201,7 +226,7 @@ export function pointerRoutes(deps: Dependencies) {
       throw new ApiError(409, `the artifact has no meta.json (${meta})`, { reason: 'artifact_meta_missing' });
     return move(
       c,
-      modelRef(c),
+      await modelRef(c),
       {
         runId: body.runId,
         artifactUri: body.artifactUri,
@@ -214,10 +239,10 @@ export function pointerRoutes(deps: Dependencies) {
   });
 
   const rollbackRoute =
-    (ref: (c: Context<AppEnv>, body: { assetKey?: string; partitionKey?: string }) => PointerRef) =>
+    (ref: (c: Context<AppEnv>, body: { assetKey?: string; partitionKey?: string }) => Promise<PointerRef>) =>
     async (c: Context<AppEnv>) => {
       const body = await readJsonBody(c, rollback);
-      const pointer = ref(c, body);
+      const pointer = await ref(c, body);
       try {
         const { target } = await rollbackTarget(objectsOf(c), pointer, body);
         const still = 'manifestPath' in target ? target.manifestPath : artifactKey(c, target.artifactUri);
@@ -231,7 +256,7 @@ export function pointerRoutes(deps: Dependencies) {
   routes.post(
     `${ws}/pointers/data/rollback`,
     requireRole('operator'),
-    rollbackRoute((_c, body) => dataRef(body.assetKey, body.partitionKey)),
+    rollbackRoute((c, body) => dataRef(c, body.assetKey, body.partitionKey)),
   );
   routes.post(
     `${ws}/pointers/models/:name/rollback`,

@@ -17,6 +17,7 @@ import { type RerunRequest, rerunRun, RunNotFoundError } from '../../../shared/o
 import { type RetryRequest, RetryRefused, retryRun } from '../../../shared/orchestration/retryRun.ts';
 import { type TriggerRequest, TriggerError, triggerRun } from '../../../shared/orchestration/triggerRun.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
+import { canonicalTriggerRequest, partitionFilter } from './partitionInput.ts';
 
 const triggerBody = validator<TriggerRequest>({
   type: 'object',
@@ -83,8 +84,8 @@ export function runRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
 
   routes.post('/workspaces/:workspaceId/runs', requireRole('operator', 'producer'), async (c) => {
-    const request = await readJsonBody(c, triggerBody);
     const principal = c.get('principal');
+    const request = await canonicalTriggerRequest(deps, principal.scope!, await readJsonBody(c, triggerBody));
     try {
       const { status, body } = await triggerRun(
         deps,
@@ -174,11 +175,11 @@ export function runRoutes(deps: Dependencies) {
     const state = c.req.query('state');
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
     const pipeline = c.req.query('pipeline');
-    const partitionKey = c.req.query('partitionKey');
+    const ofPartition = partitionFilter(c.req.query('partitionKey'));
     const runs = ((await snapshot.rows('runs')) as RunRow[])
       .filter((run) => !state || publicRunState(run) === state.toUpperCase())
       .filter((run) => !pipeline || run.labels?.['arco.pipeline'] === pipeline)
-      .filter((run) => !partitionKey || run.labels?.['arco.partition'] === partitionKey)
+      .filter((run) => ofPartition(run.labels?.['arco.partition']))
       .sort((a, b) => compareDescThenAsc([a.triggeredAt, a.runId], [b.triggeredAt, b.runId]));
     const { page, nextCursor } = keysetPage(
       runs,
@@ -209,6 +210,7 @@ export function runRoutes(deps: Dependencies) {
     const staleOnly = c.req.query('staleOnly');
     if (staleOnly !== undefined && staleOnly !== 'true' && staleOnly !== 'false')
       throw badRequest('staleOnly must be true or false');
+    const ofPartition = partitionFilter(c.req.query('partitionKey'));
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
     const rows = (
       assetKey
@@ -217,6 +219,7 @@ export function runRoutes(deps: Dependencies) {
     )
       .filter((row) => !assetKey || row.assetKey === assetKey)
       .filter((row) => staleOnly !== 'true' || row.staleSince !== undefined)
+      .filter((row) => ofPartition(row.partitionKey))
       .sort((a, b) =>
         compareAsc(
           [String(a.assetKey), String(a.partitionKey)],

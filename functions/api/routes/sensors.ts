@@ -13,6 +13,7 @@ import {
   UnknownSensorError,
 } from '../../../shared/orchestration/sensorEvaluation.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
+import { plainPartitionFields } from '../../../shared/orchestration/runViews.ts';
 
 const evaluateBody = validator<{
   payload?: unknown;
@@ -103,7 +104,7 @@ export function sensorRoutes(deps: Dependencies) {
       message: { messageId, payload: input.payload, attributes: input.attributes ?? {} },
     });
     return c.json({
-      ...result,
+      ...plainPartitionFields(result),
       ...(state && state.status !== 'ACTIVE'
         ? { warning: `sensor is ${state.status}; evaluated because it was asked to` }
         : {}),
@@ -145,7 +146,7 @@ export function sensorRoutes(deps: Dependencies) {
       pageLimit(c.req.query('limit'), 50),
       c.req.query('cursor'),
     );
-    return c.json({ evals: page.map(evalView), ...(nextCursor ? { nextCursor } : {}) });
+    return c.json({ evals: plainPartitionFields(page.map(evalView)), ...(nextCursor ? { nextCursor } : {}) });
   });
   return routes;
 }

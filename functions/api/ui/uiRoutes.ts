@@ -176,7 +176,8 @@ export function uiRoutes(deps: Dependencies, app: Pick<Hono<AppEnv>, 'request'>)
     page(
       () => 'Partitions',
       '/ui/partitions',
-      (api, c) => partitionsPage(api, c.req.query('asset') || undefined),
+      (api, c) =>
+        partitionsPage(api, c.req.query('asset') || undefined, c.req.query('partition') || undefined),
     ),
   );
   ui.get(

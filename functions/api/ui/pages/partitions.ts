@@ -35,14 +35,25 @@ const CELL: Record<string, { colour: string; label: string; mark: string }> = {
   MISSING: { colour: '#9e9e9e', label: 'no materialisation', mark: '·' },
 };
 
-/** Partitions of every asset (or one) as a heatmap: assets × partition keys, coloured by state. */
-export async function partitionsPage(api: UiApi, asset: string | undefined): Promise<Html> {
+/** A column heading: the value alone for a one-dimension key (`2026-11-30`), else the whole plain key. */
+const columnLabel = (key: string) => (key.includes('|') ? key : key.slice(key.indexOf('=') + 1));
+
+/**
+ * Partitions of every asset (or one) as a heatmap: assets × partition keys (plain, as the API shows
+ * them), coloured by state; `partition` narrows it to the partitions a plain or bare key names.
+ */
+export async function partitionsPage(
+  api: UiApi,
+  asset: string | undefined,
+  partition?: string,
+): Promise<Html> {
   const rows: PartitionRow[] = [];
   let cursor: string | undefined;
   do {
     const params = new URLSearchParams({
       limit: '200',
       ...(asset ? { assetKey: asset } : {}),
+      ...(partition ? { partitionKey: partition } : {}),
       ...(cursor ? { cursor } : {}),
     });
     const page = await api.get<{ partitions: PartitionRow[]; nextCursor?: string }>(
@@ -59,6 +70,15 @@ export async function partitionsPage(api: UiApi, asset: string | undefined): Pro
         <label for="asset">Asset</label
         ><input id="asset" name="asset" value="${asset ?? ''}" placeholder="all assets" />
       </div>
+      <div>
+        <label for="partition">Partition</label
+        ><input
+          id="partition"
+          name="partition"
+          value="${partition ?? ''}"
+          placeholder="2026-11-30 or date=2026-11-30|region=eu"
+        />
+      </div>
       <button type="submit">Show</button>
     </form>
     <p class="legend">
@@ -72,7 +92,7 @@ export async function partitionsPage(api: UiApi, asset: string | undefined): Pro
               <thead>
                 <tr>
                   <th scope="col">Asset</th>
-                  ${keys.map((k) => html`<th scope="col" title="${k}"><span style="writing-mode:vertical-rl;font-size:.7rem">${k.replace(/^[a-z_]+=d:/, '')}</span></th>`)}
+                  ${keys.map((k) => html`<th scope="col" title="${k}"><span style="writing-mode:vertical-rl;font-size:.7rem">${columnLabel(k)}</span></th>`)}
                 </tr>
               </thead>
               <tbody>
