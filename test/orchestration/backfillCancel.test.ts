@@ -2,10 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp } from '../../functions/api/app.ts';
 import { CHUNK_FENCE, chunkRunRequest } from '../../shared/orchestration/backfillController.ts';
 import { ManifestStore } from '../../shared/orchestration/manifestStore.ts';
-import { ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
+import { LeaseBusyError } from '../../shared/orchestration/compactor.ts';
+import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import type { PipelineBackfill } from '../../shared/orchestration/pipelineBackfills.ts';
 import { TriggerError, triggerRun } from '../../shared/orchestration/triggerRun.ts';
-import { waitUntilVisible } from '../../shared/orchestration/visibility.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
 import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
@@ -40,18 +40,37 @@ describe('cancelling backfills on the emulators', () => {
     const internal = apiClient(app, await bearer({ ...scope, internal: true }));
     const ws = `/api/v1/workspaces/${scope.workspace}`;
     expect((await api.post(`${ws}/manifests`, { codeVersionId: 'v1', ...manifest })).status).toBe(201);
+    /**
+     * Folds and publishes whatever is pending (no function host takes this process's hints), so the next
+     * read sees every mutation made so far.
+     */
+    const settle = async () => {
+      for (let attempt = 0; attempt < 50; attempt += 1)
+        try {
+          await compactorFor(deps, scope).drain();
+          return;
+        } catch (error) {
+          if (!(error instanceof LeaseBusyError)) throw error;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      throw new Error('the compaction lease stayed busy');
+    };
+    /** One automation pass on settled state, settled again so that its effects read back at once. */
     const tick = async () => {
+      await settle();
       const response = await internal.post<Record<string, Record<string, number>>>(
         '/internal/automation/tick',
         { now: new Date().toISOString() },
       );
       expect(response.status, JSON.stringify(response.body)).toBe(200);
+      await settle();
       return response.body;
     };
     /** Plays the worker of every task of a run: each succeeds. */
     const finish = async (runId: string) => {
+      await settle();
       const run = await api.get<{ tasks: Array<{ taskKey: string }> }>(`${ws}/runs/${runId}`);
-      const { batchId } = await ledgerFor(deps, scope).append(
+      await ledgerFor(deps, scope).append(
         run.body.tasks.flatMap(({ taskKey }) => {
           const facts = { runId, taskKey, attempt: 1, attemptId: `att-${taskKey}`, workerId: 'w' };
           return [
@@ -68,10 +87,10 @@ describe('cancelling backfills on the emulators', () => {
           ];
         }),
       );
-      expect(await waitUntilVisible(deps, scope, batchId)).toBe('visible');
+      await settle();
       expect((await api.get<{ state: string }>(`${ws}/runs/${runId}`)).body.state).toBe('SUCCEEDED');
     };
-    return { scope, api, ws, tick, finish };
+    return { scope, api, ws, settle, tick, finish };
   };
 
   it('waits for every chunk run, including one a planner started concurrently with the cancel, then is CANCELED', async () => {
@@ -105,8 +124,9 @@ describe('cancelling backfills on the emulators', () => {
     const source = (index: number) => ({ backfill: { backfillId: id, chunkId: `${id}:${index}` } });
     const concurrent = await triggerRun(deps, w.scope, source(2), chunkRunRequest(manifest, row, 2));
 
-    const cancelled = await w.api.post<Backfill>(`${w.ws}/backfills/${id}/cancel`, {});
-    expect(cancelled.body.state).toBe('CANCELING');
+    expect((await w.api.post<Backfill>(`${w.ws}/backfills/${id}/cancel`, {})).status).toBe(200);
+    await w.settle();
+    expect((await read()).state).toBe('CANCELING');
     await w.tick();
     expect((await read()).state).toBe('CANCELING');
     // The concurrent run is recorded (counted, and waited for); chunk 3 is fenced and never starts.
@@ -265,6 +285,7 @@ describe('cancelling backfills on the emulators', () => {
     expect((await create({ type: 'range', start: '2026-11-01', end: '2026-11-02' })).status).toBe(400);
     expect((await w.api.get<{ backfills: unknown[] }>(`${w.ws}/backfills`)).body.backfills).toEqual([]);
 
+    await w.settle();
     const created = await create({
       type: 'explicit',
       partitions: [
@@ -276,6 +297,7 @@ describe('cancelling backfills on the emulators', () => {
     });
     expect(created.status).toBe(202);
     const id = created.body.backfillId;
+    await w.settle();
     const view = await w.api.get<{ totalPartitions: number; partitionSelector: { partitions: string[] } }>(
       `${w.ws}/backfills/${id}`,
     );
