@@ -4,6 +4,7 @@
  */
 import { startBenchStack } from './benchStack.ts';
 import { benchDag } from './dag.bench.ts';
+import { benchLoad } from './load.bench.ts';
 import { benchDeltaCommits } from './deltaCommits.bench.ts';
 import { benchOrchestration } from './orchestration.bench.ts';
 import { benchRegistry } from './registry.bench.ts';
@@ -15,6 +16,7 @@ const benchmarks: Record<string, () => Promise<void>> = {
   orchestration: benchOrchestration,
   registry: benchRegistry,
   dag: benchDag,
+  load: benchLoad,
 };
 const only = process.argv.slice(2);
 const stack = await startBenchStack();

@@ -279,7 +279,7 @@ export async function changeBackfillState(
       409,
       `backfill ${backfillId} cannot go from ${publicBackfillState(String(row.state))} to ${toState}`,
     );
-  await appendVisible(deps, scope, [
+  const { visibility_status } = await appendVisible(deps, scope, [
     {
       data: {
         type: 'backfill_state_changed',
@@ -291,7 +291,13 @@ export async function changeBackfillState(
       },
     },
   ]);
-  return (await readBackfill(deps, scope, backfillId)).view;
+  const after = await readBackfill(deps, scope, backfillId);
+  if (visibility_status === 'visible') return after.view;
+  // Not published yet: answer with the change as recorded (the fold applies it from this version).
+  return backfillView(
+    { ...after.row, state: toState, stateVersion: Number(row.stateVersion) + 1 },
+    after.chunks,
+  );
 }
 
 /** Spec §16.5: a new backfill over exactly the failed chunks' partitions of a FAILED parent. */

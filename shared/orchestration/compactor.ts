@@ -126,7 +126,7 @@ const emptyUnpublished = (): Unpublished => ({
   worthPublishing: false,
 });
 
-/** One warm state per workspace and process: valid while the pointer still names its manifest. */
+/** One warm state per lease holder and workspace: valid while the pointer still names its manifest. */
 const cache = new Map<string, WarmState>();
 /** Batches published lately, so a hint delivered after its batch was folded by a scan is ignored. */
 const recentlyPublished = new Map<string, Set<string>>();
@@ -167,13 +167,11 @@ export class Compactor {
 
   constructor(private readonly deps: CompactorDeps) {
     this.store = new ProjectionStore(deps.objects);
-    this.lease = new CompactionLease(
-      deps.documents,
-      deps.scope,
-      deps.clock,
-      deps.holderId ?? `compactor-${process.pid}-${deps.ids.next()}`,
-    );
-    this.cacheKey = `${deps.scope.tenant}/${deps.scope.workspace}`;
+    const holderId = deps.holderId ?? `compactor-${process.pid}-${deps.ids.next()}`;
+    this.lease = new CompactionLease(deps.documents, deps.scope, deps.clock, holderId);
+    // Warm state belongs to one lease holder: another holder in this process (tests run several sets
+    // of dependencies) must never read or fold into it.
+    this.cacheKey = `${holderId}/${deps.scope.tenant}/${deps.scope.workspace}`;
   }
 
   /** Folds every pending batch and publishes, until none are left or the budget is spent. */

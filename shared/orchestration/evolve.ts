@@ -419,11 +419,17 @@ const onRunCancelRequested: Handler<'run_cancel_requested'> = (c, data) => {
 
 const onTaskStarted: Handler<'task_started'> = (c, data) => {
   const task = taskOf(c, data.runId, data.taskKey);
-  if (!task || isTerminal(task.state) || data.attempt < task.attempt) return;
+  if (!task || data.attempt < task.attempt) return;
   if (data.attempt === task.attempt && task.attemptId && task.attemptId !== data.attemptId) return;
   if (data.attempt === task.attempt && task.state === 'RUNNING') return;
-  // A start folded after its attempt's failure (batches fold in arrival order) must not revive it.
-  if (data.attempt === task.attempt && task.state === 'RETRY_WAIT') return;
+  // Batches fold in arrival order, so a start may come after its attempt ended: it records when the
+  // attempt started (as folding in event order would) and never revives the attempt.
+  if (data.attempt === task.attempt && (isTerminal(task.state) || task.state === 'RETRY_WAIT')) {
+    if (!task.startedAt) putTask(c, { ...task, startedAt: c.time });
+    c.d.remove('dispatch_outbox', `dispatch:${data.runId}:${data.taskKey}:${data.attempt}`);
+    return;
+  }
+  if (isTerminal(task.state)) return;
   const next: TaskRow = {
     ...task,
     state: 'RUNNING',

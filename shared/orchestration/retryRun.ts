@@ -3,7 +3,7 @@ import type { Dependencies } from '../runtime/dependencies.ts';
 import type { RunRow, TaskRow } from './evolve.ts';
 import { readerFor } from './orchestrationServices.ts';
 import { publicRunState, runResponse } from './runViews.ts';
-import { appendVisible } from './visibility.ts';
+import { appendVisible, READ_YOUR_WRITES_WAIT_MS } from './visibility.ts';
 
 export interface RetryRequest {
   taskKeys?: string[];
@@ -70,19 +70,26 @@ export async function retryRun(
         command: `arco retry ${runId} --cause-fixed --reason "…"`,
       },
     );
-  const { visibility_status } = await appendVisible(deps, scope, [
-    {
-      data: {
-        type: 'run_retry_requested',
-        runId,
-        taskKeys: selected,
-        attempts: (chosen as TaskRow[]).map((t) => t.attempt),
-        causeFixed: request.causeFixed ?? false,
-        ...(request.reason ? { reason: request.reason } : {}),
-        requestedBy,
+  // This answer is the run after the retry (read-your-writes, spec §3.4), so it waits for the publish
+  // (about one publish interval) rather than the usual brief wait; it never compacts itself.
+  const { visibility_status } = await appendVisible(
+    deps,
+    scope,
+    [
+      {
+        data: {
+          type: 'run_retry_requested',
+          runId,
+          taskKeys: selected,
+          attempts: (chosen as TaskRow[]).map((t) => t.attempt),
+          causeFixed: request.causeFixed ?? false,
+          ...(request.reason ? { reason: request.reason } : {}),
+          requestedBy,
+        },
       },
-    },
-  ]);
+    ],
+    READ_YOUR_WRITES_WAIT_MS,
+  );
   const after = await readerFor(deps, scope).snapshot();
   const reread = (await after.shardRows('runs', runId)).find((r) => r.runId === runId) as RunRow;
   const edges = (await after.shardRows('dep_satisfaction', runId)).filter((e) => e.runId === runId);

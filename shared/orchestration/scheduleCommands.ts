@@ -85,11 +85,20 @@ export async function upsertSchedule(
     throw new TriggerError(400, 'assetSelection cannot be empty or contain empty items');
   const unchanged =
     definition && SETTINGS.every((k) => JSON.stringify(definition[k]) === JSON.stringify(next[k]));
-  if (!unchanged)
-    await appendVisible(deps, scope, [definitionEvent(scheduleId, next, definition?.rowVersion)]);
+  if (unchanged) {
+    const { state } = await currentDefinition(deps, scope, scheduleId);
+    return { status: 200, body: scheduleView(definition, state) };
+  }
+  const { events, visibility_status } = await appendVisible(deps, scope, [
+    definitionEvent(scheduleId, next, definition?.rowVersion),
+  ]);
   const after = await currentDefinition(deps, scope, scheduleId);
-  if (!after.definition) throw new Error(`schedule ${scheduleId} was written but is not visible yet`);
-  return { status: definition ? 200 : 201, body: scheduleView(after.definition, after.state) };
+  // Not published yet: answer with the definition as written (the fold stamps its event id as version).
+  const written =
+    visibility_status === 'visible' && after.definition
+      ? after.definition
+      : ({ ...definition, ...next, scheduleId, rowVersion: events[0]!.eventId } as Row & ScheduleDefinition);
+  return { status: definition ? 200 : 201, body: scheduleView(written, after.state) };
 }
 
 /**

@@ -11,6 +11,11 @@ export type VisibilityStatus = 'visible' | 'persisted_not_visible';
 /** How long a mutation waits for its own events to become readable before it answers anyway, ms. */
 export const VISIBILITY_WAIT_MS = 100;
 const POLL_MS = 20;
+/**
+ * The wait of the few answers that promise read-your-writes (a retry answers with the reopened run):
+ * a little over one publish interval at the default cadence.
+ */
+export const READ_YOUR_WRITES_WAIT_MS = 2_500;
 
 /**
  * Waits briefly for an append batch to be published (spec README decision 6): the request never

@@ -140,7 +140,12 @@ export class WorkspaceScheduler {
           nextRenew = now + renewEvery;
         }
         for (const job of this.jobs.splice(0)) await job(token);
+        // Everything asked for before this point is served by this pass: a drain that arrives during
+        // the pass waits for the next one, which scans again.
         const waiters = this.foldWaiters.splice(0);
+        const publishWaiters = this.publishWaiters.splice(0);
+        const forced = this.forcePublish;
+        this.forcePublish = false;
         const batches = this.inbox.splice(0);
         if (this.scanRequested || now >= nextScan) {
           this.scanRequested = false;
@@ -150,7 +155,7 @@ export class WorkspaceScheduler {
         try {
           if (batches.length) await this.compactor.fold(batches);
         } catch (error) {
-          for (const waiter of waiters) waiter.reject(error);
+          for (const waiter of [...waiters, ...publishWaiters]) waiter.reject(error);
           throw error;
         }
         for (const waiter of waiters) waiter.resolve();
@@ -159,12 +164,11 @@ export class WorkspaceScheduler {
         const { dirty, worthPublishing } = this.compactor.dirty();
         const sincePublish = now - this.lastPublishMs;
         const due =
-          this.forcePublish ||
+          forced ||
           (worthPublishing && sincePublish >= this.options.publishIntervalMs) ||
           (dirty && sincePublish >= (this.options.heartbeatPublishIntervalMs ?? 15_000));
-        if (due) {
-          const publishWaiters = this.publishWaiters.splice(0);
-          this.forcePublish = false;
+        if (!due) this.publishWaiters.unshift(...publishWaiters);
+        else {
           let result: CompactionResult;
           try {
             result = await this.compactor.publish(token);

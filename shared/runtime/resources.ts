@@ -11,7 +11,6 @@ export interface PushSubscription {
   path?: string;
 }
 
-
 /** Push sensors' messages; attributes `tenant`, `workspace` and `sensor` name the sensor. */
 export const SENSOR_EVENTS_TOPIC = 'arco-sensor-events';
 

@@ -175,6 +175,7 @@ describe('automation: schedules, sensors and backfills on the emulators', () => 
       deliveries.flatMap((d) => (d.runRequests as Array<{ runId: string }>).map((r) => r.runId)),
     );
     expect(runIds.size).toBe(1);
+    await w.settle();
     const evals = await w.call<{ evals: Array<Record<string, unknown>> }>(
       'GET',
       `${w.ws}/sensors/orders_arrivals/evals`,
@@ -296,6 +297,7 @@ describe('automation: schedules, sensors and backfills on the emulators', () => 
     expect((await tick('2026-11-20T02:30:00Z')).body).toMatchObject({ code: 'injected_fault' });
     expect((await tick('2026-11-20T02:30:00Z')).body).toMatchObject({ code: 'injected_fault' });
     expect((await tick('2026-11-20T02:30:00Z')).status).toBe(200);
+    await w.settle();
     const ticks = (await w.call<{ ticks: Tick[] }>('GET', `${w.ws}/schedules/nightly/ticks`)).body.ticks;
     const chunks = (
       await w.call<{ chunks: Array<{ runId: string }> }>(

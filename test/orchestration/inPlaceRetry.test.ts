@@ -82,7 +82,9 @@ describe('in-place retry of a failed run', () => {
       `${w.ws}/runs/${runId}/retry`,
       {},
     );
-    expect(retried.body).toMatchObject({ state: 'RUNNING', retriedTaskKeys: ['raw.feed'] });
+    // The answer reads the run after the retry was published; an instant worker may have finished it.
+    expect(retried.body).toMatchObject({ retriedTaskKeys: ['raw.feed'] });
+    expect(['RUNNING', 'SUCCEEDED']).toContain(retried.body.state);
     const recovered = await read(runId);
     expect(recovered.state).toBe('SUCCEEDED');
     expect(recovered.tasks.find((t) => t.taskKey === 'raw.feed')).toMatchObject({

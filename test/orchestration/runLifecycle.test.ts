@@ -147,6 +147,11 @@ describe('a run from trigger to terminal state', () => {
 
     // Disaster recovery: the projections are deleted, the ledger is replayed from an explicit list (the
     // operator lists the ledger; the compactor never does), and the same run and partition rows come back.
+    // Everything folded so far published (acknowledgements ride with a publish), then read.
+    const internal = await bearer({ tenant: 'acme', workspace: ws, internal: true });
+    expect((await fetch(`${host.url}/compactor/compact`, { method: 'POST', headers: internal })).status).toBe(
+      200,
+    );
     const before = {
       run: (await call('GET', `/api/v1/workspaces/${ws}/runs/${runId}`)).body,
       partitions: (await call('GET', `/api/v1/workspaces/${ws}/partitions?limit=200`)).body,

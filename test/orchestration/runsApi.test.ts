@@ -35,6 +35,7 @@ const MANIFEST = {
 };
 
 interface Run {
+  visibility_status?: string;
   runId: string;
   planId: string;
   state: string;
@@ -97,11 +98,21 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
       partitionKey: 'date=d:2026-11-22',
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ state: 'PENDING', created: true, visibility_status: 'visible' });
-    const run = await api.get<{
-      state: string;
-      tasks: Array<{ taskKey: string; state: string; partitionKey: string; manifestPath: string }>;
-    }>(`/api/v1/workspaces/${ws}/runs/${created.body.runId}`);
+    // Durable at once; readable once the compactor publishes (it may take longer than the trigger's
+    // brief wait, which the answer then says).
+    expect(created.body).toMatchObject({ state: 'PENDING', created: true });
+    expect(['visible', 'persisted_not_visible']).toContain(created.body.visibility_status);
+    const read = () =>
+      api.get<{
+        state: string;
+        tasks: Array<{ taskKey: string; state: string; partitionKey: string; manifestPath: string }>;
+      }>(`/api/v1/workspaces/${ws}/runs/${created.body.runId}`);
+    let run = await read();
+    for (let i = 0; run.status === 404 && i < 100; i += 1) {
+      expect(created.body.visibility_status).toBe('persisted_not_visible');
+      await new Promise((r) => setTimeout(r, 50));
+      run = await read();
+    }
     expect(run.body.state).toBe('RUNNING');
     expect(run.body.tasks.map((t) => t.manifestPath)).toEqual(
       ['analytics.orders', 'raw.orders'].map(

@@ -71,6 +71,8 @@ describe('the automation tick: stuck-task sweeper', () => {
         now,
       });
       expect(response.status, JSON.stringify(response.body)).toBe(200);
+      // Publish what the tick appended, so the next tick decides on it (ticks are a minute apart in GCP).
+      await compactorFor(deps, scope).drain();
       return response.body.sweeper;
     };
     expect(await tick(late)).toMatchObject({ heartbeatTimeouts: 1, redispatched: 0 });

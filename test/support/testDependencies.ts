@@ -4,7 +4,10 @@ import { type LocalTokenRequest, LocalTokenVerifier, mintLocalToken } from '../.
 import { Failpoints } from '../../shared/core/failpoints.ts';
 import { createLogger, type LogSink } from '../../shared/observability/logger.ts';
 import { loadConfig } from '../../shared/runtime/config.ts';
-import { PUSH_SUBSCRIPTIONS } from '../../shared/runtime/resources.ts';
+import type { TaskQueue } from '../../shared/adapters/taskQueue.ts';
+import { parseCompactionHint } from '../../shared/orchestration/compactionHint.ts';
+import { compactorFor } from '../../shared/orchestration/orchestrationServices.ts';
+import { COMPACTION_HINT_QUEUE, PUSH_SUBSCRIPTIONS } from '../../shared/runtime/resources.ts';
 import { createAdapters, type Dependencies } from '../../shared/runtime/dependencies.ts';
 
 export const TEST_SECRET = 'test-secret-for-local-tokens-only';
@@ -40,16 +43,40 @@ export async function testDependencies(
       ARCO_AUTH_MODE: 'local',
     }),
     maxBodyBytes: 64 * 1024,
+    // Publish after every fold: these tests read what they just wrote; the cadence has tests of its own.
+    publishIntervalMs: 0,
     pushToken: 'test-push-token',
     taskTokenSecret: 'test-task-token-secret',
   };
-  return {
+  const adapters = createAdapters(config);
+  const deps: Dependencies = {
     config,
-    ...createAdapters(config),
+    ...adapters,
     failpoints: new Failpoints(true),
     tokens: new LocalTokenVerifier(TEST_SECRET),
     log: createLogger({}, logSink ?? (() => {}), logSink ? 'DEBUG' : 'SILENT'),
     ...overrides,
+  };
+  // These tests run the functions in their own process with no HTTP host for Cloud Tasks to reach:
+  // an append's compaction hint goes to this process's scheduler, as the queue would deliver it.
+  if (!overrides.tasks) deps.tasks = inProcessHints(adapters.tasks, () => deps);
+  return deps;
+}
+
+/** A TaskQueue that hands compaction hints to this process's scheduler and everything else to Cloud Tasks. */
+function inProcessHints(queue: TaskQueue, deps: () => Dependencies): TaskQueue {
+  return {
+    enqueue: async (task) => {
+      if (task.queue !== COMPACTION_HINT_QUEUE) return queue.enqueue(task);
+      const hint = parseCompactionHint(task.body);
+      if (hint) {
+        const { tenant, workspace, batchId, paths, eventsJson } = hint;
+        void compactorFor(deps(), { tenant, workspace })
+          .hint(batchId && paths ? { batchId, paths, ...(eventsJson ? { eventsJson } : {}) } : undefined)
+          .catch(() => {});
+      }
+      return { status: 'enqueued', name: task.name ?? 'hint' };
+    },
   };
 }
 

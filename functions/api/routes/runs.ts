@@ -148,7 +148,11 @@ export function runRoutes(deps: Dependencies) {
           },
         },
       ]);
-      const after = (await read()) ?? run;
+      // Until the cancel is published, answer with the run as it now stands: cancel requested.
+      const after = (visibility_status === 'visible' ? await read() : undefined) ?? {
+        ...run,
+        cancelRequested: true,
+      };
       return c.json({
         runId,
         state: publicRunState(after),
