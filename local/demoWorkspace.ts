@@ -97,11 +97,18 @@ export async function deployDemo(
     body: JSON.stringify({
       selection: ['raw.orders', 'raw.customers'],
       includeDownstream: true,
-      partitionKey: `date=d:${today}`,
+      partitionKey: `date=${today}`,
       runKey: `demo:${today}`,
       labels: { source: 'npm-start-demo' },
     }),
   });
   if (!run.ok) throw new Error(`demo run: ${run.status} ${await run.text()}`);
-  return ((await run.json()) as { runId: string }).runId;
+  const { runId } = (await run.json()) as { runId: string };
+  // A trigger answers once durable; the stack is ready for a user once the run reads back.
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const read = await fetch(`${apiUrl}/api/v1/workspaces/demo/runs/${runId}`, { headers });
+    if (read.ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return runId;
 }

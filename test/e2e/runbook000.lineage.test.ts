@@ -25,6 +25,15 @@ describe('runbook 000 against npm start', () => {
       await fetch(`${BASE_URL}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } })
     ).json()) as T;
 
+  /** A run just created may take up to about a publish interval to read back (docs/visibility.md). */
+  const getEventually = async <T>(path: string) => {
+    for (let attempt = 0; ; attempt += 1) {
+      const response = await fetch(`${BASE_URL}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      if (response.status !== 404 || attempt >= 40) return (await response.json()) as T;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
   beforeAll(async () => {
     stack = await startLocalStack({ ARCO_AUTOTICK: '0' });
     BASE_URL = stack.url;
@@ -99,14 +108,14 @@ describe('runbook 000 against npm start', () => {
     const again = await rerun({ mode: 'fromFailure' });
     expect(again.status).toBe(200);
     expect(((await again.json()) as { runId: string }).runId).toBe(created.runId);
-    const child = await get<{ rerunReason: string; parentRunId: string; tasks: Task[] }>(
+    const child = await getEventually<{ rerunReason: string; parentRunId: string; tasks: Task[] }>(
       `/api/v1/workspaces/${WORKSPACE_ID}/runs/${created.runId}`,
     );
     expect(child).toMatchObject({ rerunReason: 'from_failure', parentRunId: RUN_ID });
     expect(child.tasks.map((t) => t.taskKey)).toEqual(['activation.churn_alerts', 'ml.churn_features']);
     const subset = await rerun({ mode: 'subset', selection: ['analytics.orders'], includeDownstream: true });
     expect(subset.status).toBe(201);
-    const subsetRun = await get<{ rerunReason: string; tasks: Task[] }>(
+    const subsetRun = await getEventually<{ rerunReason: string; tasks: Task[] }>(
       `/api/v1/workspaces/${WORKSPACE_ID}/runs/${((await subset.json()) as { runId: string }).runId}`,
     );
     expect(subsetRun.rerunReason).toBe('subset');
