@@ -1,0 +1,118 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
+import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
+import type { EventData } from '../../shared/orchestration/events.ts';
+import { pendingCollection } from '../../shared/orchestration/ledger.ts';
+import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
+import { POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
+import type { Dependencies } from '../../shared/runtime/dependencies.ts';
+import { testDependencies, uniqueName } from '../support/testDependencies.ts';
+
+/** An ObjectStore that records when the manifest pointer moved. */
+function pointerWatch(inner: ObjectStore) {
+  const moves: number[] = [];
+  const store: ObjectStore = {
+    get: (k) => inner.get(k),
+    head: (k) => inner.head(k),
+    put: async (k, b, o) => {
+      const result = await inner.put(k, b, o);
+      if (k.endsWith(POINTER_PATH) && result.status === 'written') moves.push(Date.now());
+      return result;
+    },
+    delete: (k, o) => inner.delete(k, o),
+    list: (p, o) => inner.list(p, o),
+  };
+  return { store, moves };
+}
+
+const maxInOneSecond = (times: number[]) => {
+  let best = 0;
+  for (let i = 0, j = 0; j < times.length; j += 1) {
+    while (times[j]! - times[i]! >= 1000) i += 1;
+    best = Math.max(best, j - i + 1);
+  }
+  return best;
+};
+
+const facts = (runId: string) => ({
+  runId,
+  taskKey: 'a',
+  attempt: 1,
+  attemptId: `att-${runId}`,
+  workerId: 'w',
+});
+const startedRun = (runId: string): EventData[] => [
+  { type: 'run_triggered', runId, planId: `p-${runId}`, trigger: {}, rootAssets: ['a'] },
+  { type: 'plan_created', runId, planId: `p-${runId}`, tasks: [{ key: 'a', dependsOn: [], assetKey: 'a' }] },
+  {
+    type: 'dispatch_requested',
+    ...facts(runId),
+    workerQueue: 'q',
+    dispatchId: `dispatch:${runId}:a:1`,
+  },
+  { type: 'task_started', ...facts(runId) },
+];
+
+/** The per-workspace scheduler at the production cadence (one publish per second at most). */
+describe('the workspace scheduler publishes on a cadence', () => {
+  let deps: Dependencies;
+  let moves: number[];
+  const scope = { tenant: 'acme', workspace: '' };
+  beforeEach(async () => {
+    const base = await testDependencies();
+    const watch = pointerWatch(base.objects);
+    moves = watch.moves;
+    deps = await testDependencies(
+      { objects: watch.store, config: { ...base.config, publishIntervalMs: 1000 } },
+      undefined,
+      base.config.bucket,
+    );
+    scope.workspace = uniqueName('cadence');
+  });
+
+  it('moves the pointer at most about once a second under a burst of appends, and loses none of them', async () => {
+    const ledger = ledgerFor(deps, scope);
+    const started = Date.now();
+    const runIds: string[] = [];
+    // 3 s of appends, each hinted as a Cloud Task would deliver it.
+    while (Date.now() - started < 3_000) {
+      const runId = `r${runIds.length}`;
+      runIds.push(runId);
+      const { batchId, paths } = await ledger.append(startedRun(runId).map((data) => ({ data })));
+      void compactorFor(deps, scope).hint({ batchId, paths });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await compactorFor(deps, scope).drain();
+    expect(runIds.length).toBeGreaterThan(20);
+    expect(maxInOneSecond(moves.filter((t) => t >= started))).toBeLessThanOrEqual(2);
+    expect(moves.filter((t) => t >= started).length).toBeLessThanOrEqual(6);
+    const runs = await (await readerFor(deps, scope).snapshot()).rows('runs');
+    expect(runs.map((r) => r.runId).sort()).toEqual([...runIds].sort());
+    expect(await deps.documents.count(pendingCollection(scope))).toBe(0);
+  });
+
+  it('never publishes for heartbeats alone; they ride with the next change', async () => {
+    const ledger = ledgerFor(deps, scope);
+    await ledger.append(startedRun('r1').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    const before = moves.length;
+    const heartbeat = await ledger.append([
+      { data: { type: 'task_heartbeat', ...facts('r1'), heartbeatAt: new Date().toISOString() } },
+    ]);
+    await compactorFor(deps, scope).hint({ batchId: heartbeat.batchId, paths: heartbeat.paths });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(moves.length).toBe(before);
+    const task = async () =>
+      (await (await readerFor(deps, scope).snapshot()).shardRows('tasks', 'r1')).find(
+        (t) => t.taskKey === 'a',
+      );
+    expect((await task())?.lastHeartbeatAt).toBeUndefined();
+
+    const next = await ledger.append([{ data: startedRun('r2')[0]! }]);
+    await compactorFor(deps, scope).hint({ batchId: next.batchId, paths: next.paths });
+    const deadline = Date.now() + 5_000;
+    while (moves.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(moves.length).toBe(before + 1);
+    expect((await task())?.lastHeartbeatAt).toEqual(expect.any(String));
+  });
+});
