@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
-import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import type { EventData } from '../../shared/orchestration/events.ts';
 import { pendingCollection } from '../../shared/orchestration/ledger.ts';
 import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
