@@ -63,10 +63,11 @@ export function createCompactorApp(deps: Dependencies): Hono<AppEnv> {
     const hint = parseCompactionHint(await c.req.json().catch(() => null));
     if (!hint) return c.json({ ignored: 'the hint names no workspace' });
     const { tenant, workspace, batchId, paths, eventsJson } = hint;
-    await compactorFor(deps, { tenant, workspace }).hint(
+    const folded = await compactorFor(deps, { tenant, workspace }).hint(
       batchId && paths ? { batchId, paths, ...(eventsJson ? { eventsJson } : {}) } : undefined,
     );
-    return c.json({ folded: true });
+    // Not folded here: another instance holds the workspace's lease, and its scans fold the batch.
+    return c.json(folded ? { folded } : { folded, deferred_to: 'lease_holder' });
   });
 
   app.use('/compact', authenticate(deps.tokens), requireInternal);

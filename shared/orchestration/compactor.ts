@@ -73,7 +73,7 @@ export interface FoldEffects {
    * with the next publish, not in this cycle. Losing them in a crash only repeats idempotent work.
    */
   defer(events: EventData[]): void;
-  /** Work off the dispatch path (manifest writes); the next publish waits for it. */
+  /** Work off the dispatch path (manifest writes); the next publish waits for it to settle. */
   background(work: Promise<unknown>): void;
 }
 
@@ -112,7 +112,8 @@ interface WarmState {
   head: Head;
   /** Deferred controller events, appended before the next publish. */
   deferred: EventData[];
-  background: Array<Promise<unknown>>;
+  /** Work off the dispatch path, settled before the next publish. */
+  background: Array<Promise<undefined>>;
   state: FoldState;
   /** table → shard → keys, so a touched shard is rebuilt from its own rows only. */
   shards: Map<TableName, Map<string, Set<string>>>;
@@ -147,6 +148,8 @@ function indexShards(state: FoldState): WarmState['shards'] {
 }
 
 const PENDING_BATCHES_PER_SCAN = 500;
+/** A scan reads at most this many pages; what is left waits for the next scan. */
+const MAX_SCAN_PAGES = 20;
 const MAX_CONTROLLER_ROUNDS = 8;
 const HEARTBEAT_EVENT = 'task_heartbeat';
 
@@ -164,6 +167,7 @@ export class Compactor {
   private readonly cacheKey: string;
   /** Set while this instance holds the lease: nobody else can move the pointer, so the warm state is current. */
   private leased = false;
+  private token = 0;
 
   constructor(private readonly deps: CompactorDeps) {
     this.store = new ProjectionStore(deps.objects);
@@ -248,8 +252,12 @@ export class Compactor {
   /** The fencing token of a fresh acquisition (or a renewal by this holder), or null while another holds it. */
   async acquire(): Promise<number | null> {
     const token = await this.lease.acquire();
-    if (token !== null && !this.leased) {
-      // Whatever happened while the lease was free (another instance publishing) shows in the pointer.
+    if (token === null) return null;
+    // A renewal moves the token by one; anything else means the lease lapsed and someone may have
+    // published meanwhile, so the warm state is checked against the pointer again.
+    if (this.leased && token !== this.token + 1) this.forget();
+    this.token = token;
+    if (!this.leased) {
       await this.warm();
       this.leased = true;
     }
@@ -280,6 +288,7 @@ export class Compactor {
   forget() {
     cache.delete(this.cacheKey);
     this.leased = false;
+    this.token = 0;
   }
 
   /** True when something folded waits for a publish; `worthPublishing` false means heartbeats only. */
@@ -297,10 +306,17 @@ export class Compactor {
    * was lost). `all` also returns batches already folded and awaiting publication.
    */
   async pendingBatches(all = false): Promise<PendingBatch[]> {
-    const pending = await this.deps.documents.query<PendingBatch>(pendingCollection(this.deps.scope), {
-      orderBy: [['batchId', 'asc']],
-      limit: PENDING_BATCHES_PER_SCAN,
-    });
+    const pending: Array<{ data: PendingBatch }> = [];
+    for (let page = 0; page < MAX_SCAN_PAGES; page += 1) {
+      const after = pending.at(-1)?.data.batchId;
+      const rows = await this.deps.documents.query<PendingBatch>(pendingCollection(this.deps.scope), {
+        ...(after ? { where: [['batchId', '>', after]] } : {}),
+        orderBy: [['batchId', 'asc']],
+        limit: PENDING_BATCHES_PER_SCAN,
+      });
+      pending.push(...rows);
+      if (rows.length < PENDING_BATCHES_PER_SCAN) break;
+    }
     const folded = all ? new Set<string>() : (cache.get(this.cacheKey)?.unpublished.batches ?? new Set());
     return pending
       .map(({ data }) => ({
@@ -319,9 +335,13 @@ export class Compactor {
     const warm = await this.warm();
     const published = recentlyPublished.get(this.cacheKey);
     const fresh = new Map<string, PendingBatch>();
+    const stale: string[] = [];
     for (const batch of batches)
-      if (!warm.unpublished.batches.has(batch.batchId) && !published?.has(batch.batchId))
-        fresh.set(batch.batchId, batch);
+      if (published?.has(batch.batchId)) stale.push(batch.batchId);
+      else if (!warm.unpublished.batches.has(batch.batchId)) fresh.set(batch.batchId, batch);
+    // A record that outlived its publish (its delete failed): it is visible already, so it just goes.
+    if (stale.length)
+      await this.deps.documents.deleteMany(stale.map((id) => `${pendingCollection(this.deps.scope)}/${id}`));
     if (!fresh.size) return 0;
     const events = await this.batchEvents([...fresh.values()]);
     await this.foldEvents(warm, events, [...fresh.keys()], 'compact');
@@ -369,7 +389,14 @@ export class Compactor {
             appended.push(...(await this.appendOwn(warm, data)));
           },
           defer: (data) => warm.deferred.push(...data),
-          background: (work) => warm.background.push(work),
+          // Handled at once: an unhandled rejection would end the process.
+          background: (work) =>
+            warm.background.push(
+              work.then(
+                () => undefined,
+                () => undefined,
+              ),
+            ),
         });
       round = appended;
     }
@@ -438,7 +465,8 @@ export class Compactor {
     const warm = await this.warm();
     if (warm.deferred.length || warm.background.length) {
       try {
-        await Promise.allSettled(warm.background.splice(0));
+        // Background work reports its own failures; a publish never waits on them beyond finishing.
+        await Promise.all(warm.background.splice(0));
         const deferred = await this.appendOwn(warm, warm.deferred.splice(0));
         if (deferred.length) this.apply(warm, deferred);
       } catch (error) {
@@ -524,10 +552,15 @@ export class Compactor {
     const events = unpublished.events;
     warm.unpublished = emptyUnpublished();
     this.rememberPublished(batches);
-    // The batches are visible now; a crash before their records go only means they are folded again (a no-op).
-    await this.deps.documents.deleteMany(
-      batches.map((batchId) => `${pendingCollection(this.deps.scope)}/${batchId}`),
-    );
+    // The batches are visible now. A crash (or a failed delete) before their records go only means a
+    // later scan finds them: fold() deletes records of published batches on sight.
+    await this.deps.documents
+      .deleteMany(batches.map((batchId) => `${pendingCollection(this.deps.scope)}/${batchId}`))
+      .catch((error: unknown) =>
+        this.deps.log.warn('pending records not deleted; the next scan deletes them', {
+          error: String(error),
+        }),
+      );
     // Compaction lag: how long the oldest event waited to become visible (an alert reads it).
     const oldestMs = Math.min(...events.map((e) => e.timeMs));
     this.deps.log.info('compaction published', {

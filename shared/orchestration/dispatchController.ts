@@ -91,37 +91,55 @@ export async function reconcileDispatches(
       const timerId = retryTimerIdOf(runId, taskKey, task.attempt, fireAtMs);
       if (!state.timers.get(timerId)) {
         const cloudTaskId = cloudTaskName('t', timerId);
-        await deps.tasks.enqueue({
-          queue: TIMER_QUEUE,
-          name: cloudTaskId,
-          url: `${deps.config.publicBaseUrl}/internal/timers/fire`,
-          body: {
-            tenantId: scope.tenant,
-            workspaceId: scope.workspace,
+        const enqueued = await deps.tasks
+          .enqueue({
+            queue: TIMER_QUEUE,
+            name: cloudTaskId,
+            url: `${deps.config.publicBaseUrl}/internal/timers/fire`,
+            body: {
+              tenantId: scope.tenant,
+              workspaceId: scope.workspace,
+              timerId,
+              runId,
+              taskKey,
+              attempt: task.attempt,
+            } satisfies RetryTimer,
+            scheduleTime: new Date(fireAtMs),
+            oidcServiceAccount: deps.config.tasksServiceAccount,
+          })
+          .then(
+            () => true,
+            (error: unknown) => {
+              // No timer recorded: the sweeper starts the retry once its deadline has passed.
+              deps.log.warn('retry timer not enqueued', { timerId, error: String(error) });
+              return false;
+            },
+          );
+        if (enqueued)
+          intents.push({
+            type: 'timer_requested',
             timerId,
+            timerType: 'RETRY',
             runId,
             taskKey,
             attempt: task.attempt,
-          } satisfies RetryTimer,
-          scheduleTime: new Date(fireAtMs),
-          oidcServiceAccount: deps.config.tasksServiceAccount,
-        });
-        intents.push({
-          type: 'timer_requested',
-          timerId,
-          timerType: 'RETRY',
-          runId,
-          taskKey,
-          attempt: task.attempt,
-          fireAt: task.retryNotBefore,
-          cloudTaskId,
-        });
+            fireAt: task.retryNotBefore,
+            cloudTaskId,
+          });
       }
     }
   }
   // A fan-out enqueues hundreds at once; Cloud Tasks takes them in parallel.
+  // Intents first: a failed Cloud Task below must not cost the other tasks their dispatch.
+  if (intents.length) await append(intents.splice(0));
   await mapLimit(enqueues, 32, async ({ run, task, dispatchId }) => {
-    const cloudTaskId = await enqueueDispatch(deps, scope, run, task, dispatchId, now.getTime());
+    const cloudTaskId = await enqueueDispatch(deps, scope, run, task, dispatchId, now.getTime()).catch(
+      (error: unknown) => {
+        // Left PENDING in the outbox: the sweeper creates it again (a duplicate name is refused).
+        deps.log.warn('dispatch not enqueued; the sweeper retries it', { dispatchId, error: String(error) });
+        return null;
+      },
+    );
     if (cloudTaskId)
       acks.push({
         type: 'dispatch_enqueued',

@@ -47,7 +47,8 @@ export function compactorFor(deps: Dependencies, scope: Scope): WorkspaceSchedul
         );
         effects.background(
           writeStepManifests(deps, scope, state, [...(changes.get('tasks') ?? [])]).catch((error: unknown) =>
-            deps.log.error('step manifests not written; the sweeper writes them', { error: String(error) }),
+            // Not retried on its own: `GET …/runs/{id}/manifests` lists what is missing.
+            deps.log.error('step manifests not written', { error: String(error) }),
           ),
         );
       },

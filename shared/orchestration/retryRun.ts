@@ -91,7 +91,9 @@ export async function retryRun(
     READ_YOUR_WRITES_WAIT_MS,
   );
   const after = await readerFor(deps, scope).snapshot();
-  const reread = (await after.shardRows('runs', runId)).find((r) => r.runId === runId) as RunRow;
+  const published = (await after.shardRows('runs', runId)).find((r) => r.runId === runId) as RunRow;
+  // Not published within the wait: the retry has reopened the run all the same.
+  const reread: RunRow = visibility_status === 'visible' ? published : { ...published, state: 'RUNNING' };
   const edges = (await after.shardRows('dep_satisfaction', runId)).filter((e) => e.runId === runId);
   const retried = ((await after.shardRows('tasks', runId)) as unknown as TaskRow[]).filter(
     (t) => t.runId === runId,

@@ -77,7 +77,14 @@ export async function handleTaskCallback(
   // Projections are published on a cadence, so a worker may call back before its dispatch is visible.
   // The token is the orchestrator's own signed record of that dispatch: judge such a callback by it
   // and let the fold, which sees the current state, ignore it if it no longer applies.
-  const lagging = claims.runId === ids.runId && (!published || published.attempt < claims.attempt);
+  const lagging =
+    claims.runId === ids.runId &&
+    (!published ||
+      published.attempt < claims.attempt ||
+      // A manual retry reopens the task at the next attempt before its dispatch names the attempt id.
+      (published.attempt === claims.attempt &&
+        published.attemptId !== claims.attemptId &&
+        (published.state === 'READY' || published.state === 'RETRY_WAIT')));
   const task: TaskRow | undefined = lagging
     ? ({
         ...(published ?? {}),

@@ -31,8 +31,9 @@ export class WorkspaceScheduler {
   private inbox: PendingBatch[] = [];
   private scanRequested = true;
   private forcePublish = false;
-  private foldWaiters: Array<Waiter<void>> = [];
+  private foldWaiters: Array<Waiter<boolean>> = [];
   private publishWaiters: Array<Waiter<CompactionResult>> = [];
+  /** Exclusive work run inside a session with its fencing token (-1: the lease is held elsewhere). */
   private jobs: Array<(token: number) => Promise<void>> = [];
   private running: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -46,11 +47,14 @@ export class WorkspaceScheduler {
     private readonly options: SchedulerOptions,
   ) {}
 
-  /** Folds a batch (or, without one, whatever is pending); resolves once folded and its controllers ran. */
-  hint(batch?: PendingBatch): Promise<void> {
+  /**
+   * Folds a batch (or, without one, whatever is pending); resolves once folded and its controllers ran
+   * (true), or at once when another instance holds the lease and will fold it (false).
+   */
+  hint(batch?: PendingBatch): Promise<boolean> {
     if (batch) this.inbox.push(batch);
     else this.scanRequested = true;
-    const done = new Promise<void>((resolve, reject) => this.foldWaiters.push({ resolve, reject }));
+    const done = new Promise<boolean>((resolve, reject) => this.foldWaiters.push({ resolve, reject }));
     this.kick();
     return done;
   }
@@ -66,11 +70,18 @@ export class WorkspaceScheduler {
     return done;
   }
 
-  /** Replays a rebuild manifest inside the session, so it never races this process's own folding. */
+  /**
+   * Replays a rebuild manifest inside the session, so it never races this process's own folding;
+   * LeaseBusyError while another instance holds the lease.
+   */
   async rebuild(path: string): Promise<CompactionResult> {
     const paths = await this.compactor.rebuildPaths(path);
     return new Promise<CompactionResult>((resolve, reject) => {
       this.jobs.push(async (token) => {
+        if (token < 0) {
+          reject(new LeaseBusyError());
+          return;
+        }
         try {
           this.lastPublishMs = this.clock.now().getTime();
           resolve(await this.compactor.rebuildUnderLease(token, paths));
@@ -116,29 +127,42 @@ export class WorkspaceScheduler {
   }
 
   private async session(): Promise<void> {
-    let token = await this.compactor.acquire();
-    if (token === null) {
-      // The holder's own scans fold these batches; a drain needs an answer now.
-      for (const waiter of this.foldWaiters.splice(0)) waiter.resolve();
-      for (const waiter of this.publishWaiters.splice(0)) waiter.reject(new LeaseBusyError());
-      this.inbox = [];
-      this.scanRequested = false;
-      this.forcePublish = false;
-      return;
-    }
     const scanEvery = this.options.scanIntervalMs ?? 1_000;
     const renewEvery = this.options.renewIntervalMs ?? 10_000;
+    const heartbeatEvery = this.options.heartbeatPublishIntervalMs ?? 15_000;
+    let token: number | null = null;
     let nextScan = 0;
-    let nextRenew = this.clock.now().getTime() + renewEvery;
+    let nextRenew = 0;
+    const renewIfDue = async () => {
+      const now = this.clock.now().getTime();
+      if (now < nextRenew) return;
+      token = await this.compactor.acquire();
+      if (token === null) throw new LeaseBusyError();
+      nextRenew = now + renewEvery;
+    };
+    // What was asked before the lease was tried; later requests get a session of their own.
+    const asked = {
+      folds: this.foldWaiters.length,
+      publishes: this.publishWaiters.length,
+      jobs: this.jobs.length,
+      inbox: this.inbox.length,
+    };
     try {
+      token = await this.compactor.acquire();
+      if (token === null) {
+        // The holder's own scans fold these batches; a drain or a rebuild needs an answer now.
+        for (const waiter of this.foldWaiters.splice(0, asked.folds)) waiter.resolve(false);
+        for (const waiter of this.publishWaiters.splice(0, asked.publishes))
+          waiter.reject(new LeaseBusyError());
+        for (const job of this.jobs.splice(0, asked.jobs)) await job(-1).catch(() => {});
+        this.inbox.splice(0, asked.inbox);
+        if (!this.foldWaiters.length) this.scanRequested = false;
+        if (!this.publishWaiters.length) this.forcePublish = false;
+        return;
+      }
+      nextRenew = this.clock.now().getTime() + renewEvery;
       for (;;) {
-        let now = this.clock.now().getTime();
-        if (now >= nextRenew) {
-          const renewed = await this.compactor.acquire();
-          if (renewed === null) throw new LeaseBusyError();
-          token = renewed;
-          nextRenew = now + renewEvery;
-        }
+        await renewIfDue();
         for (const job of this.jobs.splice(0)) await job(token);
         // Everything asked for before this point is served by this pass: a drain that arrives during
         // the pass waits for the next one, which scans again.
@@ -147,30 +171,32 @@ export class WorkspaceScheduler {
         const forced = this.forcePublish;
         this.forcePublish = false;
         const batches = this.inbox.splice(0);
-        if (this.scanRequested || now >= nextScan) {
-          this.scanRequested = false;
-          batches.push(...(await this.compactor.pendingBatches()));
-          nextScan = this.clock.now().getTime() + scanEvery;
-        }
         try {
+          if (this.scanRequested || this.clock.now().getTime() >= nextScan) {
+            this.scanRequested = false;
+            batches.push(...(await this.compactor.pendingBatches()));
+            nextScan = this.clock.now().getTime() + scanEvery;
+          }
           if (batches.length) await this.compactor.fold(batches);
         } catch (error) {
           for (const waiter of [...waiters, ...publishWaiters]) waiter.reject(error);
           throw error;
         }
-        for (const waiter of waiters) waiter.resolve();
+        for (const waiter of waiters) waiter.resolve(true);
 
-        now = this.clock.now().getTime();
+        const now = this.clock.now().getTime();
         const { dirty, worthPublishing } = this.compactor.dirty();
         const sincePublish = now - this.lastPublishMs;
         const due =
           forced ||
           (worthPublishing && sincePublish >= this.options.publishIntervalMs) ||
-          (dirty && sincePublish >= (this.options.heartbeatPublishIntervalMs ?? 15_000));
+          (dirty && sincePublish >= heartbeatEvery);
         if (!due) this.publishWaiters.unshift(...publishWaiters);
         else {
           let result: CompactionResult;
           try {
+            // A long pass must not publish on a lease that lapsed meanwhile.
+            await renewIfDue();
             result = await this.compactor.publish(token);
           } catch (error) {
             for (const waiter of publishWaiters) waiter.reject(error);
@@ -181,15 +207,20 @@ export class WorkspaceScheduler {
           this.failures = 0;
         }
         if (this.hasWork()) continue;
-        if (!this.compactor.dirty().worthPublishing) break;
-        await this.sleep(Math.max(1, this.lastPublishMs + this.options.publishIntervalMs - now), nextScan);
+        const after = this.compactor.dirty();
+        if (!after.dirty) break;
+        // Folded but unpublished (heartbeats wait up to their own interval): keep the lease until then.
+        const interval = after.worthPublishing ? this.options.publishIntervalMs : heartbeatEvery;
+        await this.sleep(Math.max(1, this.lastPublishMs + interval - now), nextScan);
       }
     } catch (error) {
       this.compactor.forget();
       this.settleAll(error);
+      // What was folded is gone with the warm state; its pending records bring it back.
+      this.scanRequested = true;
       throw error;
     } finally {
-      await this.compactor.release(token);
+      if (token !== null && token > 0) await this.compactor.release(token);
     }
     // A batch whose hint reached another instance while this one held the lease is still pending.
     if ((await this.compactor.pendingBatches()).length) this.scanRequested = true;

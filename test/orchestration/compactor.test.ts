@@ -92,7 +92,8 @@ describe('state store: ledger, compactor, projections', () => {
     const base = await testDependencies({ clock });
     const counting = countingStore(base.objects);
     counts = counting.counts;
-    deps = { ...base, objects: counting.store };
+    // One set of dependencies, so the hints of its appends reach the scheduler the test drains.
+    deps = await testDependencies({ clock, objects: counting.store }, undefined, base.config.bucket);
     scope = { tenant: 'acme', workspace: uniqueName('ws') };
     objects = scopedObjectStore(deps.objects, scope);
     resetCompactorCache();

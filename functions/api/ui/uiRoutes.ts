@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono';
+import { READ_YOUR_WRITES_WAIT_MS } from '../../../shared/orchestration/visibility.ts';
 import { html } from 'hono/html';
 import { mintLocalToken, resolveLocalSecret } from '../../../shared/auth/localTokens.ts';
 import { InvalidTokenError } from '../../../shared/auth/tokenVerifier.ts';
@@ -200,10 +201,16 @@ export function uiRoutes(deps: Dependencies, app: Pick<Hono<AppEnv>, 'request'>)
     const api = uiApi(app, c);
     const { id, action } = c.req.param();
     try {
-      await api.post(
+      const changed = await api.post<{ state?: string }>(
         `${api.ws}/backfills/${encodeURIComponent(id)}/${action}`,
         action === 'retry-failed' ? { retryRequestId: `ui-${Date.now()}` } : {},
       );
+      // The list reads published state: wait (briefly) until it shows the change the user just made.
+      const path = `${api.ws}/backfills/${encodeURIComponent(id)}`;
+      for (let waited = 0; changed.state && waited < READ_YOUR_WRITES_WAIT_MS; waited += 100) {
+        if ((await api.get<{ state?: string }>(path)).state === changed.state) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     } catch (error) {
       if (!(error instanceof UiApiError)) throw error;
       return c.html(
