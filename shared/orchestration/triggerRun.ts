@@ -9,6 +9,7 @@ import { ManifestStore } from './manifestStore.ts';
 import { ledgerFor, readerFor } from './orchestrationServices.ts';
 import {
   InvalidPartitionKeyError,
+  canonicalPartitionKey,
   parsePartitionKey,
   renderPartitionKey,
   stringValue,
@@ -83,10 +84,8 @@ export function resolvePartitionKey(
   let key: string;
   try {
     if (request.partitionKey !== undefined) {
-      const parsed = parsePartitionKey(request.partitionKey);
-      key = renderPartitionKey(parsed);
-      if (key !== request.partitionKey)
-        throw new TriggerError(400, `partitionKey must be canonical: expected '${key}'`);
+      // Every trigger path (API, schedules, sensors, backfills) takes keys as people write them.
+      key = canonicalPartitionKey(request.partitionKey, dims[0]!);
     } else {
       const values = new Map(
         request.partitions!.map((p) => {

@@ -55,8 +55,16 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
     api = apiClient(app, await bearer({ tenant: 'acme', workspace: ws, roles: ['operator'] }));
     expect((await api.post(`/api/v1/workspaces/${ws}/manifests`, MANIFEST)).status).toBe(201);
   });
-  const trigger = (body: object, headers?: Record<string, string>) =>
-    api.post<Run>(`/api/v1/workspaces/${ws}/runs`, body, headers);
+  /** Triggers, then waits until the run reads back (a trigger may answer before its publish). */
+  const trigger = async (body: object, headers?: Record<string, string>) => {
+    const answer = await api.post<Run>(`/api/v1/workspaces/${ws}/runs`, body, headers);
+    if (answer.status < 300 && answer.body.runId)
+      for (let i = 0; i < 100; i += 1) {
+        if ((await api.get(`/api/v1/workspaces/${ws}/runs/${answer.body.runId}`)).status !== 404) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    return answer;
+  };
 
   it('refuses manifests with duplicate keys, unknown dependencies or cycles, naming them; replays by Idempotency-Key', async () => {
     const post = (body: object, headers?: Record<string, string>) =>
@@ -335,7 +343,7 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
         },
       },
     ]);
-    expect(await waitUntilVisible(deps, scope, batchId)).toBe('visible');
+    expect(await waitUntilVisible(deps, scope, batchId, 10_000)).toBe('visible');
     const run = await api.get<{ tasks: Array<Record<string, unknown>> }>(
       `/api/v1/workspaces/${ws}/runs/${runId}`,
     );
