@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Storage } from '@google-cloud/storage';
 import { startHostOnEmulators } from '../local/hostOnEmulators.ts';
 import { mintLocalToken } from '../shared/auth/localTokens.ts';
-import { Ledger } from '../shared/orchestration/ledger.ts';
-import { scopedObjectStore } from '../shared/adapters/scopedObjectStore.ts';
+import { ledgerFor } from '../shared/orchestration/orchestrationServices.ts';
 import { dependencies } from '../shared/runtime/dependencies.ts';
 import { BENCH_SECRET, fmt, percentile } from './benchStack.ts';
 import { startInstantWorker } from './instantWorker.ts';
@@ -65,14 +64,7 @@ export function dagShapes(): Array<{ name: string; assets: Asset[] }> {
 async function measureFloor(samples: number): Promise<number> {
   const deps = dependencies();
   const scope = { tenant: 'bench', workspace: 'floor' };
-  const ledger = new Ledger({
-    objects: scopedObjectStore(deps.objects, scope),
-    documents: deps.documents,
-    ids: deps.ids,
-    clock: deps.clock,
-    log: deps.log,
-    scope,
-  });
+  const ledger = ledgerFor(deps, scope, { hint: false });
   const delivered = new Map<string, () => void>();
   const target = createServer((req, res) => {
     const chunks: Buffer[] = [];

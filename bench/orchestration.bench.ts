@@ -1,21 +1,10 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Storage } from '@google-cloud/storage';
 import { startHostOnEmulators } from '../local/hostOnEmulators.ts';
 import { mintLocalToken } from '../shared/auth/localTokens.ts';
 import { BENCH_SECRET, fmt, percentile } from './benchStack.ts';
+import { startInstantWorker } from './instantWorker.ts';
 
 const SECRET = BENCH_SECRET;
-
-interface Envelope {
-  taskId: string;
-  taskKey: string;
-  runId: string;
-  attempt: number;
-  attemptId: string;
-  callbackBaseUrl: string;
-  taskToken: string;
-}
 
 /**
  * Orchestration latencies on the emulator stack with a worker that succeeds at once (so what is measured
@@ -28,41 +17,9 @@ export async function benchOrchestration(): Promise<void> {
   await new Storage().createBucket(bucket);
   const host = await startHostOnEmulators({ bucket, secret: SECRET, pushToken: 'bench-push' });
 
-  const dispatchedAt = new Map<string, number>();
-  const completedAt = new Map<string, number>();
-  const retriedCallbacks: string[] = [];
-  const worker = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const envelope = JSON.parse(Buffer.concat(chunks).toString()) as Envelope;
-      dispatchedAt.set(`${envelope.runId}/${envelope.taskKey}`, performance.now());
-      // Like a real worker: a callback the orchestrator could not take is sent again (a 409/410 is final).
-      const callback = async (kind: string, body: object) => {
-        for (let attempt = 0; attempt < 20; attempt += 1) {
-          const response = await fetch(
-            `${envelope.callbackBaseUrl}/api/v1/tasks/${envelope.taskId}/${kind}`,
-            {
-              method: 'POST',
-              headers: { Authorization: `Bearer ${envelope.taskToken}`, 'content-type': 'application/json' },
-              body: JSON.stringify({ attempt: envelope.attempt, attemptId: envelope.attemptId, ...body }),
-            },
-          );
-          const text = await response.text();
-          if (response.ok || response.status === 409 || response.status === 410) return;
-          retriedCallbacks.push(`${kind} ${envelope.taskKey}: ${response.status} ${text.slice(0, 80)}`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      };
-      await callback('started', { workerId: 'bench' });
-      // The moment the worker reports success; the callback itself answers once the success is visible.
-      completedAt.set(`${envelope.runId}/${envelope.taskKey}`, performance.now());
-      await callback('completed', { workerId: 'bench', outcome: 'SUCCEEDED', output: { rowCount: 1 } });
-      res.writeHead(200).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => worker.listen(0, '127.0.0.1', resolve));
-  const workerUrl = `http://127.0.0.1:${(worker.address() as AddressInfo).port}/`;
+  const worker = await startInstantWorker();
+  const { dispatchedAt, completedAt, retriedCallbacks } = worker;
+  const workerUrl = worker.url;
   const token = await mintLocalToken(SECRET, { tenant: 'bench', workspace: 'orch', roles: ['operator'] });
   const api = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${host.url}${path}`, {
@@ -152,6 +109,6 @@ export async function benchOrchestration(): Promise<void> {
     `baseline durable step (create-only write + Firestore read): p50 ${fmt(floor, 1)} ms; ` +
       `first-dispatch p50 / baseline ${fmt(percentile(firstDispatch, 50) / floor, 1)}, hand-off p50 / baseline ${fmt(percentile(handOff, 50) / floor, 1)}`,
   );
-  worker.close();
+  await worker.close();
   await host.close();
 }

@@ -14,6 +14,23 @@ import { mintTaskToken } from './taskToken.ts';
 const TOKEN_TTL_SECONDS = 3600;
 
 /**
+ * The intent to dispatch attempt `attempt` of a task (orchestration spec §10.4): its dispatch id,
+ * attempt id and Cloud Task name all derive from (run, task, attempt), so asking twice is harmless.
+ */
+export function dispatchRequest(runId: string, taskKey: string, attempt: number): EventData {
+  const dispatchId = dispatchIdOf(runId, taskKey, attempt);
+  return {
+    type: 'dispatch_requested',
+    runId,
+    taskKey,
+    attempt,
+    attemptId: attemptIdOf(dispatchId),
+    workerQueue: DISPATCH_QUEUE,
+    dispatchId,
+  };
+}
+
+/**
  * The ready-dispatch, dispatcher and retry-timer controllers (orchestration spec §10.4), run on the
  * compactor's warm state for the tasks a fold changed (readiness comes from this cycle's events, never
  * from scanning a run). They only append events (through `append`, durable before it returns) and
@@ -38,17 +55,8 @@ export async function reconcileDispatches(
     const key = keyOf(String(timer.runId), String(timer.taskKey));
     const task = state.tasks.get(key) as TaskRow | undefined;
     if (task?.state !== 'RETRY_WAIT' || task.attempt !== timer.attempt) continue;
-    const dispatchId = dispatchIdOf(task.runId, task.taskKey, task.attempt + 1);
-    if (!state.dispatch_outbox.get(dispatchId))
-      intents.push({
-        type: 'dispatch_requested',
-        runId: task.runId,
-        taskKey: task.taskKey,
-        attempt: task.attempt + 1,
-        attemptId: attemptIdOf(dispatchId),
-        workerQueue: DISPATCH_QUEUE,
-        dispatchId,
-      });
+    if (!state.dispatch_outbox.get(dispatchIdOf(task.runId, task.taskKey, task.attempt + 1)))
+      intents.push(dispatchRequest(task.runId, task.taskKey, task.attempt + 1));
   }
   const acks: EventData[] = [];
   const enqueues: Array<{ run: RunRow; task: TaskRow; dispatchId: string }> = [];
@@ -69,17 +77,8 @@ export async function reconcileDispatches(
     // A task without a worker cannot be sent anywhere; it stays READY until a manifest names one.
     if (task.state === 'READY' && task.workerUrl) {
       const attempt = Math.max(task.attempt, 1);
-      const dispatchId = dispatchIdOf(runId, taskKey, attempt);
-      if (!state.dispatch_outbox.get(dispatchId))
-        intents.push({
-          type: 'dispatch_requested',
-          runId,
-          taskKey,
-          attempt,
-          attemptId: attemptIdOf(dispatchId),
-          workerQueue: DISPATCH_QUEUE,
-          dispatchId,
-        });
+      if (!state.dispatch_outbox.get(dispatchIdOf(runId, taskKey, attempt)))
+        intents.push(dispatchRequest(runId, taskKey, attempt));
     }
     if (task.state === 'DISPATCHED') {
       const dispatchId = dispatchIdOf(runId, taskKey, task.attempt);

@@ -1,8 +1,7 @@
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
-import { DISPATCH_QUEUE } from '../runtime/resources.ts';
-import { attemptIdOf, dispatchIdOf, retryTimerIdOf } from './dispatchIds.ts';
-import { reconcileDispatches } from './dispatchController.ts';
+import { dispatchIdOf, retryTimerIdOf } from './dispatchIds.ts';
+import { dispatchRequest, reconcileDispatches } from './dispatchController.ts';
 import type { EventData } from './events.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
 import { pendingCollection } from './ledger.ts';
@@ -96,15 +95,7 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
         const dispatchId = dispatchIdOf(task.runId, task.taskKey, task.attempt + 1);
         if (!outbox.some((o) => o.dispatchId === dispatchId)) {
           redispatched += 1;
-          events.push({
-            type: 'dispatch_requested',
-            runId: task.runId,
-            taskKey: task.taskKey,
-            attempt: task.attempt + 1,
-            attemptId: attemptIdOf(dispatchId),
-            workerQueue: DISPATCH_QUEUE,
-            dispatchId,
-          });
+          events.push(dispatchRequest(task.runId, task.taskKey, task.attempt + 1));
         }
       }
       if (task.state === 'READY' && task.readyAt && now.getTime() - Date.parse(task.readyAt) > STUCK_READY_MS)
