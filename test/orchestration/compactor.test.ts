@@ -99,6 +99,8 @@ describe('state store: ledger, compactor, projections', () => {
     resetCompactorCache();
   });
 
+  /** These tests drive the compactor themselves: appends send no hint that could fold them first. */
+  const quietLedger = (of: { tenant: string; workspace: string }) => ledgerFor(deps, of, { hint: false });
   const tablesOf = async () => {
     const snapshot = await readerFor(deps, scope).snapshot();
     return Object.fromEntries(
@@ -110,9 +112,7 @@ describe('state store: ledger, compactor, projections', () => {
     JSON.parse((await objects.get((await pointer()).manifest_path))!.bytes.toString()) as Manifest;
 
   it('appends create-only canonical events, folds them, and publishes through the pointer', async () => {
-    const { events, batchId } = await ledgerFor(deps, scope).append(
-      runEvents('r1').map((data) => ({ data })),
-    );
+    const { events, batchId } = await quietLedger(scope).append(runEvents('r1').map((data) => ({ data })));
     const stored = await objects.get(ledgerPath(events[0]!));
     expect(stored!.bytes.toString()).toBe(canonicalJson(events[0]));
     const result = await compactorFor(deps, scope).drain();
@@ -138,7 +138,7 @@ describe('state store: ledger, compactor, projections', () => {
   });
 
   it('treats a repeated append of the same event as harmless and a changed one as a conflict', async () => {
-    const ledger = ledgerFor(deps, scope);
+    const ledger = quietLedger(scope);
     const { events } = await ledger.append([{ data: runEvents('r1')[0]! }]);
     await ledger.appendEvents(events);
     await expect(
@@ -149,7 +149,7 @@ describe('state store: ledger, compactor, projections', () => {
   });
 
   it('rewrites only the shards a compaction touched', async () => {
-    const ledger = ledgerFor(deps, scope);
+    const ledger = quietLedger(scope);
     for (const run of ['r1', 'r2', 'r3', 'r4']) await ledger.append(runEvents(run).map((data) => ({ data })));
     await compactorFor(deps, scope).drain();
     const before = await manifest();
@@ -172,7 +172,7 @@ describe('state store: ledger, compactor, projections', () => {
 
   for (const failpoint of ['compactor.after_shards', 'compactor.after_manifest', 'compactor.after_pointer']) {
     it(`converges after a crash at ${failpoint}: nothing lost, nothing duplicated, never wedged`, async () => {
-      const ledger = ledgerFor(deps, scope);
+      const ledger = quietLedger(scope);
       await ledger.append(runEvents('r1').map((data) => ({ data })));
       await compactorFor(deps, scope).drain();
       await ledger.append(runEvents('r2').map((data) => ({ data })));
@@ -189,7 +189,7 @@ describe('state store: ledger, compactor, projections', () => {
       if (failpoint === 'compactor.after_manifest') expect(Number(retried.manifest_id)).toBe(3);
 
       const reference = { tenant: 'acme', workspace: uniqueName('ref') };
-      const refLedger = ledgerFor(deps, reference);
+      const refLedger = quietLedger(reference);
       await refLedger.append(runEvents('r1').map((data) => ({ data })));
       await refLedger.append(runEvents('r2').map((data) => ({ data })));
       await compactorFor(deps, reference).drain();
@@ -225,18 +225,18 @@ describe('state store: ledger, compactor, projections', () => {
     expect(await first.holds(token!)).toBe(false);
 
     const store = new ProjectionStore(objects);
-    await ledgerFor(deps, scope).append(runEvents('r1').map((data) => ({ data })));
+    await quietLedger(scope).append(runEvents('r1').map((data) => ({ data })));
     clock.advance(31_000);
     await compactorFor(deps, scope).drain();
     const stale = await store.head(new Date().toISOString());
-    await ledgerFor(deps, scope).append(runEvents('r2').map((data) => ({ data })));
+    await quietLedger(scope).append(runEvents('r2').map((data) => ({ data })));
     await compactorFor(deps, scope).drain();
     const orphan = await store.writeManifest({ ...stale.manifest, manifest_id: '00000000000000000002' });
     expect((await store.movePointer(stale, orphan.manifest, orphan.path, 'now')).moved).toBe(false);
   });
 
   it('rebuilds from an explicit list, byte-identical shards, with zero list calls', async () => {
-    const ledger = ledgerFor(deps, scope);
+    const ledger = quietLedger(scope);
     const paths: string[] = [];
     for (const run of ['r1', 'r2', 'r3']) {
       const { events } = await ledger.append(runEvents(run).map((data) => ({ data })));
@@ -269,7 +269,7 @@ describe('state store: ledger, compactor, projections', () => {
   });
 
   it('refuses a rebuild naming missing or malformed objects, publishing nothing', async () => {
-    const { events } = await ledgerFor(deps, scope).append(runEvents('r1').map((data) => ({ data })));
+    const { events } = await quietLedger(scope).append(runEvents('r1').map((data) => ({ data })));
     const compactor = compactorFor(deps, scope);
     const attempt = async (name: string, body: string) => {
       await objects.put(`state/orchestration/rebuilds/${name}.json`, body);

@@ -19,7 +19,8 @@ describe('the compactor function over HTTP', () => {
   const trigger = { type: 'run_triggered' as const, runId: 'r1', planId: 'p1', trigger: {}, rootAssets: [] };
 
   it('rebuilds as the DR runbook calls it, for the internal identity only', async () => {
-    const { events } = await ledgerFor(deps, scope).append([{ data: trigger }]);
+    // No hint: the event stays unfolded until the rebuild replays it.
+    const { events } = await ledgerFor(deps, scope, { hint: false }).append([{ data: trigger }]);
     const key = 'state/orchestration/rebuilds/20261123-101500.json';
     await scopedObjectStore(deps.objects, scope).put(
       key,
