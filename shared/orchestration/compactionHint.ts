@@ -5,8 +5,9 @@ import { COMPACTION_HINT_QUEUE } from '../runtime/resources.ts';
 
 /**
  * What an append tells the compactor (the body of a Cloud Task to `{compactorUrl}/hint`): which
- * workspace, and the pending batch with its ledger paths, so the compactor reads exactly those events
- * and no query sits on the hot path. A hint without a batch asks for a pass over whatever is pending.
+ * workspace, and the pending batch with its ledger paths, so the compactor folds exactly those events
+ * without searching for them (its periodic scans are the safety net for lost hints). A hint without
+ * a batch asks for a pass over whatever is pending.
  */
 export interface CompactionHint {
   tenant: string;
