@@ -425,7 +425,8 @@ const onTaskStarted: Handler<'task_started'> = (c, data) => {
   // Batches fold in arrival order, so a start may come after its attempt ended: it records when the
   // attempt started (as folding in event order would) and never revives the attempt.
   if (data.attempt === task.attempt && (isTerminal(task.state) || task.state === 'RETRY_WAIT')) {
-    if (!task.startedAt) putTask(c, { ...task, startedAt: c.time });
+    // An earlier attempt's start may still be on the row; this attempt started later.
+    if (!task.startedAt || task.startedAt < c.time) putTask(c, { ...task, startedAt: c.time });
     c.d.remove('dispatch_outbox', `dispatch:${data.runId}:${data.taskKey}:${data.attempt}`);
     return;
   }
@@ -444,8 +445,9 @@ const onTaskStarted: Handler<'task_started'> = (c, data) => {
 
 const onTaskHeartbeat: Handler<'task_heartbeat'> = (c, data) => {
   const task = taskOf(c, data.runId, data.taskKey);
-  if (!task || isTerminal(task.state) || task.attempt !== data.attempt || task.attemptId !== data.attemptId)
-    return;
+  if (!task || task.attempt !== data.attempt || task.attemptId !== data.attemptId) return;
+  // The latest heartbeat of the attempt, whatever order batches fold in (also after it ended).
+  if (task.lastHeartbeatAt && task.lastHeartbeatAt >= c.time) return;
   putTask(c, { ...task, lastHeartbeatAt: c.time });
 };
 

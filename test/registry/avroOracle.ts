@@ -51,8 +51,13 @@ class OracleDecimal extends avro.types.LogicalType {
 }
 
 // A fresh object each time: avsc keeps its registry of named types in the options it is given.
+// Wrapped unions: with a logical type among the branches, avsc otherwise refuses a union whose
+// branches map to the same JavaScript type ("ambiguous conversion"), which is a valid Avro schema.
 const withDecimals = () =>
-  ({ logicalTypes: { decimal: OracleDecimal } }) as unknown as Partial<avro.ForSchemaOptions>;
+  ({
+    logicalTypes: { decimal: OracleDecimal },
+    wrapUnions: true,
+  }) as unknown as Partial<avro.ForSchemaOptions>;
 
 /** The independent oracle of spec §6.6: avsc's own reader/writer resolution. */
 export function oracleCanRead(reader: object, writer: object): boolean {

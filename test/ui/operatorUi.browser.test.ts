@@ -120,11 +120,19 @@ describe('operator UI in chromium', () => {
       clientRequestId: 'ui-test',
     });
     const internal = stack.token(['--internal', '--tenant', 'demo', '--workspace', 'demo']);
+    // Publish now rather than at the next cadence, so the tick and then the pages see every change.
+    const settle = () =>
+      fetch(`${stack.url}/compactor/compact`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${internal}` },
+      });
+    await settle();
     await fetch(`${stack.url}/internal/automation/tick`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${internal}`, 'Content-Type': 'application/json' },
       body: '{}',
     });
+    await settle();
     await page.goto(`${stack.url}/ui/schedules`);
     const nightly = page.locator('section', { hasText: 'nightly_raw_orders' });
     expect(await nightly.locator('.badge', { hasText: 'TRIGGERED' }).count()).toBe(1);
