@@ -1,7 +1,7 @@
 /**
  * A Cloud Storage stand-in speaking the JSON API subset that @google-cloud/storage 7 uses.
  * It exists because no offline emulator honours generation preconditions, and every race in Arco is
- * settled by one (../shared/notes/emulators.md). Semantics follow the public GCS documentation:
+ * settled by one. Semantics follow the public GCS documentation:
  * generations and metagenerations, ifGeneration(Not)Match / ifMetageneration(Not)Match with 412,
  * 404 for absent objects, multipart and resumable uploads, Range reads, list with
  * prefix/delimiter/pageToken, copy and rewrite, and the per-object mutation rate limit (429
