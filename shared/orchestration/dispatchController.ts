@@ -128,9 +128,9 @@ export async function reconcileDispatches(
       }
     }
   }
-  // A fan-out enqueues hundreds at once; Cloud Tasks takes them in parallel.
   // Intents first: a failed Cloud Task below must not cost the other tasks their dispatch.
-  if (intents.length) await append(intents.splice(0));
+  if (intents.length) await append(intents);
+  // A fan-out enqueues hundreds at once; Cloud Tasks takes them in parallel.
   await mapLimit(enqueues, 32, async ({ run, task, dispatchId }) => {
     const cloudTaskId = await enqueueDispatch(deps, scope, run, task, dispatchId, now.getTime()).catch(
       (error: unknown) => {
@@ -149,7 +149,6 @@ export async function reconcileDispatches(
         cloudTaskId,
       });
   });
-  if (intents.length) await append(intents);
   // Acknowledgements only stop the sweeper from creating the task again (a duplicate name is refused).
   if (acks.length) await acknowledge(acks);
 }

@@ -8,6 +8,7 @@ import type { PipelineBackfill } from '../../shared/orchestration/pipelineBackfi
 import { TriggerError, triggerRun } from '../../shared/orchestration/triggerRun.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
+import { workerAttempt } from '../support/eventFactory.ts';
 import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
 
 const daily = { dimensions: [{ name: 'date', kind: 'time', granularity: 'day' }] };
@@ -71,21 +72,7 @@ describe('cancelling backfills on the emulators', () => {
       await settle();
       const run = await api.get<{ tasks: Array<{ taskKey: string }> }>(`${ws}/runs/${runId}`);
       await ledgerFor(deps, scope).append(
-        run.body.tasks.flatMap(({ taskKey }) => {
-          const facts = { runId, taskKey, attempt: 1, attemptId: `att-${taskKey}`, workerId: 'w' };
-          return [
-            {
-              data: {
-                type: 'dispatch_requested' as const,
-                ...facts,
-                workerQueue: 'q',
-                dispatchId: `dispatch:${runId}:${taskKey}:1`,
-              },
-            },
-            { data: { type: 'task_started' as const, ...facts } },
-            { data: { type: 'task_finished' as const, ...facts, outcome: 'succeeded' as const } },
-          ];
-        }),
+        run.body.tasks.flatMap(({ taskKey }) => workerAttempt(runId, taskKey, { outcome: 'succeeded' })),
       );
       await settle();
       expect((await api.get<{ state: string }>(`${ws}/runs/${runId}`)).body.state).toBe('SUCCEEDED');

@@ -9,6 +9,7 @@ import { sweepStuckTasks } from '../../shared/orchestration/sweeper.ts';
 import { waitUntilVisible } from '../../shared/orchestration/visibility.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
+import { workerAttempt } from '../support/eventFactory.ts';
 import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
 
 describe('the automation tick: stuck-task sweeper', () => {
@@ -108,29 +109,13 @@ describe('the automation tick: stuck-task sweeper', () => {
       await api2.post<{ runId: string }>(`/api/v1/workspaces/${ws2}/runs`, { selection: keys })
     ).body;
     const { batchId } = await ledgerFor(deps, scope2).append(
-      keys.flatMap((taskKey) => {
-        const facts = { runId, taskKey, attempt: 1, attemptId: `att-${taskKey}`, workerId: 'w' };
-        return [
-          {
-            data: {
-              type: 'dispatch_requested' as const,
-              ...facts,
-              workerQueue: 'q',
-              dispatchId: `dispatch:${runId}:${taskKey}:1`,
-            },
-          },
-          { data: { type: 'task_started' as const, ...facts } },
-          {
-            data: {
-              type: 'task_finished' as const,
-              ...facts,
-              outcome: 'failed' as const,
-              errorMessage: 'ECONNRESET',
-              error: { category: 'INFRASTRUCTURE', message: 'ECONNRESET', retryable: true },
-            },
-          },
-        ];
-      }),
+      keys.flatMap((taskKey) =>
+        workerAttempt(runId, taskKey, {
+          outcome: 'failed',
+          errorMessage: 'ECONNRESET',
+          error: { category: 'INFRASTRUCTURE', message: 'ECONNRESET', retryable: true },
+        }),
+      ),
     );
     await waitUntilVisible(deps, scope2, batchId, 10_000);
     // The publish that folded the failures requested one retry timer per task; fold those requests too.

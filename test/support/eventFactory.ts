@@ -1,5 +1,11 @@
 import { monotonicFactory } from 'ulid';
-import { type EventData, envelope, type OrchestrationEvent } from '../../shared/orchestration/events.ts';
+import {
+  type EventData,
+  envelope,
+  type OrchestrationEvent,
+  type TaskErrorInfo,
+} from '../../shared/orchestration/events.ts';
+import type { AppendInput } from '../../shared/orchestration/ledger.ts';
 
 /** Mints envelopes with strictly increasing ULIDs at a controllable time, as a server would. */
 export function eventFactory(
@@ -25,4 +31,28 @@ export function eventFactory(
       });
     },
   };
+}
+
+/**
+ * What a worker's first attempt of a task leaves in the ledger, for tests that play the worker:
+ * dispatch requested, started, finished with `finish` (outcome and error fields).
+ */
+export function workerAttempt(
+  runId: string,
+  taskKey: string,
+  finish: { outcome: 'succeeded' | 'failed'; errorMessage?: string; error?: TaskErrorInfo },
+): AppendInput[] {
+  const facts = { runId, taskKey, attempt: 1, attemptId: `att-${taskKey}`, workerId: 'w' };
+  return [
+    {
+      data: {
+        type: 'dispatch_requested',
+        ...facts,
+        workerQueue: 'q',
+        dispatchId: `dispatch:${runId}:${taskKey}:1`,
+      },
+    },
+    { data: { type: 'task_started', ...facts } },
+    { data: { type: 'task_finished', ...facts, ...finish } },
+  ];
 }
