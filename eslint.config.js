@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.arco/', 'test-output/'] },
+  { ignores: ['node_modules/', '.arco/', 'test-output/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,5 @@
 import { benchDependencies } from './benchDependencies.ts';
-import { createApiApp } from '../functions/api/app.ts';
+import { createGatewayApp } from '../local/functionApps.ts';
 import { mintLocalToken } from '../shared/auth/localTokens.ts';
 import { uuidv7 } from '../shared/core/uuid.ts';
 import { fmt, percentile } from './benchStack.ts';
@@ -10,7 +10,7 @@ const SECRET = 'bench-secret';
 export async function benchDeltaCommits(): Promise<void> {
   const deps = await benchDependencies('delta', SECRET);
   const objects = deps.objects;
-  const app = createApiApp(deps);
+  const app = createGatewayApp(deps);
   const headers = {
     Authorization: `Bearer ${await mintLocalToken(SECRET, { tenant: 'bench', workspace: 'delta', roles: ['producer'] })}`,
     'content-type': 'application/json',

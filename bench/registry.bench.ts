@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import { createApiApp } from '../functions/api/app.ts';
+import { createGatewayApp } from '../local/functionApps.ts';
 import { mintLocalToken } from '../shared/auth/localTokens.ts';
 import { compareSchemas } from '../shared/registry/compatibility.ts';
 import { diffSchemas } from '../shared/registry/schemaDiff.ts';
@@ -84,7 +84,7 @@ export async function benchRegistry(): Promise<void> {
   }
 
   const deps = await benchDependencies('registry', SECRET);
-  const app = createApiApp({
+  const app = createGatewayApp({
     ...deps,
     config: {
       ...deps.config,

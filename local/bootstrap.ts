@@ -1,3 +1,4 @@
+import { EVENTARC_PREFIX } from './functionHost.ts';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import type { CloudTasksClient } from '@google-cloud/tasks';
@@ -29,10 +30,8 @@ export interface LocalResources {
 }
 
 /** Creates what terraform creates in GCP: the bucket, topics, push subscriptions and queues. */
-export async function bootstrapLocalResources(
-  resources: LocalResources,
-  tasks: CloudTasksClient = cloudTasksClient(),
-) {
+export async function bootstrapLocalResources(resources: LocalResources, client?: CloudTasksClient) {
+  const tasks = client ?? (await cloudTasksClient());
   const storage = new Storage({ projectId: resources.project });
   await storage.createBucket(resources.bucket).catch(ignoreExisting);
   const pubsub = new PubSub({ projectId: resources.project });
@@ -41,11 +40,11 @@ export async function bootstrapLocalResources(
     await pubsub.createTopic(topic).catch(ignoreExisting);
   for (const push of pushes) {
     // The Functions Framework turns a push to /projects/P/topics/T into a CloudEvent whose source names T.
-    // The host serves `api` at its root (its routes start with /api/v1), every other target under /{target}.
-    const target = push.target === 'api' ? resources.hostUrl : `${resources.hostUrl}/${push.target}`;
+    // An HTTP route is reached through the gateway document's routing; a CloudEvent function through
+    // the host's Eventarc path, as Eventarc delivers to the function itself.
     const pushEndpoint = push.path
-      ? `${target}${push.path}?token=${resources.pushToken ?? ''}`
-      : `${target}/projects/${resources.project}/topics/${push.topic}`;
+      ? `${resources.hostUrl}${push.path}?token=${resources.pushToken ?? ''}`
+      : `${resources.hostUrl}${EVENTARC_PREFIX}/${push.target}/projects/${resources.project}/topics/${push.topic}`;
     await pubsub
       .topic(push.topic)
       .createSubscription(push.subscription, { pushConfig: { pushEndpoint }, ackDeadlineSeconds: 60 })

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { bootstrapLocalResources } from './bootstrap.ts';
 import { freePort } from './emulators.ts';
 import { type FunctionHost, startFunctionHost } from './functionHost.ts';
@@ -15,10 +16,16 @@ export interface HostOnEmulatorsOptions {
   pushSubscriptions?: readonly PushSubscription[];
 }
 
+/** The example worker (user code, not one of our functions), served by the host under `/worker`. */
+export const EXAMPLE_WORKER_MOUNT = {
+  '/worker': { module: join(import.meta.dirname, '..', 'examples', 'worker', 'index.ts'), target: 'worker' },
+};
+
 /**
  * Every function on a free port against already running emulators, with the project's bucket, topics,
- * push subscriptions and queues: what tests and benchmarks need of `npm start` without its processes.
- * The functions read their configuration from the environment when the host imports them.
+ * push subscriptions and queues, and the example worker under `/worker`: what tests and benchmarks need
+ * of `npm start` without its processes. The functions read their configuration from the environment
+ * when the host imports them.
  */
 export async function startHostOnEmulators(options: HostOnEmulatorsOptions): Promise<FunctionHost> {
   const port = await freePort();
@@ -29,7 +36,7 @@ export async function startHostOnEmulators(options: HostOnEmulatorsOptions): Pro
     ARCO_PUSH_TOKEN: options.pushToken,
     ARCO_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
   });
-  const host = await startFunctionHost({ port });
+  const host = await startFunctionHost({ port, mounts: EXAMPLE_WORKER_MOUNT });
   await bootstrapLocalResources({
     project: process.env.GOOGLE_CLOUD_PROJECT!,
     location: process.env.ARCO_LOCATION ?? 'us-central1',

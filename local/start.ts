@@ -12,6 +12,7 @@ import { startAutotick } from './autotick.ts';
 import { deployDemo } from './demoWorkspace.ts';
 import { LOOPBACK_ONLY_ENV, startEmulators, waitForHttp } from './emulators.ts';
 import { startFunctionHost } from './functionHost.ts';
+import { EXAMPLE_WORKER_MOUNT } from './hostOnEmulators.ts';
 import { writeStackEnv } from './stackEnv.ts';
 
 const dataDir = resolve(process.env.ARCO_DATA_DIR ?? '.arco');
@@ -55,7 +56,8 @@ process.on('SIGTERM', () => void stop(0));
 let host: Awaited<ReturnType<typeof startFunctionHost>> | undefined;
 try {
   Object.assign(process.env, emulators.env);
-  host = await startFunctionHost({ port });
+  // The demo's worker is user code, not one of our functions: it shares the host under /worker.
+  host = await startFunctionHost({ port, mounts: EXAMPLE_WORKER_MOUNT });
   await bootstrapLocalResources({
     project,
     location: process.env.ARCO_LOCATION!,
@@ -86,7 +88,7 @@ try {
   }
   console.log(`arco ready ${apiUrl}`);
   console.error(`operator UI: ${apiUrl}/ui/ (dev login on the sign-in page)`);
-  if (process.env.ARCO_AUTOTICK !== '0') startAutotick(apiUrl, secret);
+  if (process.env.ARCO_AUTOTICK !== '0') startAutotick();
 } catch (error) {
   console.error(`arco failed to start: ${(error as Error).message}`);
   await stop(1);

@@ -1,7 +1,17 @@
-# Run-key reservations, idempotency records, Delta coordinator state, leases, pending append batches.
-# Every query the code makes orders by one field, which Firestore indexes automatically.
+# Run-key reservations, idempotency records, leases, pending append batches, the principal directory
+# and the registry. Every query the code makes orders by one field, which Firestore indexes
+# automatically (the registry's composite indexes are below).
 resource "google_firestore_database" "default" {
   name        = "(default)"
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+  depends_on  = [google_project_service.required]
+}
+
+# The Delta coordinator state (tables, location claims, commit coordination), in a database of its
+# own so that IAM can give it to delta-commit alone (ARCO_DELTA_DATABASE; iam.tf).
+resource "google_firestore_database" "delta" {
+  name        = "arco-delta"
   location_id = var.firestore_location
   type        = "FIRESTORE_NATIVE"
   depends_on  = [google_project_service.required]

@@ -3,6 +3,16 @@ provider "google" {
   region  = var.region
 }
 
+provider "google-beta" {
+  project = var.project
+  region  = var.region
+}
+
+# The project number names every function's deterministic Cloud Run URL (functions.tf).
+data "google_project" "this" {
+  project_id = var.project
+}
+
 locals {
   services = [
     "cloudfunctions.googleapis.com",
@@ -17,6 +27,10 @@ locals {
     "logging.googleapis.com",
     "monitoring.googleapis.com",
     "iam.googleapis.com",
+    "eventarc.googleapis.com",
+    "apigateway.googleapis.com",
+    "servicemanagement.googleapis.com",
+    "servicecontrol.googleapis.com",
   ]
 }
 

@@ -12,27 +12,25 @@ resource "google_cloud_tasks_queue" "queue" {
   }
 }
 
-# The automation tick of every bootstrapped workspace (the local stack's autotick).
+# The automation tick of every bootstrapped workspace (the local stack's autotick): Cloud Scheduler
+# publishes `{"tenant":…,"workspace":…}` to the ticks topic, whose Eventarc trigger runs the automation
+# function (functions.tf).
+resource "google_pubsub_topic" "automation_ticks" {
+  name = "arco-automation-ticks"
+}
+
 resource "google_cloud_scheduler_job" "automation_tick" {
   for_each  = { for w in var.workspaces : "${w.tenant}--${w.workspace}" => w }
   name      = "arco-tick-${each.key}"
   schedule  = "* * * * *"
   time_zone = "Etc/UTC"
 
-  http_target {
-    http_method = "POST"
-    uri         = "${google_cloudfunctions2_function.function["api"].service_config[0].uri}/internal/automation/tick"
-    body        = base64encode("{}")
-    headers = {
-      "Content-Type"   = "application/json"
-      "X-Tenant-Id"    = each.value.tenant
-      "X-Workspace-Id" = each.value.workspace
-    }
-    oidc_token {
-      service_account_email = google_service_account.tasks.email
-      audience              = google_cloudfunctions2_function.function["api"].service_config[0].uri
-    }
+  pubsub_target {
+    topic_name = google_pubsub_topic.automation_ticks.id
+    data       = base64encode(jsonencode({ tenant = each.value.tenant, workspace = each.value.workspace }))
   }
+
+  depends_on = [google_project_service.required]
 }
 
 resource "google_secret_manager_secret" "task_token" {
@@ -50,8 +48,9 @@ resource "google_pubsub_topic" "sensor_events_dead_letter" {
   name = "arco-sensor-events-dead-letter"
 }
 
-# Push sensors' messages (attributes tenant, workspace, sensor) go to the api function, which
-# deduplicates them by message id; a message that keeps failing ends in the dead-letter topic.
+# Push sensors' messages (attributes tenant, workspace, sensor) go straight to the api function (not
+# through the gateway), which checks the pusher identity and deduplicates them by message id; a
+# message that keeps failing ends in the dead-letter topic.
 resource "google_pubsub_subscription" "sensor_events_api" {
   name                 = "arco-sensor-events-api"
   topic                = google_pubsub_topic.sensor_events.id
@@ -61,6 +60,8 @@ resource "google_pubsub_subscription" "sensor_events_api" {
     push_endpoint = "${google_cloudfunctions2_function.function["api"].service_config[0].uri}/internal/sensors/pubsub"
     oidc_token {
       service_account_email = google_service_account.pusher.email
+      # One of the api's ARCO_OIDC_AUDIENCE values (the default would be the endpoint with its path).
+      audience = local.function_urls["api"]
     }
   }
 

@@ -38,3 +38,9 @@ variable "alert_email" {
   type        = string
   default     = ""
 }
+
+variable "rebuild_operators" {
+  description = "Members (e.g. group:arco-operators@example.com) allowed to invoke the rebuild function besides the tasks identity; the function still requires an internal caller identity."
+  type        = list(string)
+  default     = []
+}

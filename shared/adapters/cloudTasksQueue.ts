@@ -1,12 +1,19 @@
-import { CloudTasksClient } from '@google-cloud/tasks';
-import { credentials } from '@grpc/grpc-js';
+import type { CloudTasksClient } from '@google-cloud/tasks';
 import type { EnqueueResult, TaskQueue, TaskRequest } from './taskQueue.ts';
 
 const ALREADY_EXISTS = 6;
 
-/** CLOUD_TASKS_EMULATOR_HOST is this project's convention (the client has none) for the local stand-in. */
-export function cloudTasksClient(emulatorHost = process.env.CLOUD_TASKS_EMULATOR_HOST): CloudTasksClient {
+/**
+ * A Cloud Tasks client; CLOUD_TASKS_EMULATOR_HOST (`host:port`, this project's convention: the client
+ * has none) points it at the local stand-in over plaintext gRPC. The client library is loaded on first
+ * use, so a function that never enqueues never pays its import at cold start.
+ */
+export async function cloudTasksClient(
+  emulatorHost = process.env.CLOUD_TASKS_EMULATOR_HOST,
+): Promise<CloudTasksClient> {
+  const { CloudTasksClient } = await import('@google-cloud/tasks');
   if (!emulatorHost) return new CloudTasksClient();
+  const { credentials } = await import('@grpc/grpc-js');
   const [host, port] = emulatorHost.split(':');
   return new CloudTasksClient({
     servicePath: host,
@@ -17,21 +24,23 @@ export function cloudTasksClient(emulatorHost = process.env.CLOUD_TASKS_EMULATOR
 
 /** Cloud Tasks behind TaskQueue, with HTTP targets. */
 export class CloudTasksQueue implements TaskQueue {
+  private client: Promise<CloudTasksClient> | undefined;
+
   constructor(
     private readonly project: string,
     private readonly location: string,
-    private readonly client: CloudTasksClient = cloudTasksClient(),
-  ) {}
-
-  queuePath(queue: string) {
-    return this.client.queuePath(this.project, this.location, queue);
+    client?: CloudTasksClient,
+  ) {
+    if (client) this.client = Promise.resolve(client);
   }
 
   async enqueue(task: TaskRequest): Promise<EnqueueResult> {
-    const parent = this.queuePath(task.queue);
+    this.client ??= cloudTasksClient();
+    const client = await this.client;
+    const parent = client.queuePath(this.project, this.location, task.queue);
     const name = task.name ? `${parent}/tasks/${task.name}` : undefined;
     try {
-      const [created] = await this.client.createTask({
+      const [created] = await client.createTask({
         parent,
         task: {
           ...(name ? { name } : {}),

@@ -20,6 +20,8 @@ export interface RuntimeConfig {
    * default 1000): GCS takes about one write per second to the manifest pointer.
    */
   publishIntervalMs: number;
+  /** The Firestore database of Delta coordinator state (`ARCO_DELTA_DATABASE`, default `arco-delta`). */
+  deltaDatabase: string;
   internalServiceAccounts: string[];
   oidcAudience: string[];
   maxBodyBytes: number;
@@ -71,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     failpointSpec: localStack ? (env.ARCO_FAILPOINTS ?? '') : '',
     publicBaseUrl,
     compactorUrl: env.ARCO_COMPACTOR_URL ?? `${publicBaseUrl}/compactor`,
+    deltaDatabase: env.ARCO_DELTA_DATABASE ?? 'arco-delta',
     publishIntervalMs: Number(env.ARCO_PUBLISH_INTERVAL_MS ?? 1000),
     internalServiceAccounts: (env.ARCO_INTERNAL_SERVICE_ACCOUNTS ?? '').split(',').filter(Boolean),
     oidcAudience: (env.ARCO_OIDC_AUDIENCE ?? '').split(',').filter(Boolean),

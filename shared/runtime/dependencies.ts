@@ -1,3 +1,4 @@
+import { Firestore } from '@google-cloud/firestore';
 import { Storage } from '@google-cloud/storage';
 import type { Clock } from '../adapters/clock.ts';
 import { systemClock } from '../adapters/clock.ts';
@@ -7,8 +8,6 @@ import { FirestoreDocumentStore } from '../adapters/firestoreDocumentStore.ts';
 import { GcsObjectStore } from '../adapters/gcsObjectStore.ts';
 import { type IdGenerator, monotonicUlids } from '../adapters/idGenerator.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
-import type { Publisher } from '../adapters/publisher.ts';
-import { PubSubPublisher } from '../adapters/pubsubPublisher.ts';
 import type { TaskQueue } from '../adapters/taskQueue.ts';
 import { GoogleOidcVerifier } from '../auth/googleOidcVerifier.ts';
 import { LocalTokenVerifier, resolveLocalSecret } from '../auth/localTokens.ts';
@@ -22,7 +21,11 @@ export interface Dependencies {
   config: RuntimeConfig;
   objects: ObjectStore;
   documents: DocumentStore;
-  publisher: Publisher;
+  /**
+   * The Delta commit coordinator's own Firestore database (`ARCO_DELTA_DATABASE`, default `arco-delta`):
+   * table catalog, location claims and coordinator state, apart so IAM can give it to delta-commit alone.
+   */
+  deltaDocuments: DocumentStore;
   tasks: TaskQueue;
   clock: Clock;
   ids: IdGenerator;
@@ -59,11 +62,13 @@ export function createDependencies(loaded: RuntimeConfig = loadConfig()): Depend
 /** The clients every function uses, from configuration alone (tests and benchmarks reuse them). */
 export function createAdapters(
   config: RuntimeConfig,
-): Pick<Dependencies, 'objects' | 'documents' | 'publisher' | 'tasks' | 'clock' | 'ids'> {
+): Pick<Dependencies, 'objects' | 'documents' | 'deltaDocuments' | 'tasks' | 'clock' | 'ids'> {
   return {
     objects: new GcsObjectStore(config.bucket, new Storage({ projectId: config.project })),
     documents: new FirestoreDocumentStore(),
-    publisher: new PubSubPublisher(),
+    deltaDocuments: new FirestoreDocumentStore(
+      new Firestore({ databaseId: config.deltaDatabase, ignoreUndefinedProperties: true }),
+    ),
     tasks: new CloudTasksQueue(config.project, config.location),
     clock: systemClock,
     ids: monotonicUlids(),

@@ -9,12 +9,23 @@ export interface PushSubscription {
   target: string;
   /** An HTTP route of the target instead of the Functions Framework's CloudEvent conversion. */
   path?: string;
+  /**
+   * In GCP the function's own Eventarc trigger on the topic (terraform `event_trigger`, whose
+   * subscription Eventarc creates) rather than a subscription of ours; locally a push subscription.
+   */
+  eventTrigger?: boolean;
 }
 
 /** Push sensors' messages; attributes `tenant`, `workspace` and `sensor` name the sensor. */
 export const SENSOR_EVENTS_TOPIC = 'arco-sensor-events';
 
-export const TOPICS: readonly string[] = [SENSOR_EVENTS_TOPIC];
+/**
+ * Automation ticks: Cloud Scheduler publishes `{"tenant","workspace"}` for each workspace every minute
+ * (the local stack's autotick every few seconds), and the `automation` CloudEvent function runs one pass.
+ */
+export const AUTOMATION_TICKS_TOPIC = 'arco-automation-ticks';
+
+export const TOPICS: readonly string[] = [SENSOR_EVENTS_TOPIC, AUTOMATION_TICKS_TOPIC];
 
 export const PUSH_SUBSCRIPTIONS: readonly PushSubscription[] = [
   {
@@ -22,6 +33,12 @@ export const PUSH_SUBSCRIPTIONS: readonly PushSubscription[] = [
     subscription: `${SENSOR_EVENTS_TOPIC}-api`,
     target: 'api',
     path: '/internal/sensors/pubsub',
+  },
+  {
+    topic: AUTOMATION_TICKS_TOPIC,
+    subscription: `${AUTOMATION_TICKS_TOPIC}-automation`,
+    target: 'automation',
+    eventTrigger: true,
   },
 ];
 

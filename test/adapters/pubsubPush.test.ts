@@ -30,7 +30,7 @@ describe('Pub/Sub emulator push subscriptions into the function host', () => {
         attributes: event.data!.message.attributes ?? {},
       });
     });
-    host = await startFunctionHost({ port: await freePort(), extraTargets: ['pushprobe'] });
+    host = await startFunctionHost({ port: await freePort() });
     const project = process.env.GOOGLE_CLOUD_PROJECT!;
     const topic = uniqueName('topic');
     await bootstrapLocalResources({

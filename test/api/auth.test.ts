@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp, FUNCTION_APPS } from '../../local/functionApps.ts';
+import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { bearer, TEST_SECRET, testDependencies, testToken } from '../support/testDependencies.ts';
 
@@ -10,8 +11,10 @@ const concretePath = (template: string, workspace: string) =>
 
 describe('authentication and workspace scoping', () => {
   let app: Hono<AppEnv>;
+  let deps: Dependencies;
   beforeAll(async () => {
-    app = createApiApp(await testDependencies());
+    deps = await testDependencies();
+    app = createGatewayApp(deps);
   });
 
   it('answers 401 MISSING_AUTH without a token and INVALID_TOKEN for bad, expired, unsigned or foreign tokens', async () => {
@@ -67,7 +70,10 @@ describe('authentication and workspace scoping', () => {
   });
 
   it('gives a token for workspace A a 404 on every workspace route of workspace B, as if B were absent', async () => {
-    const routes = app.routes.filter((r) => r.path.includes(':workspaceId') && r.method !== 'ALL');
+    // Every function's routes, each reached through the gateway as a user would.
+    const routes = Object.values(FUNCTION_APPS)
+      .flatMap((create) => create(deps).routes)
+      .filter((r) => r.path.includes(':workspaceId') && r.method !== 'ALL');
     expect(routes.length).toBeGreaterThan(0);
     const headers = await bearer({
       tenant: 'acme',

@@ -126,15 +126,26 @@ const FRAMEWORK_CASES: Array<[string, Record<string, string>, string | Uint8Arra
   ],
 ];
 
-/** [target, path prefix on the local host, a path of each dialect]. */
-const TARGETS: Array<[string, string, Record<Dialect, string>]> = [
+/** [function, a path of each dialect that the function answers (the registry's only exist on api)]. */
+const TARGETS: Array<[string, Record<Dialect, string>]> = [
   [
     'api',
-    '',
+    { orchestration: '/api/v1/workspaces/ws1/manifests', registry: '/data-contract-registry/v1/datasets' },
+  ],
+  [
+    'run-trigger',
     { orchestration: '/api/v1/workspaces/ws1/runs', registry: '/data-contract-registry/v1/datasets' },
   ],
-  ['compactor', '/compactor', { orchestration: '/rebuild', registry: '/data-contract-registry/v1/datasets' }],
-  ['worker', '/worker', { orchestration: '/', registry: '/data-contract-registry/v1/datasets' }],
+  [
+    'task-completion',
+    { orchestration: '/api/v1/tasks/t1/completed', registry: '/data-contract-registry/v1/datasets' },
+  ],
+  ['compaction', { orchestration: '/compactor/hint', registry: '/data-contract-registry/v1/datasets' }],
+  ['rebuild', { orchestration: '/compactor/rebuild', registry: '/data-contract-registry/v1/datasets' }],
+  [
+    'delta-commit',
+    { orchestration: '/api/v1/delta/tables', registry: '/data-contract-registry/v1/datasets' },
+  ],
 ];
 
 describe('every function answers body errors with its API error body (local function host)', () => {
@@ -148,10 +159,10 @@ describe('every function answers body errors with its API error body (local func
   });
   afterAll(() => host?.close());
 
-  for (const [target, prefix, paths] of TARGETS)
+  for (const [target, paths] of TARGETS)
     for (const dialect of ['orchestration', 'registry'] as const)
       it.each(FRAMEWORK_CASES)(`${target}, ${dialect} dialect: %s`, async (_name, headers, body, status) => {
-        const response = await fetch(`${host.url}${prefix}${paths[dialect]}`, {
+        const response = await fetch(`${host.url}${paths[dialect]}`, {
           method: 'POST',
           headers: {
             ...headers,
@@ -204,7 +215,12 @@ describe('every function answers body errors with its API error body (local func
       'orchestration',
       await bearer({ tenant: 't', workspace: 'ws1', internal: true }),
     ],
-    ['worker', '/worker/', 'orchestration', {}],
+    [
+      'task-completion',
+      '/api/v1/tasks/t1/completed',
+      'orchestration',
+      await bearer({ tenant: 't', workspace: 'ws1', internal: true }),
+    ],
   ];
 
   it.each(ROUTE_CASES)('each route refuses %s with its error body', async (_name, type, body, status) => {
@@ -261,7 +277,7 @@ describe('as deployed: the Functions Framework main loading index.mjs', () => {
     }
   }
 
-  for (const [target, , paths] of TARGETS)
+  for (const [target, paths] of TARGETS)
     it(`${target}: malformed, oversized and non-UTF-8 JSON get the error body of both dialects`, async () => {
       const url = await deployed(target);
       for (const dialect of ['orchestration', 'registry'] as const)

@@ -1,14 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { bearer, testDependencies } from '../support/testDependencies.ts';
 
 describe('HTTP foundation of the api function', () => {
   const lines: Array<Record<string, unknown>> = [];
-  let app: ReturnType<typeof createApiApp>;
+  let app: ReturnType<typeof createGatewayApp>;
   let deps: Awaited<ReturnType<typeof testDependencies>>;
   beforeAll(async () => {
     deps = await testDependencies({}, (line) => lines.push(JSON.parse(line)));
-    app = createApiApp(deps);
+    app = createGatewayApp(deps);
   });
 
   it('answers /healthz without auth', async () => {

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { ManualClock } from '../../shared/adapters/clock.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { uuidv7 } from '../../shared/core/uuid.ts';
@@ -39,7 +39,7 @@ describe('Delta commit coordinator over HTTP, on the emulators', () => {
   beforeEach(async () => {
     clock = new ManualClock(new Date('2026-11-23T10:00:00Z'));
     deps = await testDependencies({ clock });
-    const app = createApiApp(deps);
+    const app = createGatewayApp(deps);
     api = apiClient(app, await bearer({ ...scope, roles: ['producer'] }));
     internal = apiClient(app, await bearer({ internal: true }));
   });
@@ -305,7 +305,7 @@ describe('Delta commit coordinator over HTTP, on the emulators', () => {
   it('never lets one workspace read or commit to another workspace’s table', async () => {
     const table = await createTable();
     const staged = await stage(table.table_id, 'mine.parquet');
-    const app = createApiApp(deps);
+    const app = createGatewayApp(deps);
     const intruder = apiClient(
       app,
       await bearer({ tenant: 'acme', workspace: 'intruder', roles: ['producer'] }),

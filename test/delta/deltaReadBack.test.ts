@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { uuidv7 } from '../../shared/core/uuid.ts';
 import {
@@ -27,7 +27,7 @@ describe('a Delta table written as Parquet + log and read back like a Delta read
   const scope = { tenant: 'acme', workspace: uniqueName('ws') };
   beforeAll(async () => {
     deps = await testDependencies();
-    api = apiClient(createApiApp(deps), await bearer({ ...scope, roles: ['producer'] }));
+    api = apiClient(createGatewayApp(deps), await bearer({ ...scope, roles: ['producer'] }));
   });
 
   it('replays the log, applies adds and removes, and reads the Parquet files', async () => {

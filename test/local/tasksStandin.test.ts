@@ -34,7 +34,7 @@ describe('Cloud Tasks stand-in, driven by @google-cloud/tasks over gRPC', () => 
 
   beforeAll(async () => {
     standin = await startTasksStandin({ tombstoneMs: 1500 });
-    client = cloudTasksClient(standin.address);
+    client = await cloudTasksClient(standin.address);
     target = await startRecordingServer([500]);
     await client.createQueue({
       parent: location,

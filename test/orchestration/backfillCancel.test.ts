@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { CHUNK_FENCE, chunkRunRequest } from '../../shared/orchestration/backfillController.ts';
 import { ManifestStore } from '../../shared/orchestration/manifestStore.ts';
 import { LeaseBusyError } from '../../shared/orchestration/compactor.ts';
@@ -36,7 +36,7 @@ describe('cancelling backfills on the emulators', () => {
 
   const workspace = async (manifest: Record<string, unknown>) => {
     const scope = { tenant: 'acme', workspace: uniqueName('cancel') };
-    const app = createApiApp(deps);
+    const app = createGatewayApp(deps);
     const api = apiClient(app, await bearer({ ...scope, roles: ['operator'] }));
     const internal = apiClient(app, await bearer({ ...scope, internal: true }));
     const ws = `/api/v1/workspaces/${scope.workspace}`;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCompactorApp } from '../../functions/compactor/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { ledgerPath } from '../../shared/orchestration/events.ts';
 import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
@@ -10,11 +10,11 @@ import { bearer, testDependencies, uniqueName } from '../support/testDependencie
 
 describe('the compactor function over HTTP', () => {
   let deps: Dependencies;
-  let app: ReturnType<typeof createCompactorApp>;
+  let app: ReturnType<typeof createGatewayApp>;
   const scope = { tenant: 'acme', workspace: uniqueName('ws') };
   beforeAll(async () => {
     deps = await testDependencies();
-    app = createCompactorApp(deps);
+    app = createGatewayApp(deps);
   });
   const trigger = { type: 'run_triggered' as const, runId: 'r1', planId: 'p1', trigger: {}, rootAssets: [] };
 
@@ -27,12 +27,13 @@ describe('the compactor function over HTTP', () => {
       JSON.stringify({ event_paths: events.map(ledgerPath) }),
     );
     const body = { rebuild_manifest_path: key };
-    expect((await apiClient(app, {}).post('/rebuild', body)).status).toBe(401);
+    expect((await apiClient(app, {}).post('/compactor/rebuild', body)).status).toBe(401);
     expect(
-      (await apiClient(app, await bearer({ ...scope, roles: ['operator'] })).post('/rebuild', body)).status,
+      (await apiClient(app, await bearer({ ...scope, roles: ['operator'] })).post('/compactor/rebuild', body))
+        .status,
     ).toBe(403);
     const internal = apiClient(app, await bearer({ ...scope, internal: true }));
-    const response = await internal.post('/rebuild', body);
+    const response = await internal.post('/compactor/rebuild', body);
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({
       events_processed: 1,
@@ -40,22 +41,29 @@ describe('the compactor function over HTTP', () => {
       manifest_id: '00000000000000000001',
     });
     expect(response.body.manifest_revision).toMatch(/^[0-9A-Z]{26}$/);
-    expect((await internal.post('/rebuild', { rebuild_manifest_path: 'elsewhere.json' })).status).toBe(400);
-    expect((await internal.post('/rebuild', { rebuild_manifest_path: key, surprise: 1 })).status).toBe(400);
     expect(
-      (await internal.post('/rebuild', { rebuild_manifest_path: 'state/orchestration/rebuilds/none.json' }))
-        .status,
+      (await internal.post('/compactor/rebuild', { rebuild_manifest_path: 'elsewhere.json' })).status,
+    ).toBe(400);
+    expect(
+      (await internal.post('/compactor/rebuild', { rebuild_manifest_path: key, surprise: 1 })).status,
+    ).toBe(400);
+    expect(
+      (
+        await internal.post('/compactor/rebuild', {
+          rebuild_manifest_path: 'state/orchestration/rebuilds/none.json',
+        })
+      ).status,
     ).toBe(404);
   });
 
   it('takes the workspace of a service identity from headers, and refuses an internal call that names none', async () => {
     const service = apiClient(app, await bearer({ internal: true }));
-    expect((await service.post('/compact', {})).status).toBe(400);
+    expect((await service.post('/compactor/compact', {})).status).toBe(400);
     const named = await apiClient(app, {
       ...(await bearer({ internal: true })),
       'X-Tenant-Id': scope.tenant,
       'X-Workspace-Id': scope.workspace,
-    }).post('/compact', {});
+    }).post('/compactor/compact', {});
     expect(named.status).toBe(200);
   });
 
@@ -63,9 +71,9 @@ describe('the compactor function over HTTP', () => {
     const other = { tenant: 'acme', workspace: uniqueName('hint') };
     const { batchId, paths } = await ledgerFor(deps, other).append([{ data: trigger }]);
     const hint = { ...other, batchId, paths };
-    expect((await apiClient(app, {}).post('/hint', hint)).status).toBe(401);
+    expect((await apiClient(app, {}).post('/compactor/hint', hint)).status).toBe(401);
     const internal = await bearer({ ...other, internal: true });
-    const accepted = await apiClient(app, internal).post('/hint', hint);
+    const accepted = await apiClient(app, internal).post('/compactor/hint', hint);
     expect(accepted.status).toBe(200);
     expect(accepted.body).toEqual({ folded: true });
     // The first publish of an idle workspace follows the fold at once; later ones keep the cadence.
@@ -73,7 +81,9 @@ describe('the compactor function over HTTP', () => {
     while (!(await scopedObjectStore(deps.objects, other).head(POINTER_PATH)) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
     expect(await scopedObjectStore(deps.objects, other).head(POINTER_PATH)).not.toBeNull();
-    expect((await apiClient(app, internal).post('/hint', { tenant: 'NOT A SCOPE' })).body).toMatchObject({
+    expect(
+      (await apiClient(app, internal).post('/compactor/hint', { tenant: 'NOT A SCOPE' })).body,
+    ).toMatchObject({
       ignored: expect.any(String),
     });
   });

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { waitUntilVisible } from '../../shared/orchestration/visibility.ts';
@@ -46,12 +46,12 @@ interface Run {
 describe('manifests, triggers with run keys, and run/partition reads', () => {
   let deps: Dependencies;
   let api: ReturnType<typeof apiClient>;
-  let app: ReturnType<typeof createApiApp>;
+  let app: ReturnType<typeof createGatewayApp>;
   let ws: string;
   beforeEach(async () => {
     deps = await testDependencies();
     ws = uniqueName('ws');
-    app = createApiApp(deps);
+    app = createGatewayApp(deps);
     api = apiClient(app, await bearer({ tenant: 'acme', workspace: ws, roles: ['operator'] }));
     expect((await api.post(`/api/v1/workspaces/${ws}/manifests`, MANIFEST)).status).toBe(201);
   });

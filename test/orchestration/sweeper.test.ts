@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { bootstrapLocalResources } from '../../local/bootstrap.ts';
 import type { TaskRequest } from '../../shared/adapters/taskQueue.ts';
 import { TASK_QUEUES, TIMER_QUEUE } from '../../shared/runtime/resources.ts';
@@ -29,7 +29,7 @@ describe('the automation tick: stuck-task sweeper', () => {
       pushSubscriptions: [],
       queues: TASK_QUEUES,
     });
-    const app = createApiApp(deps);
+    const app = createGatewayApp(deps);
     api = apiClient(app, await bearer({ ...scope, roles: ['operator'] }));
     internal = apiClient(app, await bearer({ ...scope, internal: true }));
     await api.post(`/api/v1/workspaces/${ws}/manifests`, {
@@ -97,7 +97,7 @@ describe('the automation tick: stuck-task sweeper', () => {
   it('reads retry timers from their own shard: a tick with an already-requested timer enqueues nothing new', async () => {
     const scope2 = { tenant: 'acme', workspace: uniqueName('ws') };
     const ws2 = scope2.workspace;
-    const api2 = apiClient(createApiApp(deps), await bearer({ ...scope2, roles: ['operator'] }));
+    const api2 = apiClient(createGatewayApp(deps), await bearer({ ...scope2, roles: ['operator'] }));
     const retryPolicy = { maxAttempts: 3, initialBackoffSeconds: 600, maxBackoffSeconds: 600 };
     // Three tasks, so that at least one timer id almost surely hashes to another shard than the run id.
     const keys = ['raw.a', 'raw.b', 'raw.c'];
@@ -146,7 +146,7 @@ describe('the automation tick: stuck-task sweeper', () => {
     expect((await api.post('/internal/automation/tick', {})).status).toBe(403);
     expect(
       (
-        await apiClient(createApiApp(deps), await bearer({ internal: true })).post(
+        await apiClient(createGatewayApp(deps), await bearer({ internal: true })).post(
           '/internal/automation/tick',
           {},
         )

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { apiClient } from '../support/apiClient.ts';
 import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
 
@@ -12,7 +12,7 @@ const mara = (extra: unknown[] = []) => ({
 const currency = { name: 'currency', type: ['null', 'string'], default: null };
 
 describe('Data Contract Registry API', () => {
-  let app: ReturnType<typeof createApiApp>;
+  let app: ReturnType<typeof createGatewayApp>;
   let producer: ReturnType<typeof apiClient>;
   let consumer: ReturnType<typeof apiClient>;
   let operator: ReturnType<typeof apiClient>;
@@ -28,7 +28,7 @@ describe('Data Contract Registry API', () => {
   beforeAll(async () => {
     lines = [];
     const deps = await testDependencies({}, (line) => lines.push(JSON.parse(line)));
-    app = createApiApp({
+    app = createGatewayApp({
       ...deps,
       config: {
         ...deps.config,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';
 
 const BASE = '/data-contract-registry/v1';
@@ -11,14 +11,14 @@ const YEAR_3000_MICROS = '32503679999999000';
  * round the very digits under test.
  */
 describe('registry API: schemas as ingested (64-bit defaults) and decimal changes', () => {
-  let app: ReturnType<typeof createApiApp>;
+  let app: ReturnType<typeof createGatewayApp>;
   let producer: Record<string, string>;
   let consumer: Record<string, string>;
   const workspace = uniqueName('w');
 
   beforeAll(async () => {
     const deps = await testDependencies();
-    app = createApiApp(deps);
+    app = createGatewayApp(deps);
     producer = await bearer({ tenant: 't', workspace, roles: ['producer'], subject: 'svc-producer@svc' });
     consumer = await bearer({ tenant: 't', workspace, roles: ['consumer'], subject: 'svc-consumer@svc' });
   });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../functions/api/app.ts';
+import { createGatewayApp } from '../../local/functionApps.ts';
 import { ManualClock } from '../../shared/adapters/clock.ts';
 import { registryPaths } from '../../shared/registry/registryRecords.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
@@ -12,7 +12,7 @@ describe('registry rate limits and Idempotency-Key lifecycle', () => {
   const clock = new ManualClock(new Date('2026-11-23T09:00:00.000Z'));
   const workspace = uniqueName('w');
   let deps: Dependencies;
-  let app: ReturnType<typeof createApiApp>;
+  let app: ReturnType<typeof createGatewayApp>;
   let producer: ReturnType<typeof apiClient>;
 
   beforeAll(async () => {
@@ -31,7 +31,7 @@ describe('registry rate limits and Idempotency-Key lifecycle', () => {
         },
       },
     };
-    app = createApiApp(deps);
+    app = createGatewayApp(deps);
     producer = apiClient(
       app,
       await bearer({ tenant: 't', workspace, roles: ['producer'], subject: 'svc-a@svc' }),

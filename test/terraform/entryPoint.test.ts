@@ -1,25 +1,33 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { functionTargets } from '../../local/functionHost.ts';
 
-/** What Cloud Functions does: load package.json "main" with FUNCTION_TARGET set, then call that target. */
+/**
+ * What Cloud Functions does after the build (`gcp-build`): load package.json "main" with FUNCTION_TARGET
+ * set, then look the target up. Prints every function name the load registered.
+ */
 const registered = (target: string) =>
   execFileSync(
     process.execPath,
     [
       '--input-type=module',
       '-e',
-      "await import('./index.mjs'); const { getFunction } = await import('@google-cloud/functions-framework/testing'); console.log(['api', 'compactor', 'worker'].filter((t) => getFunction(t)).join(','));",
+      `await import('./index.mjs'); const { getFunction } = await import('@google-cloud/functions-framework/testing'); console.log(${JSON.stringify([...functionTargets(), 'automation-http'])}.filter((t) => getFunction(t)).join(','));`,
     ],
     { env: { ...process.env, FUNCTION_TARGET: target, ARCO_LOCAL_SECRET: 'entry-point-test' }, encoding: 'utf8' },
   ).trim();
 
-describe('the Cloud Functions entry point (index.mjs)', () => {
-  it('registers exactly the function FUNCTION_TARGET names', () => {
-    expect(registered('worker')).toBe('worker');
-    expect(registered('api')).toBe('api');
+describe('the Cloud Functions entry point (index.mjs) over the build', () => {
+  beforeAll(() => {
+    execFileSync('npm', ['run', 'build'], { stdio: 'pipe' });
   });
 
-  it('refuses a missing or malformed target', () => {
+  it('registers exactly the function FUNCTION_TARGET names, from its compiled bundle', () => {
+    for (const target of functionTargets()) expect(registered(target)).toBe(target);
+  });
+
+  it('refuses a missing or malformed target, and a target that was not built', () => {
     expect(() => registered('../etc')).toThrow();
+    expect(() => registered('no-such-function')).toThrow(/no build of no-such-function/);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDispatchEnvelope } from '../../functions/worker/dispatchEnvelope.ts';
-import { runDispatch } from '../../functions/worker/worker.ts';
+import { parseDispatchEnvelope } from '../../examples/worker/dispatchEnvelope.ts';
+import { runDispatch } from '../../examples/worker/worker.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { deltaServices } from '../../shared/delta/deltaServices.ts';
 import { loadSnapshot, readRows } from '../../shared/delta/deltaSnapshot.ts';

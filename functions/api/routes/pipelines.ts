@@ -2,22 +2,17 @@ import { type Context, Hono } from 'hono';
 import { scopedObjectStore } from '../../../shared/adapters/scopedObjectStore.ts';
 import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
-import { requireRole } from '../../../shared/http/authMiddleware.ts';
-import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
 import type { RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
 import { pipelineChecklist } from '../../../shared/orchestration/pipelineChecklist.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import { sideEffectsOf } from '../../../shared/orchestration/pipelineDeclarations.ts';
 import {
-  cancelPipelineBackfill,
   listPipelineBackfills,
   type PipelineBackfill,
   PipelineRunError,
-  type PipelineRunRequest,
   publicState,
   readPipelineBackfill,
-  startPipelineRun,
   summaryOf,
   summaryPath,
 } from '../../../shared/orchestration/pipelineBackfills.ts';
@@ -30,33 +25,7 @@ import {
 import { triageRun } from '../../../shared/orchestration/triage.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { plainPartitionFields } from '../../../shared/orchestration/runViews.ts';
-import { assetPartitionKey } from './partitionInput.ts';
-
-const runBody = validator<PipelineRunRequest>({
-  type: 'object',
-  additionalProperties: false,
-  required: ['start', 'end'],
-  properties: {
-    start: { type: 'string' },
-    end: { type: 'string' },
-    asOfMode: { enum: ['now', 'pretip', 'lock', 'custom'] },
-    asOfTs: { type: 'string', format: 'date-time' },
-    maxParallel: { type: 'integer', minimum: 1, maximum: 64 },
-    resume: { type: 'boolean' },
-    force: { type: 'boolean' },
-    retryHeld: { type: 'boolean' },
-    dryRun: { type: 'boolean' },
-    steps: { type: 'array', items: { type: 'string' } },
-    params: { type: 'object', additionalProperties: { type: 'string' } },
-    clientRequestId: { type: 'string', minLength: 1, maxLength: 256 },
-  },
-});
-
-const cancelBody = validator<{ reason?: string }>({
-  type: 'object',
-  additionalProperties: false,
-  properties: { reason: { type: 'string', maxLength: 1024 } },
-});
+import { assetPartitionKey } from '../../../shared/http/partitionInput.ts';
 
 const asApiError = (error: unknown) => {
   if (error instanceof PipelineRunError) return new ApiError(error.status, error.message, error.details);
@@ -82,6 +51,7 @@ export function pipelineRoutes(deps: Dependencies) {
     return { run, tasks };
   };
 
+  // The runbook's two-minute checklist as one answer (spec §6).
   routes.get(`${ws}/pipelines`, async (c) => {
     const manifest = await new ManifestStore(deps.documents, scopeOf(c)).latest();
     return c.json({ pipelines: manifest?.pipelines ?? [] });
@@ -91,24 +61,6 @@ export function pipelineRoutes(deps: Dependencies) {
     const pipeline = manifest?.pipelines?.find((p) => p.name === c.req.param('name'));
     if (!pipeline) throw notFound(`pipeline not found: ${c.req.param('name')}`);
     return c.json(pipeline);
-  });
-
-  routes.post(`${ws}/pipelines/:name/runs`, requireRole('operator'), async (c) => {
-    const request = await readJsonBody(c, runBody);
-    const name = c.req.param('name');
-    try {
-      const { status, body } = await startPipelineRun(
-        deps,
-        scopeOf(c),
-        name === '_default' ? undefined : name,
-        request,
-        c.get('principal').subject,
-        c.req.header('idempotency-key'),
-      );
-      return c.json(body, status);
-    } catch (error) {
-      throw asApiError(error);
-    }
   });
 
   routes.get(`${ws}/pipeline-backfills`, async (c) => {
@@ -124,22 +76,6 @@ export function pipelineRoutes(deps: Dependencies) {
   routes.get(`${ws}/pipeline-backfills/:id`, async (c) => {
     try {
       return c.json(summaryOf(await readPipelineBackfill(deps, scopeOf(c), c.req.param('id'))));
-    } catch (error) {
-      throw asApiError(error);
-    }
-  });
-  routes.post(`${ws}/pipeline-backfills/:id/cancel`, requireRole('operator'), async (c) => {
-    const body = c.req.header('content-type') ? await readJsonBody(c, cancelBody) : {};
-    try {
-      return c.json(
-        await cancelPipelineBackfill(
-          deps,
-          scopeOf(c),
-          c.req.param('id'),
-          c.get('principal').subject,
-          body.reason,
-        ),
-      );
     } catch (error) {
       throw asApiError(error);
     }
@@ -184,7 +120,6 @@ export function pipelineRoutes(deps: Dependencies) {
     return c.json(plainPartitionFields(triageRun(run, tasks, (asset) => sideEffectsOf(pipeline, asset))));
   });
 
-  // The runbook's two-minute checklist as one answer (spec §6).
   routes.get(`${ws}/pipelines/:name/partitions/:date/checklist`, async (c) => {
     const checklist = await pipelineChecklist(deps, scopeOf(c), c.req.param('name'), c.req.param('date'));
     if (!checklist) throw notFound(`pipeline not found: ${c.req.param('name')}`);

@@ -24,7 +24,7 @@ import {
 } from '../../../shared/orchestration/runViews.ts';
 import { stepManifestPath } from '../../../shared/orchestration/stepManifests.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
-import { assetPartitionKey } from './partitionInput.ts';
+import { assetPartitionKey } from '../../../shared/http/partitionInput.ts';
 
 const moveFields = {
   expectedSequence: { type: 'integer', minimum: 0 },

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { type Scope, SCOPE_ID_PATTERN } from '../../../shared/auth/principal.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
+import { SENSOR_PUSH_PATH } from '../../../shared/http/functionApp.ts';
 import { pushAuth } from '../../../shared/http/pushAuth.ts';
 import {
   declaredSensor,
@@ -8,8 +9,6 @@ import {
   UnknownSensorError,
 } from '../../../shared/orchestration/sensorEvaluation.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
-
-export const SENSOR_PUSH_PATH = '/internal/sensors/pubsub';
 
 interface PushBody {
   message?: { messageId?: string; message_id?: string; data?: string; attributes?: Record<string, string> };

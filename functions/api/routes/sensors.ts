@@ -1,33 +1,13 @@
 import { Hono } from 'hono';
 import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
-import { requireRole } from '../../../shared/http/authMiddleware.ts';
-import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import type { Row } from '../../../shared/orchestration/projectionTables.ts';
-import {
-  declaredSensor,
-  evaluateSensor,
-  UnknownSensorError,
-} from '../../../shared/orchestration/sensorEvaluation.ts';
+import { declaredSensor, UnknownSensorError } from '../../../shared/orchestration/sensorEvaluation.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { plainPartitionFields } from '../../../shared/orchestration/runViews.ts';
-
-const evaluateBody = validator<{
-  payload?: unknown;
-  attributes?: Record<string, string>;
-  messageId?: string;
-}>({
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    payload: {},
-    attributes: { type: 'object', additionalProperties: { type: 'string' } },
-    messageId: { type: 'string', minLength: 1, maxLength: 256 },
-  },
-});
 
 const EVAL_STATUSES = ['TRIGGERED', 'NO_NEW_DATA', 'ERROR', 'SKIPPED_STALE_CURSOR'];
 
@@ -57,6 +37,15 @@ export function sensorRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
   const base = '/workspaces/:workspaceId/sensors';
 
+  const sensorOr404 = async (scope: Parameters<typeof declaredSensor>[1], id: string) => {
+    try {
+      return await declaredSensor(deps, scope, id);
+    } catch (error) {
+      if (error instanceof UnknownSensorError) throw notFound(error.message);
+      throw error;
+    }
+  };
+
   routes.get(base, async (c) => {
     const scope = c.get('principal').scope!;
     const sensors = (await new ManifestStore(deps.documents, scope).latest())?.sensors ?? [];
@@ -76,39 +65,12 @@ export function sensorRoutes(deps: Dependencies) {
     });
   });
 
-  const sensorOr404 = async (scope: Parameters<typeof declaredSensor>[1], id: string) => {
-    try {
-      return await declaredSensor(deps, scope, id);
-    } catch (error) {
-      if (error instanceof UnknownSensorError) throw notFound(error.message);
-      throw error;
-    }
-  };
-
   routes.get(`${base}/:sensorId`, async (c) => {
     const scope = c.get('principal').scope!;
     const sensor = await sensorOr404(scope, c.req.param('sensorId'));
     const snapshot = await readerFor(deps, scope).snapshot();
     const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
     return c.json(sensorView(sensor.id, sensor.kind, state));
-  });
-
-  routes.post(`${base}/:sensorId/evaluate`, requireRole('operator', 'producer'), async (c) => {
-    const input = await readJsonBody(c, evaluateBody);
-    const scope = c.get('principal').scope!;
-    const sensor = await sensorOr404(scope, c.req.param('sensorId'));
-    const messageId = input.messageId ?? c.req.header('idempotency-key') ?? `manual_${deps.ids.next()}`;
-    const snapshot = await readerFor(deps, scope).snapshot();
-    const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
-    const result = await evaluateSensor(deps, scope, sensor, {
-      message: { messageId, payload: input.payload, attributes: input.attributes ?? {} },
-    });
-    return c.json({
-      ...plainPartitionFields(result),
-      ...(state && state.status !== 'ACTIVE'
-        ? { warning: `sensor is ${state.status}; evaluated because it was asked to` }
-        : {}),
-    });
   });
 
   routes.get(`${base}/:sensorId/evals`, async (c) => {
@@ -148,5 +110,6 @@ export function sensorRoutes(deps: Dependencies) {
     );
     return c.json({ evals: plainPartitionFields(page.map(evalView)), ...(nextCursor ? { nextCursor } : {}) });
   });
+
   return routes;
 }

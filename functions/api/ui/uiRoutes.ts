@@ -115,7 +115,7 @@ export function uiRoutes(deps: Dependencies, app: Pick<Hono<AppEnv>, 'request'>)
       render: (api: UiApi, c: Context<AppEnv>) => Promise<Html>,
     ) =>
     async (c: Context<AppEnv>) => {
-      const api = uiApi(app, c);
+      const api = uiApi(app, c, deps.config.publicBaseUrl);
       try {
         return c.html(layout(title(c), current, await render(api, c), api.workspace));
       } catch (error) {
@@ -198,7 +198,7 @@ export function uiRoutes(deps: Dependencies, app: Pick<Hono<AppEnv>, 'request'>)
     ),
   );
   ui.post('/backfills/:id/:action{pause|resume|cancel|retry-failed}', async (c) => {
-    const api = uiApi(app, c);
+    const api = uiApi(app, c, deps.config.publicBaseUrl);
     const { id, action } = c.req.param();
     try {
       const changed = await api.post<{ state?: string }>(
@@ -251,7 +251,7 @@ export function uiRoutes(deps: Dependencies, app: Pick<Hono<AppEnv>, 'request'>)
     ),
   );
   ui.get('/delta/by-name/:name', async (c) => {
-    const api = uiApi(app, c);
+    const api = uiApi(app, c, deps.config.publicBaseUrl);
     const { tables } = await api.get<{ tables: Array<{ table_id: string }> }>(
       `/api/v1/delta/tables?name=${encodeURIComponent(param(c, 'name'))}`,
     );

@@ -1,3 +1,4 @@
+import { gatewayRoute } from '../../../shared/http/gatewayRoutes.ts';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { InvalidTokenError } from '../../../shared/auth/tokenVerifier.ts';
@@ -47,13 +48,20 @@ export class UiApiError extends Error {
 }
 
 /**
- * The UI reads and acts through the public API, in process and with the user's own token, so every
- * page sees exactly what the API allows that token (scope, roles) and nothing else.
+ * The UI reads and acts through the public API with the user's own token, so every page sees exactly
+ * what the API allows that token (scope, roles) and nothing else. Routes of the api function are
+ * called in process; routes of other functions (Delta tables, backfill commands) through the public
+ * base URL, as the gateway document routes them.
  */
-export function uiApi(app: Pick<Hono<AppEnv>, 'request'>, c: Context<AppEnv>) {
+export function uiApi(app: Pick<Hono<AppEnv>, 'request'>, c: Context<AppEnv>, publicBaseUrl: string) {
   const token = getCookie(c, UI_COOKIE)!;
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await app.request(path, {
+    const owner = gatewayRoute(method, path.split('?')[0]!)?.backend ?? 'api';
+    const send =
+      owner === 'api'
+        ? app.request.bind(app)
+        : (p: string, init: RequestInit) => fetch(`${publicBaseUrl}${p}`, init);
+    const response = await send(path, {
       method,
       headers: {
         Authorization: `Bearer ${token}`,

@@ -1,16 +1,16 @@
-import type { Scope } from '../../../shared/auth/principal.ts';
-import { ApiError } from '../../../shared/http/apiError.ts';
-import { canonicalAssetKey, InvalidAssetKeyError } from '../../../shared/orchestration/assetKeys.ts';
-import type { CodeLocationManifest } from '../../../shared/orchestration/codeLocationManifest.ts';
-import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
+import type { Scope } from '../auth/principal.ts';
+import { ApiError } from './apiError.ts';
+import { canonicalAssetKey, InvalidAssetKeyError } from '../orchestration/assetKeys.ts';
+import type { CodeLocationManifest } from '../orchestration/codeLocationManifest.ts';
+import { ManifestStore } from '../orchestration/manifestStore.ts';
 import {
   canonicalPartitionKey,
   InvalidPartitionKeyError,
   partitionKeyMatches,
   parsePartitionKey,
-} from '../../../shared/orchestration/partitionKeys.ts';
-import type { TriggerRequest } from '../../../shared/orchestration/triggerRun.ts';
-import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
+} from '../orchestration/partitionKeys.ts';
+import type { TriggerRequest } from '../orchestration/triggerRun.ts';
+import type { Dependencies } from '../runtime/dependencies.ts';
 
 /**
  * Partition keys in requests (docs/partition-keys.md): people write them plainly (`2026-11-30`,

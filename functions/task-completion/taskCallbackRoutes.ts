@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import type { AppEnv } from '../../../shared/http/appEnv.ts';
-import { requireInternal } from '../../../shared/http/authMiddleware.ts';
-import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
+import type { AppEnv } from '../../shared/http/appEnv.ts';
+import { requireInternal } from '../../shared/http/authMiddleware.ts';
+import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
 import {
   type CallbackBody,
   CallbackError,
@@ -9,8 +9,8 @@ import {
   fireRetryTimer,
   handleTaskCallback,
   type RetryTimer,
-} from '../../../shared/orchestration/taskCallbacks.ts';
-import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
+} from '../../shared/orchestration/taskCallbacks.ts';
+import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 const callbackBody = validator<CallbackBody>({
   type: 'object',

@@ -1,14 +1,14 @@
 import { Hono } from 'hono';
-import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
-import type { AppEnv } from '../../../shared/http/appEnv.ts';
-import { requireRole, requireScope } from '../../../shared/http/authMiddleware.ts';
-import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
-import { ANY_UUID } from '../../../shared/core/uuid.ts';
-import { DeltaCommitError } from '../../../shared/delta/deltaCommitCoordinator.ts';
-import type { DeltaTable } from '../../../shared/delta/deltaTableCatalog.ts';
-import { deltaServices } from '../../../shared/delta/deltaServices.ts';
-import type { CreateTableRequest } from '../../../shared/delta/deltaTables.ts';
-import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
+import { ApiError, badRequest, notFound } from '../../shared/http/apiError.ts';
+import type { AppEnv } from '../../shared/http/appEnv.ts';
+import { requireRole, requireScope } from '../../shared/http/authMiddleware.ts';
+import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
+import { ANY_UUID } from '../../shared/core/uuid.ts';
+import { DeltaCommitError } from '../../shared/delta/deltaCommitCoordinator.ts';
+import type { DeltaTable } from '../../shared/delta/deltaTableCatalog.ts';
+import { deltaServices } from '../../shared/delta/deltaServices.ts';
+import type { CreateTableRequest } from '../../shared/delta/deltaTables.ts';
+import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 const createTableBody = validator<CreateTableRequest>({
   type: 'object',

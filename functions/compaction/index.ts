@@ -1,0 +1,4 @@
+import { registerAppFunction } from '../../shared/http/appFunction.ts';
+import { createCompactionApp } from './app.ts';
+
+registerAppFunction('compaction', createCompactionApp);
