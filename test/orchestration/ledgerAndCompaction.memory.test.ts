@@ -1,0 +1,137 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../shared/adapters/clock.ts';
+import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
+import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
+import { canonicalJson } from '../../shared/core/canonicalJson.ts';
+import { resetCompactorCache } from '../../shared/orchestration/compactor.ts';
+import { type EventData, ledgerPath } from '../../shared/orchestration/events.ts';
+import { LedgerConflictError, pendingCollection } from '../../shared/orchestration/ledger.ts';
+import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
+import { type Manifest, type Pointer, POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
+import { type Row, TABLES, type TableName } from '../../shared/orchestration/projectionTables.ts';
+import { appendVisible } from '../../shared/orchestration/visibility.ts';
+import { COMPACTION_HINT_QUEUE } from '../../shared/runtime/resources.ts';
+import { inMemoryDependencies } from '../support/inMemoryDependencies.ts';
+
+// The domain half of test/orchestration/compactor.test.ts on the in-memory adapters: no emulator, no Java.
+
+const runEvents = (runId: string): EventData[] => [
+  {
+    type: 'run_triggered',
+    runId,
+    planId: `plan-${runId}`,
+    trigger: { manual: { userId: 'u' } },
+    rootAssets: ['a'],
+  },
+  {
+    type: 'plan_created',
+    runId,
+    planId: `plan-${runId}`,
+    tasks: [
+      { key: 'a', dependsOn: [], assetKey: 'a', partitionKey: 'date=2026-11-22' },
+      { key: 'b', dependsOn: ['a'], assetKey: 'b' },
+    ],
+  },
+  {
+    type: 'dispatch_requested',
+    runId,
+    taskKey: 'a',
+    attempt: 1,
+    attemptId: `att-${runId}`,
+    workerQueue: 'q',
+    dispatchId: `dispatch:${runId}:a:1`,
+  },
+  { type: 'task_started', runId, taskKey: 'a', attempt: 1, attemptId: `att-${runId}`, workerId: 'w' },
+  {
+    type: 'task_finished',
+    runId,
+    taskKey: 'a',
+    attempt: 1,
+    attemptId: `att-${runId}`,
+    workerId: 'w',
+    outcome: 'succeeded',
+    output: { deltaTable: 'a', deltaVersion: 3 },
+  },
+];
+
+describe('ledger and compactor on the in-memory adapters', () => {
+  let deps: ReturnType<typeof inMemoryDependencies>;
+  let objects: ObjectStore;
+  let scope: { tenant: string; workspace: string };
+  let workspaces = 0;
+
+  beforeEach(() => {
+    deps = inMemoryDependencies({ overrides: { clock: new ManualClock(new Date()) } });
+    // A workspace per test although the stores are fresh: ProjectionReader caches snapshots and manifests
+    // module-wide by workspace (and manifest path), so a reused name could read an earlier test's rows.
+    scope = { tenant: 'acme', workspace: `memory${(workspaces += 1)}` };
+    objects = scopedObjectStore(deps.objects, scope);
+    // As compactor.test.ts: forget the compactor's process-wide warm state.
+    resetCompactorCache();
+  });
+
+  const tablesOf = async () => {
+    const snapshot = await readerFor(deps, scope).snapshot();
+    return Object.fromEntries(
+      await Promise.all(TABLES.map(async (t) => [t, await snapshot.rows(t)] as const)),
+    ) as Record<TableName, Row[]>;
+  };
+  const readJson = async <T>(key: string) => JSON.parse((await objects.get(key))!.bytes.toString()) as T;
+
+  it('appends create-only canonical events, folds them, and publishes through the pointer', async () => {
+    const { events, batchId } = await ledgerFor(deps, scope, { hint: false }).append(
+      runEvents('r1').map((data) => ({ data })),
+    );
+    expect((await objects.get(ledgerPath(events[0]!)))!.bytes.toString()).toBe(canonicalJson(events[0]));
+    expect(await deps.documents.get(`${pendingCollection(scope)}/${batchId}`)).not.toBeNull();
+
+    const result = await compactorFor(deps, scope).drain();
+    expect(result).toMatchObject({
+      events_processed: 5,
+      manifest_id: '00000000000000000001',
+      visibility_status: 'visible',
+    });
+    expect(await deps.documents.get(`${pendingCollection(scope)}/${batchId}`)).toBeNull();
+    const pointer = await readJson<Pointer>(POINTER_PATH);
+    const manifest = await readJson<Manifest>(pointer.manifest_path);
+    expect(manifest.watermarks).toMatchObject({
+      last_visible_event_id: events.at(-1)!.eventId,
+      last_processed_file: ledgerPath(events.at(-1)!),
+    });
+    const tables = await tablesOf();
+    expect(tables.runs).toHaveLength(1);
+    expect(tables.tasks.map((t) => [t.taskKey, t.state])).toEqual([
+      ['a', 'SUCCEEDED'],
+      ['b', 'READY'],
+    ]);
+    expect(tables.partition_status[0]).toMatchObject({ assetKey: 'a', deltaVersion: 3 });
+    // Everything lives under the workspace's prefix of the one bucket.
+    const prefix = `tenant=acme/workspace=${scope.workspace}/`;
+    expect(deps.memory.objects.keys().filter((key) => !key.startsWith(prefix))).toEqual([]);
+  });
+
+  it('treats a repeated append of the same event as harmless and a changed one as a conflict', async () => {
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    const { events } = await ledger.append([{ data: runEvents('r1')[0]! }]);
+    await ledger.appendEvents(events);
+    await expect(
+      ledger.appendEvents([{ ...events[0]!, data: { ...events[0]!.data, rootAssets: ['x'] } as EventData }]),
+    ).rejects.toThrow(LedgerConflictError);
+    await compactorFor(deps, scope).drain();
+    expect((await tablesOf()).runs).toHaveLength(1);
+  });
+
+  it('makes a mutation visible through its hint, delivered in-process as Cloud Tasks would', async () => {
+    const { visibility_status } = await appendVisible(
+      deps,
+      scope,
+      runEvents('r2').map((data) => ({ data })),
+      5_000,
+    );
+    expect(visibility_status).toBe('visible');
+    expect(deps.memory.tasks.tasksOf(COMPACTION_HINT_QUEUE)).toHaveLength(1);
+    expect(deps.memory.tasks.tasksOf(COMPACTION_HINT_QUEUE)[0]!.body).toMatchObject(scope);
+    const snapshot = await readerFor(deps, scope).snapshot();
+    expect((await snapshot.rows('runs')).map((r) => r.runId)).toEqual(['r2']);
+  });
+});
