@@ -1,6 +1,6 @@
 import { FirestoreDocumentStore } from '../shared/adapters/firestoreDocumentStore.ts';
 import { GcsObjectStore } from '../shared/adapters/gcsObjectStore.ts';
-import { POINTER_PATH } from '../shared/orchestration/projectionStore.ts';
+import { POINTER_PATH } from '../shared/orchestration/state/projectionStore.ts';
 
 /** Storage operations seen by the adapters of this process, by kind. */
 export interface OperationCounts {

@@ -2,9 +2,9 @@ import { benchDependencies } from './benchDependencies.ts';
 import { monotonicFactory } from 'ulid';
 import { scopedObjectStore } from '../shared/adapters/scopedObjectStore.ts';
 import { canonicalJson } from '../shared/core/canonicalJson.ts';
-import { resetCompactorCache } from '../shared/orchestration/compactor.ts';
-import { type EventData, envelope, type OrchestrationEvent } from '../shared/orchestration/events.ts';
-import { foldEvents } from '../shared/orchestration/evolve.ts';
+import { resetCompactorCache } from '../shared/orchestration/state/compactor.ts';
+import { type EventData, envelope, type OrchestrationEvent } from '../shared/orchestration/state/events.ts';
+import { foldEvents } from '../shared/orchestration/state/evolve.ts';
 import { compactorFor, ledgerFor } from '../shared/orchestration/orchestrationServices.ts';
 import {
   emptyManifest,
@@ -12,7 +12,7 @@ import {
   manifestPath,
   POINTER_PATH,
   ProjectionStore,
-} from '../shared/orchestration/projectionStore.ts';
+} from '../shared/orchestration/state/projectionStore.ts';
 import {
   emptyState,
   type FoldState,
@@ -20,8 +20,8 @@ import {
   shardOfRow,
   TABLES,
   type TableName,
-} from '../shared/orchestration/projectionTables.ts';
-import { appendVisible } from '../shared/orchestration/visibility.ts';
+} from '../shared/orchestration/state/projectionTables.ts';
+import { appendVisible } from '../shared/orchestration/state/visibility.ts';
 import { fmt, percentile } from './benchStack.ts';
 
 /** One run of a two-asset pipeline; `a` is daily partitioned (`date=` the run's UTC day). */

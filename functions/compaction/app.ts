@@ -4,7 +4,7 @@ import { requireInternal } from '../../shared/http/authMiddleware.ts';
 import { compactionError } from '../../shared/http/compactionError.ts';
 import { createFunctionApp } from '../../shared/http/functionApp.ts';
 import { internalScope } from '../../shared/http/internalScope.ts';
-import { parseCompactionHint } from '../../shared/orchestration/compactionHint.ts';
+import { parseCompactionHint } from '../../shared/orchestration/state/compactionHint.ts';
 import { compactorFor } from '../../shared/orchestration/orchestrationServices.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 

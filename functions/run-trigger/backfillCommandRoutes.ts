@@ -9,7 +9,7 @@ import {
   changeBackfillState,
   createBackfill,
   retryFailedBackfill,
-} from '../../shared/orchestration/backfillCommands.ts';
+} from '../../shared/orchestration/backfill/backfillCommands.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 const createBody = validator<BackfillRequest>({

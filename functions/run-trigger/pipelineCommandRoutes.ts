@@ -8,7 +8,7 @@ import {
   PipelineRunError,
   type PipelineRunRequest,
   startPipelineRun,
-} from '../../shared/orchestration/pipelineBackfills.ts';
+} from '../../shared/orchestration/pipeline/pipelineBackfills.ts';
 
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 

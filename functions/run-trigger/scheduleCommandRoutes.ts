@@ -4,8 +4,8 @@ import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
 import { readerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import { type ScheduleInput, upsertSchedule } from '../../shared/orchestration/scheduleCommands.ts';
-import { TriggerError } from '../../shared/orchestration/triggerRun.ts';
+import { type ScheduleInput, upsertSchedule } from '../../shared/orchestration/schedule/scheduleCommands.ts';
+import { TriggerError } from '../../shared/orchestration/run/triggerRun.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 const scheduleBody = validator<ScheduleInput>({

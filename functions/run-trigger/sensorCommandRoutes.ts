@@ -8,9 +8,9 @@ import {
   declaredSensor,
   evaluateSensor,
   UnknownSensorError,
-} from '../../shared/orchestration/sensorEvaluation.ts';
+} from '../../shared/orchestration/sensor/sensorEvaluation.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
-import { plainPartitionFields } from '../../shared/orchestration/runViews.ts';
+import { plainPartitionFields } from '../../shared/orchestration/run/runViews.ts';
 
 const evaluateBody = validator<{
   payload?: unknown;

@@ -9,7 +9,7 @@ import {
   fireRetryTimer,
   handleTaskCallback,
   type RetryTimer,
-} from '../../shared/orchestration/taskCallbacks.ts';
+} from '../../shared/orchestration/run/taskCallbacks.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 const callbackBody = validator<CallbackBody>({

@@ -1,4 +1,4 @@
-import { CompactionInputError, LeaseBusyError } from '../orchestration/compactor.ts';
+import { CompactionInputError, LeaseBusyError } from '../orchestration/state/compactor.ts';
 import { ApiError } from './apiError.ts';
 
 /**

@@ -9,7 +9,7 @@ import {
   partitionKeyMatches,
   parsePartitionKey,
 } from '../orchestration/partitionKeys.ts';
-import type { TriggerRequest } from '../orchestration/triggerRun.ts';
+import type { TriggerRequest } from '../orchestration/run/triggerRun.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 
 /**

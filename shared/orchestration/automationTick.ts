@@ -1,12 +1,12 @@
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
-import { type BackfillPlanning, planBackfills } from './backfillController.ts';
-import { cloudTasksHintSender } from './compactionHint.ts';
+import { type BackfillPlanning, planBackfills } from './backfill/backfillController.ts';
+import { cloudTasksHintSender } from './state/compactionHint.ts';
 import { readerFor } from './orchestrationServices.ts';
-import { advancePipelineBackfills } from './pipelineBackfills.ts';
-import { evaluateSchedules, type ScheduleEvaluation } from './scheduleController.ts';
-import { pollSensors } from './sensorEvaluation.ts';
-import { type SweepResult, sweepStuckTasks } from './sweeper.ts';
+import { advancePipelineBackfills } from './pipeline/pipelineBackfills.ts';
+import { evaluateSchedules, type ScheduleEvaluation } from './schedule/scheduleController.ts';
+import { pollSensors } from './sensor/sensorEvaluation.ts';
+import { type SweepResult, sweepStuckTasks } from './run/sweeper.ts';
 
 export interface TickResult {
   now: string;

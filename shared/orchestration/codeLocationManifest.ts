@@ -3,7 +3,7 @@ import {
   type PipelineDeclaration,
   PipelineDeclarationError,
   validatePipelines,
-} from './pipelineDeclarations.ts';
+} from './pipeline/pipelineDeclarations.ts';
 import { sha256Hex } from '../core/hashing.ts';
 import { canonicalAssetKey, InvalidAssetKeyError } from './assetKeys.ts';
 

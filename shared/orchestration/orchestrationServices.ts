@@ -1,13 +1,13 @@
 import { scopedObjectStore } from '../adapters/scopedObjectStore.ts';
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
-import { cloudTasksHintSender } from './compactionHint.ts';
-import { Compactor } from './compactor.ts';
-import { reconcileDispatches } from './dispatchController.ts';
-import { Ledger } from './ledger.ts';
-import { writeStepManifests } from './stepManifests.ts';
-import { ProjectionReader } from './projectionReader.ts';
-import { WorkspaceScheduler } from './workspaceScheduler.ts';
+import { cloudTasksHintSender } from './state/compactionHint.ts';
+import { Compactor } from './state/compactor.ts';
+import { reconcileDispatches } from './run/dispatchController.ts';
+import { Ledger } from './state/ledger.ts';
+import { writeStepManifests } from './pipeline/stepManifests.ts';
+import { ProjectionReader } from './state/projectionReader.ts';
+import { WorkspaceScheduler } from './state/workspaceScheduler.ts';
 
 /** One scheduler per workspace and set of dependencies (a process has one set, so one lease holder). */
 const schedulers = new WeakMap<Dependencies, Map<string, WorkspaceScheduler>>();

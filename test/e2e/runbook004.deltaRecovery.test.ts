@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../shared/core/canonicalJson.ts';
 import { uuidv7 } from '../../shared/core/uuid.ts';
-import { ledgerPath } from '../../shared/orchestration/events.ts';
+import { ledgerPath } from '../../shared/orchestration/state/events.ts';
 import { eventFactory } from '../support/eventFactory.ts';
 import { type RunningStack, startLocalStack } from '../support/localStack.ts';
 

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../local/functionApps.ts';
-import { CHUNK_FENCE, chunkRunRequest } from '../../shared/orchestration/backfillController.ts';
+import { CHUNK_FENCE, chunkRunRequest } from '../../shared/orchestration/backfill/backfillController.ts';
 import { ManifestStore } from '../../shared/orchestration/manifestStore.ts';
-import { LeaseBusyError } from '../../shared/orchestration/compactor.ts';
+import { LeaseBusyError } from '../../shared/orchestration/state/compactor.ts';
 import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import type { PipelineBackfill } from '../../shared/orchestration/pipelineBackfills.ts';
-import { TriggerError, triggerRun } from '../../shared/orchestration/triggerRun.ts';
+import type { PipelineBackfill } from '../../shared/orchestration/pipeline/pipelineBackfills.ts';
+import { TriggerError, triggerRun } from '../../shared/orchestration/run/triggerRun.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
 import { workerAttempt } from '../support/eventFactory.ts';

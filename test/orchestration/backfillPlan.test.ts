@@ -10,7 +10,7 @@ import {
   normaliseSelector,
   publicBackfillState,
   totalChunks,
-} from '../../shared/orchestration/backfillPlan.ts';
+} from '../../shared/orchestration/backfill/backfillPlan.ts';
 
 describe('backfill planning (spec §16)', () => {
   it('validates selectors with the spec messages and lists their partitions', () => {

@@ -4,24 +4,24 @@ import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { canonicalJson } from '../../shared/core/canonicalJson.ts';
 import { InjectedFault } from '../../shared/core/failpoints.ts';
-import { CompactionLease } from '../../shared/orchestration/compactionLease.ts';
+import { CompactionLease } from '../../shared/orchestration/state/compactionLease.ts';
 import {
   CompactionInputError,
   Compactor,
   LeaseBusyError,
   resetCompactorCache,
-} from '../../shared/orchestration/compactor.ts';
-import { type EventData, ledgerPath } from '../../shared/orchestration/events.ts';
-import { Ledger, LedgerConflictError, pendingCollection } from '../../shared/orchestration/ledger.ts';
+} from '../../shared/orchestration/state/compactor.ts';
+import { type EventData, ledgerPath } from '../../shared/orchestration/state/events.ts';
+import { Ledger, LedgerConflictError, pendingCollection } from '../../shared/orchestration/state/ledger.ts';
 import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import {
   POINTER_PATH,
   type Manifest,
   type Pointer,
   ProjectionStore,
-} from '../../shared/orchestration/projectionStore.ts';
-import { keyOf, type Row, TABLES, type TableName } from '../../shared/orchestration/projectionTables.ts';
-import { appendVisible } from '../../shared/orchestration/visibility.ts';
+} from '../../shared/orchestration/state/projectionStore.ts';
+import { keyOf, type Row, TABLES, type TableName } from '../../shared/orchestration/state/projectionTables.ts';
+import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { testDependencies, uniqueName } from '../support/testDependencies.ts';
 

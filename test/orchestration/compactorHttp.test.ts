@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../local/functionApps.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
-import { ledgerPath } from '../../shared/orchestration/events.ts';
+import { ledgerPath } from '../../shared/orchestration/state/events.ts';
 import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import { POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
+import { POINTER_PATH } from '../../shared/orchestration/state/projectionStore.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
 import { bearer, testDependencies, uniqueName } from '../support/testDependencies.ts';

@@ -2,9 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { FunctionHost } from '../../local/functionHost.ts';
 import { startHostOnEmulators } from '../../local/hostOnEmulators.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
-import { pendingCollection } from '../../shared/orchestration/ledger.ts';
+import { pendingCollection } from '../../shared/orchestration/state/ledger.ts';
 import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import { POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
+import { POINTER_PATH } from '../../shared/orchestration/state/projectionStore.ts';
 import {
   createTestBucket,
   TEST_SECRET,

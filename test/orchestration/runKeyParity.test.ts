@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionHost } from '../../local/functionHost.ts';
 import { startHostOnEmulators } from '../../local/hostOnEmulators.ts';
-import { type TriggerSource, TriggerError, triggerRun } from '../../shared/orchestration/triggerRun.ts';
+import { type TriggerSource, TriggerError, triggerRun } from '../../shared/orchestration/run/triggerRun.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { hostClient } from '../support/hostClient.ts';
 import {

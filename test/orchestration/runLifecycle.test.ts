@@ -3,8 +3,8 @@ import type { FunctionHost } from '../../local/functionHost.ts';
 import { startHostOnEmulators } from '../../local/hostOnEmulators.ts';
 import { GcsObjectStore } from '../../shared/adapters/gcsObjectStore.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
-import { resetCompactorCache } from '../../shared/orchestration/compactor.ts';
-import { POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
+import { resetCompactorCache } from '../../shared/orchestration/state/compactor.ts';
+import { POINTER_PATH } from '../../shared/orchestration/state/projectionStore.ts';
 import {
   bearer,
   createTestBucket,

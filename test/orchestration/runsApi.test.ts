@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../local/functionApps.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import { waitUntilVisible } from '../../shared/orchestration/visibility.ts';
+import { waitUntilVisible } from '../../shared/orchestration/state/visibility.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { apiClient } from '../support/apiClient.ts';
 import { bearer, testDependencies, testToken, uniqueName } from '../support/testDependencies.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dueTicks, parseSchedule } from '../../shared/orchestration/scheduleTicks.ts';
+import { dueTicks, parseSchedule } from '../../shared/orchestration/schedule/scheduleTicks.ts';
 
 const iso = (r: ReturnType<typeof dueTicks>) => ('ticks' in r ? r.ticks.map((t) => t.toISOString()) : r);
 const daily = (cronExpression: string, timezone: string, extra = {}) => ({

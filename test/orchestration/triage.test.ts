@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { RunRow, TaskRow } from '../../shared/orchestration/evolve.ts';
-import { classifyFailure, retryCategory } from '../../shared/orchestration/failureClassification.ts';
-import { triageRun } from '../../shared/orchestration/triage.ts';
+import type { RunRow, TaskRow } from '../../shared/orchestration/run/evolve.ts';
+import { classifyFailure, retryCategory } from '../../shared/orchestration/run/failureClassification.ts';
+import { triageRun } from '../../shared/orchestration/run/triage.ts';
 
 const run = (labels: Record<string, string> = {}): RunRow =>
   ({

@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
-import type { EventData } from '../../shared/orchestration/events.ts';
-import { pendingCollection } from '../../shared/orchestration/ledger.ts';
+import type { EventData } from '../../shared/orchestration/state/events.ts';
+import { pendingCollection } from '../../shared/orchestration/state/ledger.ts';
 import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import { POINTER_PATH } from '../../shared/orchestration/projectionStore.ts';
+import { POINTER_PATH } from '../../shared/orchestration/state/projectionStore.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { testDependencies, uniqueName } from '../support/testDependencies.ts';
 

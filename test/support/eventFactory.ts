@@ -4,8 +4,8 @@ import {
   envelope,
   type OrchestrationEvent,
   type TaskErrorInfo,
-} from '../../shared/orchestration/events.ts';
-import type { AppendInput } from '../../shared/orchestration/ledger.ts';
+} from '../../shared/orchestration/state/events.ts';
+import type { AppendInput } from '../../shared/orchestration/state/ledger.ts';
 
 /** Mints envelopes with strictly increasing ULIDs at a controllable time, as a server would. */
 export function eventFactory(

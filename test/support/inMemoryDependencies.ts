@@ -9,7 +9,7 @@ import { InMemoryTaskQueue } from '../../shared/adapters/inMemoryTaskQueue.ts';
 import { LocalTokenVerifier } from '../../shared/auth/localTokens.ts';
 import { Failpoints } from '../../shared/core/failpoints.ts';
 import { createLogger, type LogSink } from '../../shared/observability/logger.ts';
-import { parseCompactionHint } from '../../shared/orchestration/compactionHint.ts';
+import { parseCompactionHint } from '../../shared/orchestration/state/compactionHint.ts';
 import { compactorFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { loadConfig } from '../../shared/runtime/config.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';

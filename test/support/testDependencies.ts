@@ -5,7 +5,7 @@ import { Failpoints } from '../../shared/core/failpoints.ts';
 import { createLogger, type LogSink } from '../../shared/observability/logger.ts';
 import { loadConfig } from '../../shared/runtime/config.ts';
 import type { TaskQueue } from '../../shared/adapters/taskQueue.ts';
-import { parseCompactionHint } from '../../shared/orchestration/compactionHint.ts';
+import { parseCompactionHint } from '../../shared/orchestration/state/compactionHint.ts';
 import { compactorFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { COMPACTION_HINT_QUEUE, PUSH_SUBSCRIPTIONS } from '../../shared/runtime/resources.ts';
 import { createAdapters, type Dependencies } from '../../shared/runtime/dependencies.ts';

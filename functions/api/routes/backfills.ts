@@ -7,10 +7,10 @@ import {
   backfillChunks,
   backfillView,
   readBackfill,
-} from '../../../shared/orchestration/backfillCommands.ts';
-import { BACKFILL_STATES, publicBackfillState } from '../../../shared/orchestration/backfillPlan.ts';
+} from '../../../shared/orchestration/backfill/backfillCommands.ts';
+import { BACKFILL_STATES, publicBackfillState } from '../../../shared/orchestration/backfill/backfillPlan.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
-import { plainPartitionFields } from '../../../shared/orchestration/runViews.ts';
+import { plainPartitionFields } from '../../../shared/orchestration/run/runViews.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
 const asApiError = (error: unknown) =>

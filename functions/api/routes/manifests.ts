@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { badRequest } from '../../../shared/http/apiError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../shared/http/authMiddleware.ts';
-import { syncDeclaredSchedules } from '../../../shared/orchestration/scheduleCommands.ts';
+import { syncDeclaredSchedules } from '../../../shared/orchestration/schedule/scheduleCommands.ts';
 import { withIdempotencyKey } from '../../../shared/http/idempotencyKeys.ts';
 import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
 import {

@@ -2,11 +2,11 @@ import { type Context, Hono } from 'hono';
 import { scopedObjectStore } from '../../../shared/adapters/scopedObjectStore.ts';
 import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
-import type { RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
+import type { RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
-import { pipelineChecklist } from '../../../shared/orchestration/pipelineChecklist.ts';
+import { pipelineChecklist } from '../../../shared/orchestration/pipeline/pipelineChecklist.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
-import { sideEffectsOf } from '../../../shared/orchestration/pipelineDeclarations.ts';
+import { sideEffectsOf } from '../../../shared/orchestration/pipeline/pipelineDeclarations.ts';
 import {
   listPipelineBackfills,
   type PipelineBackfill,
@@ -15,16 +15,16 @@ import {
   readPipelineBackfill,
   summaryOf,
   summaryPath,
-} from '../../../shared/orchestration/pipelineBackfills.ts';
+} from '../../../shared/orchestration/pipeline/pipelineBackfills.ts';
 
 import {
   attemptManifestPath,
   runManifests,
   stepManifestPath,
-} from '../../../shared/orchestration/stepManifests.ts';
-import { triageRun } from '../../../shared/orchestration/triage.ts';
+} from '../../../shared/orchestration/pipeline/stepManifests.ts';
+import { triageRun } from '../../../shared/orchestration/run/triage.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
-import { plainPartitionFields } from '../../../shared/orchestration/runViews.ts';
+import { plainPartitionFields } from '../../../shared/orchestration/run/runViews.ts';
 import { assetPartitionKey } from '../../../shared/http/partitionInput.ts';
 
 const asApiError = (error: unknown) => {

@@ -13,16 +13,16 @@ import {
   readPointer,
   rollbackTarget,
   targetOf,
-} from '../../../shared/orchestration/currentPointers.ts';
-import type { RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
+} from '../../../shared/orchestration/pipeline/currentPointers.ts';
+import type { RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
 import { plainPartitionKey } from '../../../shared/orchestration/partitionKeys.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import {
   plainPartitionFields,
   publicRunState,
   publicTaskState,
-} from '../../../shared/orchestration/runViews.ts';
-import { stepManifestPath } from '../../../shared/orchestration/stepManifests.ts';
+} from '../../../shared/orchestration/run/runViews.ts';
+import { stepManifestPath } from '../../../shared/orchestration/pipeline/stepManifests.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { assetPartitionKey } from '../../../shared/http/partitionInput.ts';
 

@@ -2,14 +2,14 @@ import { Hono } from 'hono';
 import { badRequest, notFound } from '../../../shared/http/apiError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
-import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/evolve.ts';
+import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import {
   partitionResponse,
   publicRunState,
   runListItem,
   runResponse,
-} from '../../../shared/orchestration/runViews.ts';
+} from '../../../shared/orchestration/run/runViews.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { partitionFilter } from '../../../shared/http/partitionInput.ts';
 

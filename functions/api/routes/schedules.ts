@@ -3,8 +3,8 @@ import { ApiError, notFound } from '../../../shared/http/apiError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
-import { scheduleView } from '../../../shared/orchestration/scheduleCommands.ts';
-import type { Row } from '../../../shared/orchestration/projectionTables.ts';
+import { scheduleView } from '../../../shared/orchestration/schedule/scheduleCommands.ts';
+import type { Row } from '../../../shared/orchestration/state/projectionTables.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
 const tickView = (row: Row) => ({

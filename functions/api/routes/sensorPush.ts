@@ -7,7 +7,7 @@ import {
   declaredSensor,
   evaluateSensor,
   UnknownSensorError,
-} from '../../../shared/orchestration/sensorEvaluation.ts';
+} from '../../../shared/orchestration/sensor/sensorEvaluation.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
 interface PushBody {

@@ -4,10 +4,10 @@ import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
-import type { Row } from '../../../shared/orchestration/projectionTables.ts';
-import { declaredSensor, UnknownSensorError } from '../../../shared/orchestration/sensorEvaluation.ts';
+import type { Row } from '../../../shared/orchestration/state/projectionTables.ts';
+import { declaredSensor, UnknownSensorError } from '../../../shared/orchestration/sensor/sensorEvaluation.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
-import { plainPartitionFields } from '../../../shared/orchestration/runViews.ts';
+import { plainPartitionFields } from '../../../shared/orchestration/run/runViews.ts';
 
 const EVAL_STATUSES = ['TRIGGERED', 'NO_NEW_DATA', 'ERROR', 'SKIPPED_STALE_CURSOR'];
 

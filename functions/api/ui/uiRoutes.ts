@@ -1,5 +1,5 @@
 import { type Context, Hono } from 'hono';
-import { READ_YOUR_WRITES_WAIT_MS } from '../../../shared/orchestration/visibility.ts';
+import { READ_YOUR_WRITES_WAIT_MS } from '../../../shared/orchestration/state/visibility.ts';
 import { html } from 'hono/html';
 import { mintLocalToken, resolveLocalSecret } from '../../../shared/auth/localTokens.ts';
 import { InvalidTokenError } from '../../../shared/auth/tokenVerifier.ts';

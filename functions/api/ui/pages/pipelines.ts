@@ -1,4 +1,4 @@
-import type { Checklist } from '../../../../shared/orchestration/pipelineChecklist.ts';
+import type { Checklist } from '../../../../shared/orchestration/pipeline/pipelineChecklist.ts';
 import { html } from 'hono/html';
 import { badge, type Html, time } from '../layout.ts';
 import type { UiApi } from '../uiSession.ts';

@@ -1,0 +1,131 @@
+import type { Scope } from '../../auth/principal.ts';
+import type { Dependencies } from '../../runtime/dependencies.ts';
+import { dispatchIdOf, retryTimerIdOf } from './dispatchIds.ts';
+import { dispatchRequest, reconcileDispatches } from './dispatchController.ts';
+import type { EventData } from '../state/events.ts';
+import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
+import { pendingCollection } from '../state/ledger.ts';
+import { ledgerFor, readerFor } from '../orchestrationServices.ts';
+import type { ProjectionSnapshot } from '../state/projectionReader.ts';
+import { emptyState, type FoldState, type Row, rowKey, type TableName } from '../state/projectionTables.ts';
+
+const STUCK_READY_MS = 5 * 60_000;
+const HEARTBEAT_GRACE_MS = 30_000;
+/** Projections older than this are not trusted for destructive repairs (spec §10.3). */
+const MAX_LAG_MS = 5 * 60_000;
+
+export interface SweepResult {
+  heartbeatTimeouts: number;
+  redispatched: number;
+  skipped?: 'projection_lagging';
+}
+
+/**
+ * The anti-entropy sweeper (orchestration spec §10.3), one pass at `now`: fails attempts whose worker
+ * stopped heartbeating, re-requests dispatches lost between the outbox and Cloud Tasks, and starts
+ * retries whose timer was lost. Every event it appends has a natural idempotency key, so a repeated
+ * tick at the same `now` changes nothing.
+ */
+export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Date): Promise<SweepResult> {
+  const snapshot = await readerFor(deps, scope).snapshot();
+  const processedAt = snapshot.manifest?.watermarks.last_processed_at;
+  if (
+    processedAt &&
+    now.getTime() - Date.parse(processedAt) > MAX_LAG_MS &&
+    !(await nothingPending(deps, scope))
+  )
+    return { heartbeatTimeouts: 0, redispatched: 0, skipped: 'projection_lagging' };
+  const runs = ((await snapshot.rows('runs')) as RunRow[]).filter(
+    (r) => !['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.state),
+  );
+  const events: EventData[] = [];
+  const state = emptyState();
+  const put = (table: TableName, row: Row) => (state[table] as Map<string, Row>).set(rowKey(table, row), row);
+  let heartbeatTimeouts = 0;
+  let redispatched = 0;
+  for (const run of runs) {
+    put('runs', run);
+    const outbox = await snapshot.shardRows('dispatch_outbox', run.runId);
+    for (const row of outbox) put('dispatch_outbox', row);
+    const tasks = ((await snapshot.shardRows('tasks', run.runId)) as TaskRow[]).filter(
+      (t) => t.runId === run.runId,
+    );
+    for (const task of tasks) {
+      put('tasks', task);
+      if (isTerminal(task.state)) continue;
+      // Timers shard by timer id, not run id (projectionTables): without its row, the dispatcher below
+      // would take the retry timer for lost and enqueue it again on every tick.
+      const timer = await retryTimerOf(snapshot, task);
+      if (timer) put('timers', timer);
+      const facts = {
+        runId: task.runId,
+        taskKey: task.taskKey,
+        attempt: task.attempt,
+        attemptId: task.attemptId ?? '',
+      };
+      if (task.state === 'RUNNING') {
+        const last = Date.parse(task.lastHeartbeatAt ?? task.startedAt ?? now.toISOString());
+        if (now.getTime() - last > task.heartbeatTimeoutSec * 1000 + HEARTBEAT_GRACE_MS) {
+          heartbeatTimeouts += 1;
+          events.push({
+            type: 'task_finished',
+            ...facts,
+            workerId: 'anti-entropy',
+            outcome: 'failed',
+            errorMessage: 'heartbeat_timeout_anti_entropy',
+            error: {
+              category: 'TIMEOUT',
+              failureClass: 'TIMEOUT',
+              code: 'heartbeat_timeout',
+              classifiedBy: 'platform',
+              retryCategory: 'A',
+              message: 'heartbeat_timeout_anti_entropy',
+              retryable: true,
+            },
+            retryReason: 'heartbeat_timeout',
+          });
+        }
+      }
+      if (
+        task.state === 'RETRY_WAIT' &&
+        task.attempt < task.maxAttempts &&
+        task.retryNotBefore &&
+        Date.parse(task.retryNotBefore) <= now.getTime()
+      ) {
+        const dispatchId = dispatchIdOf(task.runId, task.taskKey, task.attempt + 1);
+        if (!outbox.some((o) => o.dispatchId === dispatchId)) {
+          redispatched += 1;
+          events.push(dispatchRequest(task.runId, task.taskKey, task.attempt + 1));
+        }
+      }
+      if (task.state === 'READY' && task.readyAt && now.getTime() - Date.parse(task.readyAt) > STUCK_READY_MS)
+        redispatched += 1;
+    }
+  }
+  if (events.length) await ledgerFor(deps, scope).append(events.map((data) => ({ data })));
+  // Outbox rows and ready tasks a lost controller run left behind get the dispatcher's normal treatment.
+  const ledger = ledgerFor(deps, scope);
+  await reconcileDispatches(
+    deps,
+    scope,
+    state as FoldState,
+    { tasks: state.tasks.keys() },
+    async (events) => {
+      await ledger.append(events.map((data) => ({ data })));
+    },
+  ).catch((error: unknown) =>
+    deps.log.error('sweeper could not repair dispatches; the next tick retries', { error: String(error) }),
+  );
+  return { heartbeatTimeouts, redispatched };
+}
+
+/** The folded retry timer of a task waiting for its retry, read from the shard its timer id names. */
+async function retryTimerOf(snapshot: ProjectionSnapshot, task: TaskRow): Promise<Row | undefined> {
+  if (task.state !== 'RETRY_WAIT' || !task.retryNotBefore) return undefined;
+  const timerId = retryTimerIdOf(task.runId, task.taskKey, task.attempt, Date.parse(task.retryNotBefore));
+  return (await snapshot.shardRows('timers', timerId)).find((row) => row.timerId === timerId);
+}
+
+async function nothingPending(deps: Dependencies, scope: Scope): Promise<boolean> {
+  return (await deps.documents.count(pendingCollection(scope))) === 0;
+}

@@ -1,0 +1,675 @@
+import type { Clock } from '../../adapters/clock.ts';
+import type { DocumentStore } from '../../adapters/documentStore.ts';
+import type { IdGenerator } from '../../adapters/idGenerator.ts';
+import type { ObjectStore } from '../../adapters/objectStore.ts';
+import type { Scope } from '../../auth/principal.ts';
+import { canonicalJson } from '../../core/canonicalJson.ts';
+import type { Failpoints } from '../../core/failpoints.ts';
+import { sha256Hex } from '../../core/hashing.ts';
+import { mapLimit } from '../../core/mapLimit.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { CompactionLease } from './compactionLease.ts';
+import { validateEnvelope } from './eventSchema.ts';
+import {
+  type EventData,
+  eventIdFromLedgerPath,
+  eventTimeMs,
+  ledgerPath,
+  type OrchestrationEvent,
+} from './events.ts';
+import { foldIntoDraft } from './evolve.ts';
+import type { Ledger } from './ledger.ts';
+import { pendingCollection } from './ledger.ts';
+import { type Head, type Manifest, ProjectionStore, REBUILDS_PREFIX } from './projectionStore.ts';
+import { type FoldState, type Row, shardOfRow, TABLES, type TableName } from './projectionTables.ts';
+
+/** What a compaction call answers (state spec B5 step 11). */
+export interface CompactionResult {
+  events_processed: number;
+  manifest_id: string;
+  manifest_revision: string;
+  pointer_version: string;
+  visibility_status: 'visible' | 'persisted_not_visible';
+  repair_pending: false;
+}
+
+export class LeaseBusyError extends Error {
+  constructor() {
+    super('another compaction of this workspace holds the lease; retry shortly');
+  }
+}
+
+/** A refusal that names what was wrong with the request; nothing was published. */
+export class CompactionInputError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** A pending append batch: its id (the smallest event id) and its ledger paths. */
+export interface PendingBatch {
+  batchId: string;
+  paths: string[];
+  /** The events themselves (canonical JSON array), when the appender sent them along. */
+  eventsJson?: string;
+}
+
+/**
+ * What one fold changed, for the controllers that act on it: the rows' primary keys per table (a task
+ * that became READY, a run that was cancelled…), never "every row of the run".
+ */
+export type FoldChanges = ReadonlyMap<TableName, ReadonlySet<string>>;
+
+/** What a controller may do after a fold besides reading the state. */
+export interface FoldEffects {
+  /** Appends events (durable before it resolves); the compactor folds them at once. */
+  append(events: EventData[]): Promise<void>;
+  /**
+   * Events that only record what already happened (a Cloud Task was created): appended and folded
+   * with the next publish, not in this cycle. Losing them in a crash only repeats idempotent work.
+   */
+  defer(events: EventData[]): void;
+  /** Work off the dispatch path (manifest writes); the next publish waits for it to settle. */
+  background(work: Promise<unknown>): void;
+}
+
+/**
+ * A controller run after each fold on the compactor's warm state. What it appends is folded at once
+ * and the controllers run again on what that changed, so a dependency hop needs no publish.
+ */
+export type AfterFold = (state: FoldState, changes: FoldChanges, effects: FoldEffects) => Promise<void>;
+
+export interface CompactorDeps {
+  objects: ObjectStore;
+  documents: DocumentStore;
+  clock: Clock;
+  ids: IdGenerator;
+  failpoints: Failpoints;
+  log: Logger;
+  scope: Scope;
+  holderId?: string;
+  /** Where the controllers' own events go (no hint: the compactor folds them itself). */
+  ledger?: Ledger;
+  afterFold?: AfterFold;
+}
+
+/** Folded but not yet published: what the next publish writes and acknowledges. */
+interface Unpublished {
+  /** table → shards whose rows changed. */
+  shards: Map<TableName, Set<string>>;
+  events: Array<{ path: string; eventId: string; checksum: string; timeMs: number }>;
+  /** Pending batch ids whose events are folded; their records are deleted after the publish. */
+  batches: Set<string>;
+  /** False while only heartbeats changed: those ride along with the next publish instead of causing one. */
+  worthPublishing: boolean;
+}
+
+interface WarmState {
+  head: Head;
+  /** Deferred controller events, appended before the next publish. */
+  deferred: EventData[];
+  /** Work off the dispatch path, settled before the next publish. */
+  background: Array<Promise<undefined>>;
+  state: FoldState;
+  /** table → shard → keys, so a touched shard is rebuilt from its own rows only. */
+  shards: Map<TableName, Map<string, Set<string>>>;
+  unpublished: Unpublished;
+}
+
+const emptyUnpublished = (): Unpublished => ({
+  shards: new Map(),
+  events: [],
+  batches: new Set(),
+  worthPublishing: false,
+});
+
+/** One warm state per lease holder and workspace: valid while the pointer still names its manifest. */
+const cache = new Map<string, WarmState>();
+/** Batches published lately, so a hint delivered after its batch was folded by a scan is ignored. */
+const recentlyPublished = new Map<string, Set<string>>();
+const RECENT_BATCHES = 20_000;
+
+function indexShards(state: FoldState): WarmState['shards'] {
+  const index = new Map<TableName, Map<string, Set<string>>>();
+  for (const table of TABLES) {
+    const byShard = new Map<string, Set<string>>();
+    for (const [key, row] of state[table]) {
+      const shard = shardOfRow(table, row);
+      if (!byShard.has(shard)) byShard.set(shard, new Set());
+      byShard.get(shard)!.add(key);
+    }
+    index.set(table, byShard);
+  }
+  return index;
+}
+
+const PENDING_BATCHES_PER_SCAN = 500;
+/** A scan reads at most this many pages; what is left waits for the next scan. */
+const MAX_SCAN_PAGES = 20;
+const MAX_CONTROLLER_ROUNDS = 8;
+const HEARTBEAT_EVENT = 'task_heartbeat';
+
+/**
+ * The compactor (state spec B5–B7, B11): the single fenced writer of a workspace's projections. It
+ * folds append batches into warm in-memory state, runs the controllers on what changed (they decide
+ * dispatches from this state, not from published projections), and publishes separately: only the
+ * shards touched since the last publish, an immutable manifest, and the pointer by compare-and-swap.
+ * `drain` and `rebuild` are one-shot calls under their own lease; the workspace scheduler drives the
+ * same steps on a cadence under a lease it keeps.
+ */
+export class Compactor {
+  private readonly store: ProjectionStore;
+  readonly lease: CompactionLease;
+  private readonly cacheKey: string;
+  /** Set while this instance holds the lease: nobody else can move the pointer, so the warm state is current. */
+  private leased = false;
+  private token = 0;
+
+  constructor(private readonly deps: CompactorDeps) {
+    this.store = new ProjectionStore(deps.objects);
+    const holderId = deps.holderId ?? `compactor-${process.pid}-${deps.ids.next()}`;
+    this.lease = new CompactionLease(deps.documents, deps.scope, deps.clock, holderId);
+    // Warm state belongs to one lease holder: another holder in this process (tests run several sets
+    // of dependencies) must never read or fold into it.
+    this.cacheKey = `${holderId}/${deps.scope.tenant}/${deps.scope.workspace}`;
+  }
+
+  /** Folds every pending batch and publishes, until none are left or the budget is spent. */
+  async drain(budgetMs = 5_000): Promise<CompactionResult> {
+    return this.withLease(async (token) => {
+      const deadline = this.deps.clock.now().getTime() + budgetMs;
+      let total = 0;
+      for (;;) {
+        const batches = await this.pendingBatches(true);
+        const events = await this.fold(batches);
+        const result = await this.publish(token);
+        total += events;
+        if (events === 0 || this.deps.clock.now().getTime() >= deadline)
+          return { ...result, events_processed: total };
+      }
+    });
+  }
+
+  async compactPending(): Promise<CompactionResult> {
+    return this.drain(0);
+  }
+
+  /** Replays an operator-written list of ledger objects (never a listing), above the visible watermark. */
+  async rebuild(rebuildManifestPath: string): Promise<CompactionResult> {
+    const paths = await this.rebuildPaths(rebuildManifestPath);
+    return this.withLease((token) => this.rebuildUnderLease(token, paths));
+  }
+
+  /** Validates a rebuild manifest and returns its event paths; throws CompactionInputError. */
+  async rebuildPaths(rebuildManifestPath: string): Promise<string[]> {
+    if (
+      !rebuildManifestPath.startsWith(REBUILDS_PREFIX) ||
+      !/\.json$/i.test(rebuildManifestPath) ||
+      rebuildManifestPath.includes('..')
+    )
+      throw new CompactionInputError(
+        400,
+        `rebuild_manifest_path must be a .json object under ${REBUILDS_PREFIX}`,
+      );
+    const stored = await this.deps.objects.get(rebuildManifestPath);
+    if (!stored) throw new CompactionInputError(404, `rebuild manifest ${rebuildManifestPath} not found`);
+    let listed: unknown;
+    try {
+      listed = JSON.parse(stored.bytes.toString('utf8'));
+    } catch {
+      throw new CompactionInputError(400, `rebuild manifest ${rebuildManifestPath} is not valid JSON`);
+    }
+    const paths = (listed as { event_paths?: unknown }).event_paths;
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string'))
+      throw new CompactionInputError(400, 'rebuild manifest must be {"event_paths": [string, ...]}');
+    const invalid = paths.filter((p) => eventIdFromLedgerPath(p) === null);
+    if (invalid.length)
+      throw new CompactionInputError(400, `not ledger paths: ${invalid.slice(0, 10).join(', ')}`, {
+        invalid_paths: invalid,
+      });
+    return paths as string[];
+  }
+
+  /** Folds the listed events above the visible watermark and publishes them at once. */
+  async rebuildUnderLease(token: number, paths: string[]): Promise<CompactionResult> {
+    const warm = await this.warm();
+    const floor = warm.head.manifest.watermarks.last_visible_event_id ?? '';
+    const byId = new Map<string, string>();
+    for (const path of paths) {
+      const id = eventIdFromLedgerPath(path)!;
+      if (id > floor && !byId.has(id)) byId.set(id, path);
+    }
+    const events = await this.readEvents([...byId.values()]);
+    await this.foldEvents(warm, events, null, 'rebuild');
+    const result = await this.publish(token);
+    return { ...result, events_processed: events.length };
+  }
+
+  /** The fencing token of a fresh acquisition (or a renewal by this holder), or null while another holds it. */
+  async acquire(): Promise<number | null> {
+    const token = await this.lease.acquire();
+    if (token === null) return null;
+    // A renewal moves the token by one; anything else means the lease lapsed and someone may have
+    // published meanwhile, so the warm state is checked against the pointer again.
+    if (this.leased && token !== this.token + 1) this.forget();
+    this.token = token;
+    if (!this.leased) {
+      await this.warm();
+      this.leased = true;
+    }
+    return token;
+  }
+
+  async release(token: number): Promise<void> {
+    this.leased = false;
+    await this.lease.release(token).catch(() => {});
+  }
+
+  private async withLease<T>(work: (token: number) => Promise<T>): Promise<T> {
+    // Loading history (a cold start) needs no lease and may take longer than one.
+    await this.warm();
+    const token = await this.acquire();
+    if (token === null) throw new LeaseBusyError();
+    try {
+      return await work(token);
+    } catch (error) {
+      this.forget();
+      throw error;
+    } finally {
+      await this.release(token);
+    }
+  }
+
+  /** Drops the warm state, as a crash would: the next call reloads the published head and refolds what is pending. */
+  forget() {
+    cache.delete(this.cacheKey);
+    this.leased = false;
+    this.token = 0;
+  }
+
+  /** True when something folded waits for a publish; `worthPublishing` false means heartbeats only. */
+  dirty(): { dirty: boolean; worthPublishing: boolean } {
+    const warm = cache.get(this.cacheKey);
+    if (!warm) return { dirty: false, worthPublishing: false };
+    return {
+      dirty: warm.unpublished.events.length > 0 || warm.unpublished.shards.size > 0,
+      worthPublishing: warm.unpublished.worthPublishing,
+    };
+  }
+
+  /**
+   * Pending batches not folded yet (the periodic scan that finds batches whose hint went elsewhere or
+   * was lost). `all` also returns batches already folded and awaiting publication.
+   */
+  async pendingBatches(all = false): Promise<PendingBatch[]> {
+    const pending: Array<{ data: PendingBatch }> = [];
+    for (let page = 0; page < MAX_SCAN_PAGES; page += 1) {
+      const after = pending.at(-1)?.data.batchId;
+      const rows = await this.deps.documents.query<PendingBatch>(pendingCollection(this.deps.scope), {
+        ...(after ? { where: [['batchId', '>', after]] } : {}),
+        orderBy: [['batchId', 'asc']],
+        limit: PENDING_BATCHES_PER_SCAN,
+      });
+      pending.push(...rows);
+      if (rows.length < PENDING_BATCHES_PER_SCAN) break;
+    }
+    const folded = all ? new Set<string>() : (cache.get(this.cacheKey)?.unpublished.batches ?? new Set());
+    return pending
+      .map(({ data }) => ({
+        batchId: data.batchId,
+        paths: data.paths,
+        ...(data.eventsJson ? { eventsJson: data.eventsJson } : {}),
+      }))
+      .filter((b) => !folded.has(b.batchId));
+  }
+
+  /**
+   * Folds batches into the warm state (skipping those already folded or published) and runs the
+   * controllers on what changed. Returns how many events were read.
+   */
+  async fold(batches: PendingBatch[]): Promise<number> {
+    const warm = await this.warm();
+    const published = recentlyPublished.get(this.cacheKey);
+    const fresh = new Map<string, PendingBatch>();
+    const stale: string[] = [];
+    for (const batch of batches)
+      if (published?.has(batch.batchId)) stale.push(batch.batchId);
+      else if (!warm.unpublished.batches.has(batch.batchId)) fresh.set(batch.batchId, batch);
+    // A record that outlived its publish (its delete failed): it is visible already, so it just goes.
+    if (stale.length)
+      await this.deps.documents.deleteMany(stale.map((id) => `${pendingCollection(this.deps.scope)}/${id}`));
+    if (!fresh.size) return 0;
+    const events = await this.batchEvents([...fresh.values()]);
+    await this.foldEvents(warm, events, [...fresh.keys()], 'compact');
+    return events.length;
+  }
+
+  /** The warm state for the published head, loaded again when the pointer moved elsewhere. */
+  private async warm(): Promise<WarmState> {
+    const cached = cache.get(this.cacheKey);
+    if (cached && this.leased) return cached;
+    const head = await this.store.head(
+      this.deps.clock.now().toISOString(),
+      cached && { path: cached.head.pointer?.manifest_path ?? '', manifest: cached.head.manifest },
+    );
+    if (cached && (cached.head.generation ?? '') === (head.generation ?? '')) return cached;
+    const state = await this.store.loadState(head.manifest);
+    const shards = indexShards(state);
+    const unpublished = emptyUnpublished();
+    // Shards of an older layout (before a table was sliced): the next publish rewrites that table whole.
+    for (const table of TABLES) {
+      const published = Object.keys(head.manifest.tables[table] ?? {});
+      const index = shards.get(table)!;
+      if (published.some((id) => !index.has(id)))
+        unpublished.shards.set(table, new Set([...index.keys(), ...published]));
+    }
+    const fresh: WarmState = { head, state, shards, unpublished, deferred: [], background: [] };
+    cache.set(this.cacheKey, fresh);
+    return fresh;
+  }
+
+  private async foldEvents(
+    warm: WarmState,
+    batch: Array<{ path: string; event: OrchestrationEvent }>,
+    batchIds: string[] | null,
+    mode: 'compact' | 'rebuild',
+  ) {
+    let round = batch;
+    for (let depth = 0; round.length && depth < MAX_CONTROLLER_ROUNDS; depth += 1) {
+      const changes = this.apply(warm, round);
+      if (depth === 0 && batchIds) for (const id of batchIds) warm.unpublished.batches.add(id);
+      const appended: Array<{ path: string; event: OrchestrationEvent }> = [];
+      if (mode === 'compact' && this.deps.afterFold && changes.size)
+        await this.deps.afterFold(warm.state, changes, {
+          append: async (data) => {
+            appended.push(...(await this.appendOwn(warm, data)));
+          },
+          defer: (data) => warm.deferred.push(...data),
+          // Handled at once: an unhandled rejection would end the process.
+          background: (work) =>
+            warm.background.push(
+              work.then(
+                () => undefined,
+                () => undefined,
+              ),
+            ),
+        });
+      round = appended;
+    }
+  }
+
+  /** The controllers' own events: durable in the ledger, with a pending record, and no hint. */
+  private async appendOwn(
+    warm: WarmState,
+    data: EventData[],
+  ): Promise<Array<{ path: string; event: OrchestrationEvent }>> {
+    if (!data.length) return [];
+    if (!this.deps.ledger) throw new Error('a compactor with controllers needs a ledger');
+    const result = await this.deps.ledger.append(data.map((d) => ({ data: d })));
+    warm.unpublished.batches.add(result.batchId);
+    return result.events.map((event, i) => ({ path: result.paths[i]!, event }));
+  }
+
+  /** Folds events into the warm state in place, remembering the touched shards; returns the changed keys. */
+  private apply(warm: WarmState, batch: Array<{ path: string; event: OrchestrationEvent }>): FoldChanges {
+    const draft = foldIntoDraft(
+      warm.state,
+      batch.map((b) => b.event),
+    );
+    const changes = new Map<TableName, Set<string>>();
+    for (const [table, writes] of draft.changed()) {
+      const keys = new Set<string>();
+      let touched = warm.unpublished.shards.get(table);
+      if (!touched) warm.unpublished.shards.set(table, (touched = new Set()));
+      const byShard = warm.shards.get(table)!;
+      for (const [key, row] of writes) {
+        keys.add(key);
+        const before = warm.state[table].get(key);
+        if (before) {
+          const shard = shardOfRow(table, before);
+          touched.add(shard);
+          byShard.get(shard)?.delete(key);
+        }
+        if (row) {
+          const shard = shardOfRow(table, row);
+          touched.add(shard);
+          if (!byShard.has(shard)) byShard.set(shard, new Set());
+          byShard.get(shard)!.add(key);
+        }
+      }
+      changes.set(table, keys);
+    }
+    draft.applyTo(warm.state);
+    for (const { path, event } of batch) {
+      warm.unpublished.events.push({
+        path,
+        eventId: event.eventId,
+        checksum: `sha256:${sha256Hex(canonicalJson(event))}`,
+        timeMs: eventTimeMs(event),
+      });
+      if (event.data.type !== HEARTBEAT_EVENT && changes.size) warm.unpublished.worthPublishing = true;
+    }
+    return changes;
+  }
+
+  /**
+   * Publishes what was folded since the last publish: the touched shards, a manifest, the pointer by
+   * compare-and-swap; then forgets the published pending batches. Any failure drops the warm state
+   * (the next call reloads the head and refolds the pending batches, which is idempotent).
+   */
+  async publish(token: number): Promise<CompactionResult> {
+    const warm = await this.warm();
+    if (warm.deferred.length || warm.background.length) {
+      try {
+        // Background work reports its own failures; a publish never waits on them beyond finishing.
+        await Promise.all(warm.background.splice(0));
+        const deferred = await this.appendOwn(warm, warm.deferred.splice(0));
+        if (deferred.length) this.apply(warm, deferred);
+      } catch (error) {
+        this.forget();
+        throw error;
+      }
+    }
+    const { head, unpublished } = warm;
+    const current = (): CompactionResult => ({
+      events_processed: 0,
+      manifest_id: head.manifest.manifest_id,
+      manifest_revision: head.manifest.revision_ulid,
+      pointer_version: head.generation ?? '',
+      visibility_status: 'visible',
+      repair_pending: false,
+    });
+    if (!unpublished.events.length) return current();
+    try {
+      return await this.publishUnpublished(token, warm);
+    } catch (error) {
+      this.forget();
+      throw error;
+    }
+  }
+
+  private async publishUnpublished(token: number, warm: WarmState): Promise<CompactionResult> {
+    const { head, unpublished } = warm;
+    const maxEvent = unpublished.events.reduce((a, b) => (b.eventId > a.eventId ? b : a));
+    const watermarks = head.manifest.watermarks;
+    const advances =
+      !watermarks.last_committed_event_id || maxEvent.eventId > watermarks.last_committed_event_id;
+    let published = head;
+    if (unpublished.shards.size || advances) {
+      const tables = await this.writeTouchedShards(head.manifest, warm);
+      this.deps.failpoints.hit('compactor.after_shards');
+      const now = this.deps.clock.now().toISOString();
+      const next: Manifest = {
+        ...head.manifest,
+        manifest_id: String(Number(head.manifest.manifest_id) + 1).padStart(20, '0'),
+        epoch: Math.max(head.manifest.epoch, head.pointer?.epoch ?? 0, token),
+        ...(head.pointer ? { previous_manifest_path: head.pointer.manifest_path } : {}),
+        revision_ulid: this.deps.ids.next(),
+        published_at: now,
+        tables,
+        watermarks: advances
+          ? {
+              last_committed_event_id: maxEvent.eventId,
+              last_visible_event_id: maxEvent.eventId,
+              events_processed_through: maxEvent.eventId,
+              last_processed_file: maxEvent.path,
+              last_processed_at: now,
+            }
+          : { ...watermarks, last_processed_at: now },
+        publication_witness: {
+          events: [...new Map(unpublished.events.map((e) => [e.path, e])).values()]
+            .map((e) => ({ path: e.path, checksum_sha256: e.checksum }))
+            .sort((a, b) => (a.path < b.path ? -1 : 1)),
+        },
+      };
+      if (!(await this.lease.holds(token)))
+        throw new CompactionInputError(
+          409,
+          'the compaction lease was lost before publishing; nothing became visible',
+        );
+      const written = await this.store.writeManifest(next);
+      this.deps.failpoints.hit('compactor.after_manifest');
+      const moved = await this.store.movePointer(head, written.manifest, written.path, now);
+      if (!moved.moved)
+        throw new CompactionInputError(
+          409,
+          'the pointer moved concurrently; the written manifest is an orphan',
+        );
+      published = {
+        pointer: moved.pointer,
+        generation: moved.generation,
+        raw: moved.raw,
+        manifest: written.manifest,
+      };
+      this.deps.failpoints.hit('compactor.after_pointer');
+    }
+    warm.head = published;
+    const batches = [...unpublished.batches];
+    const events = unpublished.events;
+    warm.unpublished = emptyUnpublished();
+    this.rememberPublished(batches);
+    // The batches are visible now. A crash (or a failed delete) before their records go only means a
+    // later scan finds them: fold() deletes records of published batches on sight.
+    await this.deps.documents
+      .deleteMany(batches.map((batchId) => `${pendingCollection(this.deps.scope)}/${batchId}`))
+      .catch((error: unknown) =>
+        this.deps.log.warn('pending records not deleted; the next scan deletes them', {
+          error: String(error),
+        }),
+      );
+    // Compaction lag: how long the oldest event waited to become visible (an alert reads it).
+    const oldestMs = Math.min(...events.map((e) => e.timeMs));
+    this.deps.log.info('compaction published', {
+      events: events.length,
+      manifest_id: published.manifest.manifest_id,
+      last_visible_event_id: published.manifest.watermarks.last_visible_event_id,
+      lag_ms: Math.max(0, this.deps.clock.now().getTime() - oldestMs),
+    });
+    return {
+      events_processed: events.length,
+      manifest_id: published.manifest.manifest_id,
+      manifest_revision: published.manifest.revision_ulid,
+      pointer_version: published.generation ?? '',
+      visibility_status: 'visible',
+      repair_pending: false,
+    };
+  }
+
+  private rememberPublished(batches: string[]) {
+    let recent = recentlyPublished.get(this.cacheKey);
+    if (!recent) recentlyPublished.set(this.cacheKey, (recent = new Set()));
+    for (const id of batches) recent.add(id);
+    for (const id of recent) {
+      if (recent.size <= RECENT_BATCHES) break;
+      recent.delete(id);
+    }
+  }
+
+  /** The batches' events: those sent inline as they are, the rest read from the ledger. */
+  private async batchEvents(
+    batches: PendingBatch[],
+  ): Promise<Array<{ path: string; event: OrchestrationEvent }>> {
+    const inline: Array<{ path: string; event: OrchestrationEvent }> = [];
+    const toRead = new Set<string>();
+    for (const batch of batches) {
+      let events: OrchestrationEvent[] | null = null;
+      try {
+        events = batch.eventsJson ? (JSON.parse(batch.eventsJson) as OrchestrationEvent[]) : null;
+      } catch {
+        events = null;
+      }
+      if (events?.length === batch.paths.length)
+        events.forEach((event, i) => inline.push({ path: batch.paths[i]!, event }));
+      else for (const path of batch.paths) toRead.add(path);
+    }
+    const read = await this.readEvents([...toRead]);
+    return [...inline.map(({ path, event }) => this.checkEvent(path, event)), ...read];
+  }
+
+  /** Reads every listed event first, so a missing or foreign one fails the whole call before anything is written. */
+  private async readEvents(paths: string[]): Promise<Array<{ path: string; event: OrchestrationEvent }>> {
+    const read = await mapLimit(paths, 16, async (path) => ({
+      path,
+      stored: await this.deps.objects.get(path),
+    }));
+    const missing = read.filter((r) => !r.stored).map((r) => r.path);
+    if (missing.length)
+      throw new CompactionInputError(404, `ledger objects not found: ${missing.slice(0, 10).join(', ')}`, {
+        missing_paths: missing,
+      });
+    return read.map(({ path, stored }) => {
+      let event: OrchestrationEvent;
+      try {
+        event = JSON.parse(stored!.bytes.toString('utf8')) as OrchestrationEvent;
+      } catch {
+        throw new CompactionInputError(400, `ledger object ${path} is not valid JSON`, { path });
+      }
+      return this.checkEvent(path, event);
+    });
+  }
+
+  /** An event belongs here: a valid envelope of this workspace, at its canonical ledger path. */
+  private checkEvent(path: string, event: OrchestrationEvent): { path: string; event: OrchestrationEvent } {
+    try {
+      validateEnvelope(event);
+    } catch (error) {
+      throw new CompactionInputError(400, `ledger object ${path} is malformed: ${(error as Error).message}`, {
+        path,
+      });
+    }
+    if (event.tenantId !== this.deps.scope.tenant || event.workspaceId !== this.deps.scope.workspace)
+      throw new CompactionInputError(400, `ledger object ${path} belongs to another workspace`, { path });
+    if (typeof event.eventId !== 'string' || ledgerPath(event) !== path)
+      throw new CompactionInputError(400, `ledger object ${path} is not at its canonical path`, { path });
+    return { path, event };
+  }
+
+  private async writeTouchedShards(manifest: Manifest, warm: WarmState): Promise<Manifest['tables']> {
+    const tables = Object.fromEntries(
+      TABLES.map((t) => [t, { ...(manifest.tables[t] ?? {}) }]),
+    ) as Manifest['tables'];
+    const touched = [...warm.unpublished.shards].flatMap(([table, shards]) =>
+      [...shards].map((shard) => ({ table, shard })),
+    );
+    await mapLimit(touched, 16, async ({ table, shard }) => {
+      const keys = warm.shards.get(table)?.get(shard) ?? new Set<string>();
+      const rows = [...keys]
+        .map((key) => warm.state[table].get(key))
+        .filter((r): r is Row => r !== undefined);
+      const artifact = await this.store.writeShard(table, shard, rows);
+      if (artifact) tables[table][shard] = artifact;
+      else delete tables[table][shard];
+    });
+    return tables;
+  }
+}
+
+/** Forgets warm state (tests that delete projections behind the compactor's back). */
+export function resetCompactorCache() {
+  cache.clear();
+  recentlyPublished.clear();
+}

@@ -1,0 +1,209 @@
+import type { ObjectStore } from '../../adapters/objectStore.ts';
+import { canonicalJson } from '../../core/canonicalJson.ts';
+import { mapLimit } from '../../core/mapLimit.ts';
+import { sha256Hex } from '../../core/hashing.ts';
+import {
+  type FoldState,
+  type Row,
+  shardOfRow,
+  sortedRows,
+  TABLES,
+  type TableName,
+  emptyState,
+  rowKey,
+} from './projectionTables.ts';
+
+/** Scope-relative paths of the state store (state-and-delta spec B2). */
+export const POINTER_PATH = 'state/orchestration/manifest.pointer.json';
+export const manifestPath = (id: number) =>
+  `state/orchestration/manifests/${String(id).padStart(20, '0')}.json`;
+export const REBUILDS_PREFIX = 'state/orchestration/rebuilds/';
+
+/** The projection file format: fixed, versioned; rows are canonical JSON, one per line, in key order. */
+export const PROJECTION_FORMAT = 'arco.orchestration.projections/ndjson-v1';
+
+export interface ShardArtifact {
+  path: string;
+  checksum_sha256: string;
+  byte_size: number;
+  rows: number;
+}
+
+export interface Watermarks {
+  last_committed_event_id?: string;
+  last_visible_event_id?: string;
+  events_processed_through?: string;
+  last_processed_file?: string;
+  last_processed_at: string;
+}
+
+export interface Manifest {
+  manifest_id: string;
+  epoch: number;
+  previous_manifest_path?: string;
+  schema_version: 2;
+  projection_format: string;
+  revision_ulid: string;
+  published_at: string;
+  watermarks: Watermarks;
+  /** table → shard id → artifact; shards without rows are absent. */
+  tables: Record<TableName, Record<string, ShardArtifact>>;
+  publication_witness?: { events: Array<{ path: string; checksum_sha256: string }> };
+}
+
+export interface Pointer {
+  manifest_id: string;
+  manifest_path: string;
+  epoch: number;
+  parent_pointer_hash?: string;
+  updated_at: string;
+}
+
+export interface Head {
+  pointer: Pointer | null;
+  /** Generation of the pointer object, for the compare-and-swap that publishes the next manifest. */
+  generation: string | null;
+  raw: Buffer | null;
+  manifest: Manifest;
+}
+
+export function emptyManifest(now: string): Manifest {
+  return {
+    manifest_id: '0'.padStart(20, '0'),
+    epoch: 0,
+    schema_version: 2,
+    projection_format: PROJECTION_FORMAT,
+    revision_ulid: '',
+    published_at: now,
+    watermarks: { last_processed_at: now },
+    tables: Object.fromEntries(TABLES.map((t) => [t, {}])) as Manifest['tables'],
+  };
+}
+
+export const shardPath = (table: TableName, shard: string, bytes: Buffer) =>
+  `state/orchestration/shards/${table}/${shard}/${sha256Hex(bytes).slice(0, 12)}.ndjson`;
+
+export function encodeShard(table: TableName, rows: Iterable<Row>): Buffer {
+  const lines = sortedRows(rows, table).map((row) => canonicalJson(row));
+  return Buffer.from(lines.length ? `${lines.join('\n')}\n` : '');
+}
+
+export function decodeShard(bytes: Buffer): Row[] {
+  return bytes
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Row);
+}
+
+export class ProjectionCorruptError extends Error {}
+
+/** Reads and writes the state store by known keys only: the pointer, manifests and content-addressed shards. */
+export class ProjectionStore {
+  constructor(private readonly objects: ObjectStore) {}
+
+  /** Reads the pointer; `known` saves re-reading an immutable manifest the caller already holds. */
+  async head(now: string, known?: { path: string; manifest: Manifest }): Promise<Head> {
+    const stored = await this.objects.get(POINTER_PATH);
+    if (!stored) return { pointer: null, generation: null, raw: null, manifest: emptyManifest(now) };
+    const pointer = JSON.parse(stored.bytes.toString('utf8')) as Pointer;
+    const manifest =
+      known?.path === pointer.manifest_path ? known.manifest : await this.manifest(pointer.manifest_path);
+    return { pointer, generation: stored.generation, raw: stored.bytes, manifest };
+  }
+
+  async manifest(path: string): Promise<Manifest> {
+    const stored = await this.objects.get(path);
+    if (!stored) throw new ProjectionCorruptError(`the pointer names ${path}, which does not exist`);
+    return JSON.parse(stored.bytes.toString('utf8')) as Manifest;
+  }
+
+  async shard(artifact: ShardArtifact): Promise<Row[]> {
+    const stored = await this.objects.get(artifact.path);
+    if (!stored) throw new ProjectionCorruptError(`shard ${artifact.path} is missing`);
+    if (`sha256:${sha256Hex(stored.bytes)}` !== artifact.checksum_sha256)
+      throw new ProjectionCorruptError(`shard ${artifact.path} does not match its checksum`);
+    return decodeShard(stored.bytes);
+  }
+
+  /** The whole state a manifest describes (compactor cold start). */
+  async loadState(manifest: Manifest): Promise<FoldState> {
+    const state = emptyState();
+    const artifacts = TABLES.flatMap((table) =>
+      Object.values(manifest.tables[table] ?? {}).map((artifact) => ({ table, artifact })),
+    );
+    await mapLimit(artifacts, 32, async ({ table, artifact }) => {
+      const target = state[table] as Map<string, Row>;
+      for (const row of await this.shard(artifact)) target.set(rowKey(table, row), row);
+    });
+    return state;
+  }
+
+  /** Create-only, content-addressed: writing identical bytes again finds the same object and is fine. */
+  async writeShard(table: TableName, shard: string, rows: Row[]): Promise<ShardArtifact | null> {
+    if (!rows.length) return null;
+    const bytes = encodeShard(table, rows);
+    const path = shardPath(table, shard, bytes);
+    await this.objects.put(path, bytes, { ifGenerationMatch: 0, contentType: 'application/x-ndjson' });
+    return {
+      path,
+      checksum_sha256: `sha256:${sha256Hex(bytes)}`,
+      byte_size: bytes.length,
+      rows: rows.length,
+    };
+  }
+
+  /**
+   * Writes the manifest create-only under the first free id from `manifest.manifest_id` on. An id taken
+   * by an orphan (a crash between this write and the pointer move) is skipped, never waited on ([D] B7).
+   * Steps grow after a few misses, so even a workspace whose pointer alone was deleted finds a free id
+   * quickly; succession only needs ids to increase, not to be dense.
+   */
+  async writeManifest(manifest: Manifest, maxTries = 64): Promise<{ manifest: Manifest; path: string }> {
+    let id = Number(manifest.manifest_id);
+    for (let attempt = 0; attempt < maxTries; attempt += 1) {
+      const candidate = { ...manifest, manifest_id: String(id).padStart(20, '0') };
+      const path = manifestPath(id);
+      const put = await this.objects.put(path, canonicalJson(candidate), { ifGenerationMatch: 0 });
+      if (put.status === 'written') return { manifest: candidate, path };
+      id += attempt < 8 ? 1 : 2 ** (attempt - 7);
+    }
+    throw new ProjectionCorruptError(
+      `no free manifest id after ${manifest.manifest_id} in ${maxTries} tries`,
+    );
+  }
+
+  /** The visibility gate: create-only for the first pointer, else compare-and-swap on its generation. */
+  async movePointer(head: Head, manifest: Manifest, path: string, now: string) {
+    const pointer: Pointer = {
+      manifest_id: manifest.manifest_id,
+      manifest_path: path,
+      epoch: manifest.epoch,
+      ...(head.raw ? { parent_pointer_hash: `sha256:${sha256Hex(head.raw)}` } : {}),
+      updated_at: now,
+    };
+    const raw = Buffer.from(canonicalJson(pointer));
+    const result = await this.objects.put(POINTER_PATH, raw, {
+      ifGenerationMatch: head.generation ?? 0,
+    });
+    return result.status === 'written'
+      ? { moved: true as const, generation: result.generation, pointer, raw }
+      : { moved: false as const };
+  }
+}
+
+/** Every shard a draft touched, with the rows it now holds. */
+export function touchedShards(
+  state: FoldState,
+  changed: Map<TableName, Map<string, Row | null>>,
+): Array<{ table: TableName; shard: string }> {
+  const touched = new Map<string, { table: TableName; shard: string }>();
+  for (const [table, writes] of changed)
+    for (const [key, row] of writes) {
+      const current = row ?? state[table].get(key);
+      if (!current) continue;
+      const shard = shardOfRow(table, current);
+      touched.set(`${table}/${shard}`, { table, shard });
+    }
+  return [...touched.values()];
+}

@@ -1,0 +1,148 @@
+import { decodeTime, isValid } from 'ulid';
+import { compareUtf8 } from '../../core/canonicalJson.ts';
+import { sha256Hex } from '../../core/hashing.ts';
+
+/**
+ * The projection tables (state-and-delta spec B9, camelCase rows): each row's primary key, and the shard
+ * it lives in. Run-scoped tables shard by run id, so one run's rows are in one shard per table.
+ */
+export const TABLES = [
+  'runs',
+  'tasks',
+  'dep_satisfaction',
+  'dispatch_outbox',
+  'timers',
+  'partition_status',
+  'run_key_index',
+  'run_key_conflicts',
+  'idempotency_keys',
+  'schedule_definitions',
+  'schedule_state',
+  'schedule_ticks',
+  'sensor_state',
+  'sensor_evals',
+  'backfills',
+  'backfill_chunks',
+] as const;
+
+export type TableName = (typeof TABLES)[number];
+
+export type Row = Record<string, unknown> & { rowVersion: string };
+
+export type FoldState = { readonly [T in TableName]: ReadonlyMap<string, Row> };
+
+const SEP = '\u0000';
+
+interface TableSpec {
+  key: (row: Row) => string;
+  /** The value that decides a row's shard; readers pass the same value to find it (a run id…). */
+  shardKey: (row: Row) => string;
+  shardFor: (shardKey: string) => string;
+  /**
+   * Splits each shard further by a hash of this value (`{shard}.{hh}`), so one task's change rewrites
+   * a bounded slice of a large run instead of every row of it. Readers of a shard key read every slice.
+   */
+  slices?: { of: (row: Row) => string; count: number };
+}
+
+const str = (row: Row, field: string) => String(row[field] ?? '');
+const byField = (field: string) => (row: Row) => str(row, field);
+const joined =
+  (...fields: string[]) =>
+  (row: Row) =>
+    fields.map((f) => str(row, f)).join(SEP);
+
+const hashBucket = (value: string, buckets: number) =>
+  buckets === 1 ? 0 : Number.parseInt(sha256Hex(value).slice(0, 8), 16) % buckets;
+
+/** A fixed number of hash shards, named with fixed-width hex so they sort. */
+const hashed = (buckets: number) => (shardKey: string) =>
+  `h${hashBucket(shardKey, buckets).toString(16).padStart(2, '0')}`;
+
+/**
+ * Time-local shards for ids that carry their creation time (ULIDs): a UTC time bucket plus a small fan-out.
+ * New events touch only recent shards, so a compaction's cost follows the new events, not the history
+ * (spec README decision 7). Ids without a time (keyed run ids) fall back to hash shards.
+ */
+const byTime = (hoursPerBucket: number, fanOut: number, fallback: number) => (id: string) => {
+  if (!isValid(id)) return hashed(fallback)(id);
+  const bucketStart = Math.floor(decodeTime(id) / (hoursPerBucket * 3_600_000)) * hoursPerBucket * 3_600_000;
+  const stamp = new Date(bucketStart).toISOString().slice(0, 13).replace(/[-T]/g, '');
+  return `t${stamp}-${hashBucket(id, fanOut)}`;
+};
+
+const RUN_SHARDS = byTime(24, 8, 64);
+/** Slices of the per-run tables: a 1 000-task run's task change rewrites about 1/32 of its rows. */
+const RUN_SLICES = 32;
+
+export const TABLE_SPECS: Record<TableName, TableSpec> = {
+  runs: { key: byField('runId'), shardKey: byField('runId'), shardFor: RUN_SHARDS },
+  tasks: {
+    key: joined('runId', 'taskKey'),
+    shardKey: byField('runId'),
+    shardFor: RUN_SHARDS,
+    slices: { of: joined('runId', 'taskKey'), count: RUN_SLICES },
+  },
+  dep_satisfaction: {
+    key: joined('runId', 'upstreamTaskKey', 'downstreamTaskKey'),
+    shardKey: byField('runId'),
+    shardFor: RUN_SHARDS,
+    slices: { of: joined('runId', 'upstreamTaskKey', 'downstreamTaskKey'), count: RUN_SLICES },
+  },
+  dispatch_outbox: {
+    key: byField('dispatchId'),
+    shardKey: byField('runId'),
+    shardFor: RUN_SHARDS,
+    slices: { of: byField('dispatchId'), count: RUN_SLICES },
+  },
+  timers: { key: byField('timerId'), shardKey: byField('timerId'), shardFor: hashed(16) },
+  partition_status: {
+    key: joined('assetKey', 'partitionKey'),
+    shardKey: byField('assetKey'),
+    shardFor: hashed(32),
+  },
+  run_key_index: { key: byField('runKey'), shardKey: byField('runKey'), shardFor: hashed(32) },
+  run_key_conflicts: { key: byField('conflictId'), shardKey: byField('runKey'), shardFor: hashed(4) },
+  idempotency_keys: {
+    key: byField('idempotencyKey'),
+    shardKey: byField('eventId'),
+    shardFor: byTime(1, 4, 16),
+  },
+  schedule_definitions: { key: byField('scheduleId'), shardKey: byField('scheduleId'), shardFor: hashed(1) },
+  schedule_state: { key: byField('scheduleId'), shardKey: byField('scheduleId'), shardFor: hashed(1) },
+  schedule_ticks: { key: byField('tickId'), shardKey: byField('scheduleId'), shardFor: hashed(16) },
+  sensor_state: { key: byField('sensorId'), shardKey: byField('sensorId'), shardFor: hashed(1) },
+  sensor_evals: { key: byField('evalId'), shardKey: byField('sensorId'), shardFor: hashed(16) },
+  backfills: { key: byField('backfillId'), shardKey: byField('backfillId'), shardFor: hashed(4) },
+  backfill_chunks: { key: byField('chunkId'), shardKey: byField('backfillId'), shardFor: hashed(16) },
+};
+
+export const rowKey = (table: TableName, row: Row) => TABLE_SPECS[table].key(row);
+
+export const keyOf = (...parts: string[]) => parts.join(SEP);
+
+/** The shard that holds rows whose shard key is `shardKey`; the same input always lands in the same shard. */
+export const shardOf = (table: TableName, shardKey: string) => TABLE_SPECS[table].shardFor(shardKey);
+
+/** The shard (and slice, for sliced tables) a row lives in. */
+export function shardOfRow(table: TableName, row: Row): string {
+  const spec = TABLE_SPECS[table];
+  const shard = shardOf(table, spec.shardKey(row));
+  if (!spec.slices) return shard;
+  return `${shard}.${hashBucket(spec.slices.of(row), spec.slices.count).toString(16).padStart(2, '0')}`;
+}
+
+/** True when `shardId` (a manifest entry) holds rows of `shardKey`: its shard, or a slice of it. */
+export function shardHolds(table: TableName, shardId: string, shardKey: string): boolean {
+  const shard = shardOf(table, shardKey);
+  return shardId === shard || shardId.startsWith(`${shard}.`);
+}
+
+export function emptyState(): FoldState {
+  return Object.fromEntries(TABLES.map((t) => [t, new Map<string, Row>()])) as unknown as FoldState;
+}
+
+/** Rows of a table in primary-key order (UTF-8 byte order), the order every shard file uses. */
+export function sortedRows(rows: Iterable<Row>, table: TableName): Row[] {
+  return [...rows].sort((a, b) => compareUtf8(rowKey(table, a), rowKey(table, b)));
+}

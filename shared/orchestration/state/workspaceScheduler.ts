@@ -1,0 +1,244 @@
+import type { Clock } from '../../adapters/clock.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { type CompactionResult, type Compactor, LeaseBusyError, type PendingBatch } from './compactor.ts';
+
+export interface SchedulerOptions {
+  /** Least time between two publishes, ms (the pointer takes about one write per second). */
+  publishIntervalMs: number;
+  /** Heartbeat-only changes are published at most this often, ms (they never cause a publish sooner). */
+  heartbeatPublishIntervalMs?: number;
+  /** How often a session looks for pending batches whose hint went to another instance or was lost, ms. */
+  scanIntervalMs?: number;
+  /** A session renews its lease this often, ms (well inside the lease's 30 s). */
+  renewIntervalMs?: number;
+}
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The per-workspace scheduler of one process (issue: "one scheduler per workspace, event-driven"): it
+ * takes append hints, folds their batches into the compactor's warm state and runs the controllers in
+ * the same cycle (so dispatch decisions never wait for a publish), and publishes on a cadence, at most
+ * once per `publishIntervalMs`. A session holds the compaction lease while there is work or something
+ * worth publishing, and ends when idle. A hint that meets another instance's lease is left to that
+ * instance, whose periodic scan of the pending batches finds it; a session's last act is one more scan,
+ * so a batch hinted while it was ending is never stranded.
+ */
+export class WorkspaceScheduler {
+  private inbox: PendingBatch[] = [];
+  private scanRequested = true;
+  private forcePublish = false;
+  private foldWaiters: Array<Waiter<boolean>> = [];
+  private publishWaiters: Array<Waiter<CompactionResult>> = [];
+  /** Exclusive work run inside a session with its fencing token (-1: the lease is held elsewhere). */
+  private jobs: Array<(token: number) => Promise<void>> = [];
+  private running: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private lastPublishMs = 0;
+  private failures = 0;
+
+  constructor(
+    private readonly compactor: Compactor,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: SchedulerOptions,
+  ) {}
+
+  /**
+   * Folds a batch (or, without one, whatever is pending); resolves once folded and its controllers ran
+   * (true), or at once when another instance holds the lease and will fold it (false).
+   */
+  hint(batch?: PendingBatch): Promise<boolean> {
+    if (batch) this.inbox.push(batch);
+    else this.scanRequested = true;
+    const done = new Promise<boolean>((resolve, reject) => this.foldWaiters.push({ resolve, reject }));
+    this.kick();
+    return done;
+  }
+
+  /** Folds everything pending and publishes now (operators' `/compact`, tests); LeaseBusyError if another holds the lease. */
+  drain(): Promise<CompactionResult> {
+    this.scanRequested = true;
+    this.forcePublish = true;
+    const done = new Promise<CompactionResult>((resolve, reject) =>
+      this.publishWaiters.push({ resolve, reject }),
+    );
+    this.kick();
+    return done;
+  }
+
+  /**
+   * Replays a rebuild manifest inside the session, so it never races this process's own folding;
+   * LeaseBusyError while another instance holds the lease.
+   */
+  async rebuild(path: string): Promise<CompactionResult> {
+    const paths = await this.compactor.rebuildPaths(path);
+    return new Promise<CompactionResult>((resolve, reject) => {
+      this.jobs.push(async (token) => {
+        if (token < 0) {
+          reject(new LeaseBusyError());
+          return;
+        }
+        try {
+          this.lastPublishMs = this.clock.now().getTime();
+          resolve(await this.compactor.rebuildUnderLease(token, paths));
+        } catch (error) {
+          reject(error);
+          throw error;
+        }
+      });
+      this.kick();
+    });
+  }
+
+  private hasWork() {
+    return this.inbox.length > 0 || this.jobs.length > 0 || this.scanRequested || this.forcePublish;
+  }
+
+  private kick() {
+    if (this.running) {
+      this.wake?.();
+      return;
+    }
+    this.running = this.session()
+      .catch((error: unknown) => {
+        this.failures += 1;
+        this.log.error('compaction session failed; the pending batches are folded again', {
+          error: String(error),
+        });
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.hasWork() || this.compactor.dirty().worthPublishing) {
+          this.scanRequested = true;
+          // Back off after failures so a persistent fault does not spin.
+          const delay = this.failures ? Math.min(5_000, 100 * 2 ** (this.failures - 1)) : 0;
+          setTimeout(() => this.kick(), delay).unref?.();
+        }
+      });
+  }
+
+  private settleAll(error: unknown) {
+    for (const waiter of this.foldWaiters.splice(0)) waiter.reject(error);
+    for (const waiter of this.publishWaiters.splice(0)) waiter.reject(error);
+  }
+
+  private async session(): Promise<void> {
+    const scanEvery = this.options.scanIntervalMs ?? 1_000;
+    const renewEvery = this.options.renewIntervalMs ?? 10_000;
+    const heartbeatEvery = this.options.heartbeatPublishIntervalMs ?? 15_000;
+    let token: number | null = null;
+    let nextScan = 0;
+    let nextRenew = 0;
+    const renewIfDue = async () => {
+      const now = this.clock.now().getTime();
+      if (now < nextRenew) return;
+      token = await this.compactor.acquire();
+      if (token === null) throw new LeaseBusyError();
+      nextRenew = now + renewEvery;
+    };
+    // What was asked before the lease was tried; later requests get a session of their own.
+    const asked = {
+      folds: this.foldWaiters.length,
+      publishes: this.publishWaiters.length,
+      jobs: this.jobs.length,
+      inbox: this.inbox.length,
+    };
+    try {
+      token = await this.compactor.acquire();
+      if (token === null) {
+        // The holder's own scans fold these batches; a drain or a rebuild needs an answer now.
+        for (const waiter of this.foldWaiters.splice(0, asked.folds)) waiter.resolve(false);
+        for (const waiter of this.publishWaiters.splice(0, asked.publishes))
+          waiter.reject(new LeaseBusyError());
+        for (const job of this.jobs.splice(0, asked.jobs)) await job(-1).catch(() => {});
+        this.inbox.splice(0, asked.inbox);
+        if (!this.foldWaiters.length) this.scanRequested = false;
+        if (!this.publishWaiters.length) this.forcePublish = false;
+        return;
+      }
+      nextRenew = this.clock.now().getTime() + renewEvery;
+      for (;;) {
+        await renewIfDue();
+        for (const job of this.jobs.splice(0)) await job(token);
+        // Everything asked for before this point is served by this pass: a drain that arrives during
+        // the pass waits for the next one, which scans again.
+        const waiters = this.foldWaiters.splice(0);
+        const publishWaiters = this.publishWaiters.splice(0);
+        const forced = this.forcePublish;
+        this.forcePublish = false;
+        const batches = this.inbox.splice(0);
+        try {
+          if (this.scanRequested || this.clock.now().getTime() >= nextScan) {
+            this.scanRequested = false;
+            batches.push(...(await this.compactor.pendingBatches()));
+            nextScan = this.clock.now().getTime() + scanEvery;
+          }
+          if (batches.length) await this.compactor.fold(batches);
+        } catch (error) {
+          for (const waiter of [...waiters, ...publishWaiters]) waiter.reject(error);
+          throw error;
+        }
+        for (const waiter of waiters) waiter.resolve(true);
+
+        const now = this.clock.now().getTime();
+        const { dirty, worthPublishing } = this.compactor.dirty();
+        const sincePublish = now - this.lastPublishMs;
+        const due =
+          forced ||
+          (worthPublishing && sincePublish >= this.options.publishIntervalMs) ||
+          (dirty && sincePublish >= heartbeatEvery);
+        if (!due) this.publishWaiters.unshift(...publishWaiters);
+        else {
+          let result: CompactionResult;
+          try {
+            // A long pass must not publish on a lease that lapsed meanwhile.
+            await renewIfDue();
+            result = await this.compactor.publish(token);
+          } catch (error) {
+            for (const waiter of publishWaiters) waiter.reject(error);
+            throw error;
+          }
+          if (dirty) this.lastPublishMs = this.clock.now().getTime();
+          for (const waiter of publishWaiters) waiter.resolve(result);
+          this.failures = 0;
+        }
+        if (this.hasWork()) continue;
+        const after = this.compactor.dirty();
+        if (!after.dirty) break;
+        // Folded but unpublished (heartbeats wait up to their own interval): keep the lease until then.
+        const interval = after.worthPublishing ? this.options.publishIntervalMs : heartbeatEvery;
+        await this.sleep(Math.max(1, this.lastPublishMs + interval - now), nextScan);
+      }
+    } catch (error) {
+      this.compactor.forget();
+      this.settleAll(error);
+      // What was folded is gone with the warm state; its pending records bring it back.
+      this.scanRequested = true;
+      throw error;
+    } finally {
+      if (token !== null && token > 0) await this.compactor.release(token);
+    }
+    // A batch whose hint reached another instance while this one held the lease is still pending.
+    if ((await this.compactor.pendingBatches()).length) this.scanRequested = true;
+  }
+
+  /** Waits until the next publish is due, a scan is due, or new work arrives. */
+  private sleep(untilPublishMs: number, nextScan: number): Promise<void> {
+    const ms = Math.max(1, Math.min(untilPublishMs, nextScan - this.clock.now().getTime()));
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+}
