@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { summaryOf } from '../shared/orchestration/pipelineBackfills.ts';
+import type { summaryOf } from '../shared/orchestration/pipeline/pipelineBackfills.ts';
 import { apiCall, CliError, CliExit, JSON_ALWAYS, JSON_FLAG, printJson, workspacePath } from './apiCall.ts';
 
 interface Row {

@@ -1,4 +1,4 @@
-import type { Checklist } from '../shared/orchestration/pipelineChecklist.ts';
+import type { Checklist } from '../shared/orchestration/pipeline/pipelineChecklist.ts';
 import type { Command } from 'commander';
 import { apiCall, CliError, CliExit, workspacePath } from './apiCall.ts';
 
