@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
-import { badRequest } from '../../shared/http/apiError.ts';
+import { badRequest } from '../../shared/core/arcoError.ts';
 import { requireInternal } from '../../shared/http/authMiddleware.ts';
 import { createFunctionApp } from '../../shared/http/functionApp.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';

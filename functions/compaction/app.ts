@@ -1,7 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireInternal } from '../../shared/http/authMiddleware.ts';
-import { compactionError } from '../../shared/http/compactionError.ts';
 import { createFunctionApp } from '../../shared/http/functionApp.ts';
 import { internalScope } from '../../shared/http/internalScope.ts';
 import { parseCompactionHint } from '../../shared/orchestration/state/compactionHint.ts';
@@ -28,8 +27,6 @@ export function createCompactionApp(deps: Dependencies): Hono<AppEnv> {
     // Not folded here: another instance holds the workspace's lease, and its scans fold the batch.
     return c.json(folded ? { folded } : { folded, deferred_to: 'lease_holder' });
   });
-  app.post('/compactor/compact', async (c) =>
-    c.json(await compactorFor(deps, internalScope(c)).drain().catch(compactionError)),
-  );
+  app.post('/compactor/compact', async (c) => c.json(await compactorFor(deps, internalScope(c)).drain()));
   return app;
 }

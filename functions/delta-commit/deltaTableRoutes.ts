@@ -1,10 +1,9 @@
 import { Hono } from 'hono';
-import { ApiError, badRequest, notFound } from '../../shared/http/apiError.ts';
+import { badRequest, notFound } from '../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole, requireScope } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
 import { ANY_UUID } from '../../shared/core/uuid.ts';
-import { DeltaCommitError } from '../../shared/delta/deltaCommitCoordinator.ts';
 import type { DeltaTable } from '../../shared/delta/deltaTableCatalog.ts';
 import { deltaServices } from '../../shared/delta/deltaServices.ts';
 import type { CreateTableRequest } from '../../shared/delta/deltaTables.ts';
@@ -60,18 +59,6 @@ const tableView = (table: DeltaTable, latestVersion: number) => ({
   latest_version: latestVersion,
 });
 
-function deltaError(error: unknown): never {
-  if (error instanceof DeltaCommitError)
-    throw new ApiError(
-      error.status,
-      error.message,
-      { reason: error.reason, ...error.extra },
-      undefined,
-      error.retryAfterMs !== undefined ? { 'Retry-After': String(Math.ceil(error.retryAfterMs / 1000)) } : {},
-    );
-  throw error;
-}
-
 /** The Delta commit coordinator's API (state-and-delta spec A2; snake_case per spec README decision 3). */
 export function deltaTableRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
@@ -94,7 +81,7 @@ export function deltaTableRoutes(deps: Dependencies) {
   routes.post('/tables', requireRole('operator', 'producer'), async (c) => {
     const request = await readJsonBody(c, createTableBody);
     const { tables, coordinator } = services(c.get('principal').scope!);
-    const { created, table } = await tables.create(request).catch(deltaError);
+    const { created, table } = await tables.create(request);
     const state = await coordinator.state(table.table_id);
     return c.json(tableView(table, state.latest_version), created ? 201 : 200);
   });
@@ -130,7 +117,7 @@ export function deltaTableRoutes(deps: Dependencies) {
     const scope = c.get('principal').scope!;
     const table = await loadTable(scope, c.req.param('tableId'));
     const { payload } = await readJsonBody(c, stageBody);
-    return c.json(await services(scope).tables.stage(table, payload).catch(deltaError));
+    return c.json(await services(scope).tables.stage(table, payload));
   });
 
   routes.post('/tables/:tableId/commits', requireRole('operator', 'producer'), async (c) => {
@@ -152,10 +139,10 @@ export function deltaTableRoutes(deps: Dependencies) {
     };
     const { coordinator } = services(scope);
     // A replay is answered from its marker before the table is looked up, so it works even after a drop.
-    const replayed = await coordinator.replay(tableId, request).catch(deltaError);
+    const replayed = await coordinator.replay(tableId, request);
     if (replayed) return c.json(replayed);
     const table = await loadTable(scope, tableId);
-    return c.json(await coordinator.commit({ tableId, root: table.root }, request).catch(deltaError));
+    return c.json(await coordinator.commit({ tableId, root: table.root }, request));
   });
   return routes;
 }

@@ -1,7 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireInternal } from '../../shared/http/authMiddleware.ts';
-import { compactionError } from '../../shared/http/compactionError.ts';
 import { createFunctionApp } from '../../shared/http/functionApp.ts';
 import { internalScope } from '../../shared/http/internalScope.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
@@ -31,9 +30,7 @@ export function createRebuildApp(deps: Dependencies): Hono<AppEnv> {
   app.use('/compactor/*', requireInternal);
   app.post('/compactor/rebuild', async (c) => {
     const { rebuild_manifest_path } = await readJsonBody(c, rebuildBody);
-    return c.json(
-      await compactorFor(deps, internalScope(c)).rebuild(rebuild_manifest_path).catch(compactionError),
-    );
+    return c.json(await compactorFor(deps, internalScope(c)).rebuild(rebuild_manifest_path));
   });
   return app;
 }

@@ -1,10 +1,9 @@
 import { Hono } from 'hono';
-import { ApiError, badRequest } from '../../shared/http/apiError.ts';
+import { badRequest } from '../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
 import {
-  BackfillCommandError,
   type BackfillRequest,
   changeBackfillState,
   createBackfill,
@@ -39,9 +38,6 @@ const retryBody = validator<{ retryRequestId?: string }>({
 
 const TARGETS = { pause: 'PAUSED', resume: 'RUNNING', cancel: 'CANCELING' } as const;
 
-const asApiError = (error: unknown) =>
-  error instanceof BackfillCommandError ? new ApiError(error.status, error.message, error.details) : error;
-
 /** The commands of backfills (they append ledger events); reads are served by the api function. */
 export function backfillCommandRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
@@ -50,54 +46,42 @@ export function backfillCommandRoutes(deps: Dependencies) {
 
   routes.post(base, writers, async (c) => {
     const input = await readJsonBody(c, createBody);
-    try {
-      const { status, body } = await createBackfill(
-        deps,
-        c.get('principal').scope!,
-        input,
-        c.req.header('idempotency-key'),
-      );
-      return c.json(body, status);
-    } catch (error) {
-      throw asApiError(error);
-    }
+    const { status, body } = await createBackfill(
+      deps,
+      c.get('principal').scope!,
+      input,
+      c.req.header('idempotency-key'),
+    );
+    return c.json(body, status);
   });
 
   for (const [action, toState] of Object.entries(TARGETS))
     routes.post(`${base}/:backfillId/${action}`, writers, async (c) => {
       const body = c.req.header('content-type') ? await readJsonBody(c, transitionBody) : {};
       const principal = c.get('principal');
-      try {
-        return c.json(
-          await changeBackfillState(
-            deps,
-            principal.scope!,
-            c.req.param('backfillId'),
-            toState,
-            principal.subject,
-            body.expectedStateVersion,
-          ),
-        );
-      } catch (error) {
-        throw asApiError(error);
-      }
+      return c.json(
+        await changeBackfillState(
+          deps,
+          principal.scope!,
+          c.req.param('backfillId'),
+          toState,
+          principal.subject,
+          body.expectedStateVersion,
+        ),
+      );
     });
 
   routes.post(`${base}/:backfillId/retry-failed`, writers, async (c) => {
     const body = c.req.header('content-type') ? await readJsonBody(c, retryBody) : {};
     const retryRequestId = body.retryRequestId ?? c.req.header('idempotency-key');
     if (!retryRequestId) throw badRequest('retryRequestId or Idempotency-Key is required');
-    try {
-      const { status, body: accepted } = await retryFailedBackfill(
-        deps,
-        c.get('principal').scope!,
-        c.req.param('backfillId'),
-        retryRequestId,
-      );
-      return c.json(accepted, status);
-    } catch (error) {
-      throw asApiError(error);
-    }
+    const { status, body: accepted } = await retryFailedBackfill(
+      deps,
+      c.get('principal').scope!,
+      c.req.param('backfillId'),
+      retryRequestId,
+    );
+    return c.json(accepted, status);
   });
 
   return routes;

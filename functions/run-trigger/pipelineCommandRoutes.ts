@@ -1,11 +1,9 @@
 import { type Context, Hono } from 'hono';
-import { ApiError } from '../../shared/http/apiError.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
 import {
   cancelPipelineBackfill,
-  PipelineRunError,
   type PipelineRunRequest,
   startPipelineRun,
 } from '../../shared/orchestration/pipeline/pipelineBackfills.ts';
@@ -38,11 +36,6 @@ const cancelBody = validator<{ reason?: string }>({
   properties: { reason: { type: 'string', maxLength: 1024 } },
 });
 
-const asApiError = (error: unknown) => {
-  if (error instanceof PipelineRunError) return new ApiError(error.status, error.message, error.details);
-  return error;
-};
-
 /** The commands of pipelines (they append ledger events); reads are served by the api function. */
 export function pipelineCommandRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
@@ -53,36 +46,28 @@ export function pipelineCommandRoutes(deps: Dependencies) {
   routes.post(`${ws}/pipelines/:name/runs`, requireRole('operator'), async (c) => {
     const request = await readJsonBody(c, runBody);
     const name = c.req.param('name');
-    try {
-      const { status, body } = await startPipelineRun(
-        deps,
-        scopeOf(c),
-        name === '_default' ? undefined : name,
-        request,
-        c.get('principal').subject,
-        c.req.header('idempotency-key'),
-      );
-      return c.json(body, status);
-    } catch (error) {
-      throw asApiError(error);
-    }
+    const { status, body } = await startPipelineRun(
+      deps,
+      scopeOf(c),
+      name === '_default' ? undefined : name,
+      request,
+      c.get('principal').subject,
+      c.req.header('idempotency-key'),
+    );
+    return c.json(body, status);
   });
 
   routes.post(`${ws}/pipeline-backfills/:id/cancel`, requireRole('operator'), async (c) => {
     const body = c.req.header('content-type') ? await readJsonBody(c, cancelBody) : {};
-    try {
-      return c.json(
-        await cancelPipelineBackfill(
-          deps,
-          scopeOf(c),
-          c.req.param('id'),
-          c.get('principal').subject,
-          body.reason,
-        ),
-      );
-    } catch (error) {
-      throw asApiError(error);
-    }
+    return c.json(
+      await cancelPipelineBackfill(
+        deps,
+        scopeOf(c),
+        c.req.param('id'),
+        c.get('principal').subject,
+        body.reason,
+      ),
+    );
   });
   return routes;
 }

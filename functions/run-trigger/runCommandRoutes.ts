@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { ApiError, notFound } from '../../shared/http/apiError.ts';
+import { ArcoError, notFound } from '../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
@@ -7,9 +7,9 @@ import type { RunRow } from '../../shared/orchestration/run/evolve.ts';
 import { readerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
 import { publicRunState } from '../../shared/orchestration/run/runViews.ts';
-import { type RerunRequest, rerunRun, RunNotFoundError } from '../../shared/orchestration/run/rerunRun.ts';
-import { type RetryRequest, RetryRefused, retryRun } from '../../shared/orchestration/run/retryRun.ts';
-import { type TriggerRequest, TriggerError, triggerRun } from '../../shared/orchestration/run/triggerRun.ts';
+import { type RerunRequest, rerunRun } from '../../shared/orchestration/run/rerunRun.ts';
+import { type RetryRequest, retryRun } from '../../shared/orchestration/run/retryRun.ts';
+import { type TriggerRequest, triggerRun } from '../../shared/orchestration/run/triggerRun.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { canonicalTriggerRequest } from '../../shared/http/partitionInput.ts';
 
@@ -83,19 +83,14 @@ export function runCommandRoutes(deps: Dependencies) {
   routes.post('/workspaces/:workspaceId/runs', requireRole('operator', 'producer'), async (c) => {
     const principal = c.get('principal');
     const request = await canonicalTriggerRequest(deps, principal.scope!, await readJsonBody(c, triggerBody));
-    try {
-      const { status, body } = await triggerRun(
-        deps,
-        principal.scope!,
-        { manual: { userId: principal.subject } },
-        request,
-        c.req.header('idempotency-key'),
-      );
-      return c.json(body, status);
-    } catch (error) {
-      if (error instanceof TriggerError) throw new ApiError(error.status, error.message, error.details);
-      throw error;
-    }
+    const { status, body } = await triggerRun(
+      deps,
+      principal.scope!,
+      { manual: { userId: principal.subject } },
+      request,
+      c.req.header('idempotency-key'),
+    );
+    return c.json(body, status);
   });
 
   routes.post(
@@ -104,20 +99,14 @@ export function runCommandRoutes(deps: Dependencies) {
     async (c) => {
       const request = await readJsonBody(c, rerunBody);
       const principal = c.get('principal');
-      try {
-        const { status, body } = await rerunRun(
-          deps,
-          principal.scope!,
-          principal.subject,
-          c.req.param('runId'),
-          request,
-        );
-        return c.json(body, status);
-      } catch (error) {
-        if (error instanceof RunNotFoundError) throw notFound(error.message);
-        if (error instanceof TriggerError) throw new ApiError(error.status, error.message, error.details);
-        throw error;
-      }
+      const { status, body } = await rerunRun(
+        deps,
+        principal.scope!,
+        principal.subject,
+        c.req.param('runId'),
+        request,
+      );
+      return c.json(body, status);
     },
   );
 
@@ -134,7 +123,7 @@ export function runCommandRoutes(deps: Dependencies) {
     if (!run) throw notFound(`run not found: ${runId}`);
     if (!run.cancelRequested) {
       if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(run.state))
-        throw new ApiError(409, `run ${runId} is already in terminal state ${run.state}`);
+        throw new ArcoError('conflict', `run ${runId} is already in terminal state ${run.state}`);
       const { visibility_status } = await appendVisible(deps, scope, [
         {
           data: {
@@ -163,12 +152,7 @@ export function runCommandRoutes(deps: Dependencies) {
   routes.post('/workspaces/:workspaceId/runs/:runId/retry', requireRole('operator'), async (c) => {
     const request = c.req.header('content-type') ? await readJsonBody(c, retryBody) : {};
     const principal = c.get('principal');
-    try {
-      return c.json(await retryRun(deps, principal.scope!, c.req.param('runId'), request, principal.subject));
-    } catch (error) {
-      if (error instanceof RetryRefused) throw new ApiError(error.status, error.message, error.details);
-      throw error;
-    }
+    return c.json(await retryRun(deps, principal.scope!, c.req.param('runId'), request, principal.subject));
   });
   return routes;
 }

@@ -1,11 +1,10 @@
 import { type Context, Hono } from 'hono';
-import { ApiError, notFound } from '../../shared/http/apiError.ts';
+import { notFound } from '../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
 import { readerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { type ScheduleInput, upsertSchedule } from '../../shared/orchestration/schedule/scheduleCommands.ts';
-import { TriggerError } from '../../shared/orchestration/run/triggerRun.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 const scheduleBody = validator<ScheduleInput>({
@@ -35,9 +34,6 @@ const emptyBody = validator<Record<string, never>>({
   properties: {},
 });
 
-const asApiError = (error: unknown) =>
-  error instanceof TriggerError ? new ApiError(error.status, error.message, error.details) : error;
-
 /** The commands of schedules (they append ledger events); reads are served by the api function. */
 export function scheduleCommandRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
@@ -54,17 +50,13 @@ export function scheduleCommandRoutes(deps: Dependencies) {
 
   routes.put(`${base}/:scheduleId`, requireRole('operator', 'producer'), async (c) => {
     const input = await readJsonBody(c, scheduleBody);
-    try {
-      const { status, body } = await upsertSchedule(
-        deps,
-        c.get('principal').scope!,
-        c.req.param('scheduleId'),
-        () => input,
-      );
-      return c.json(body, status);
-    } catch (error) {
-      throw asApiError(error);
-    }
+    const { status, body } = await upsertSchedule(
+      deps,
+      c.get('principal').scope!,
+      c.req.param('scheduleId'),
+      () => input,
+    );
+    return c.json(body, status);
   });
 
   for (const [action, enabled] of [
@@ -76,15 +68,11 @@ export function scheduleCommandRoutes(deps: Dependencies) {
         await readJsonBody(c, emptyBody);
       const id = c.req.param('scheduleId');
       if (!(await read(c, id)).definition) throw notFound(`schedule not found: ${id}`);
-      try {
-        const { body } = await upsertSchedule(deps, c.get('principal').scope!, id, (existing) => ({
-          ...existing!,
-          enabled,
-        }));
-        return c.json(body, 200);
-      } catch (error) {
-        throw asApiError(error);
-      }
+      const { body } = await upsertSchedule(deps, c.get('principal').scope!, id, (existing) => ({
+        ...existing!,
+        enabled,
+      }));
+      return c.json(body, 200);
     });
 
   return routes;

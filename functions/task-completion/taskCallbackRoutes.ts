@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireInternal } from '../../shared/http/authMiddleware.ts';
+import { HTTP_STATUS } from '../../shared/http/errorBody.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
 import {
   type CallbackBody,
@@ -57,7 +58,10 @@ export function taskCallbackRoutes(deps: Dependencies) {
         return c.json(await handleTaskCallback(deps, kind, c.req.param('taskId'), bearer, body));
       } catch (error) {
         if (error instanceof CallbackError)
-          return c.json({ error: error.error, message: error.message, ...error.extra }, error.status as 400);
+          return c.json(
+            { error: error.error, message: error.message, ...error.extra },
+            HTTP_STATUS[error.code] as 400,
+          );
         throw error;
       }
     });

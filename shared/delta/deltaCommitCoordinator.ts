@@ -28,6 +28,7 @@ import {
   type ReservationFacts,
   type StateChange,
 } from './coordinatorState.ts';
+import { ArcoError, type ErrorCode } from '../core/arcoError.ts';
 
 export interface CommitResponse {
   version: number;
@@ -59,16 +60,24 @@ export type DeltaErrorReason =
   | 'invalid_table_definition'
   | 'invalid_partition_values';
 
-/** A refusal of the coordinator; `status` and `reason` are the spec's A8 catalogue. */
-export class DeltaCommitError extends Error {
+/**
+ * A refusal of the coordinator; `code` and `reason` are the spec's A8 catalogue (`details` is
+ * `{reason, …extra}`, and a `retryAfterMs` becomes the answer's Retry-After in whole seconds).
+ */
+export class DeltaCommitError extends ArcoError {
   constructor(
-    readonly status: 400 | 404 | 409,
+    code: Extract<ErrorCode, 'invalid_argument' | 'not_found' | 'conflict'>,
     readonly reason: DeltaErrorReason,
     message: string,
     readonly extra: Record<string, unknown> = {},
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super(
+      code,
+      message,
+      { reason, ...extra },
+      retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {},
+    );
   }
 }
 
@@ -102,7 +111,7 @@ export const coordinatorDocPath = (scope: Scope, tableId: string) =>
  */
 export function payloadRefusal(error: DeltaPayloadError, what: string): DeltaCommitError {
   return new DeltaCommitError(
-    400,
+    'invalid_argument',
     error instanceof PartitionValuesError ? 'invalid_partition_values' : 'invalid_payload',
     `${what} is not a valid Delta commit for this table: ${error.message}`,
     error.details,
@@ -155,13 +164,13 @@ export class DeltaCommitCoordinator {
   async replay(tableId: string, request: CommitRequest): Promise<CommitResponse | null> {
     if (!UUID_V7.test(request.key))
       throw new DeltaCommitError(
-        400,
+        'invalid_argument',
         'invalid_idempotency_key',
         'Idempotency-Key must be a canonical lowercase UUIDv7',
       );
     if (!request.staged_path.startsWith(stagingPrefix(tableId)) || request.staged_path.includes('..'))
       throw new DeltaCommitError(
-        400,
+        'invalid_argument',
         'invalid_staged_path',
         `staged_path must start with ${stagingPrefix(tableId)}`,
       );
@@ -173,7 +182,8 @@ export class DeltaCommitCoordinator {
       marker.staged_version === request.staged_version;
     if (!sameShape) {
       const payload = await this.deps.objects.get(request.staged_path);
-      if (!payload) throw new DeltaCommitError(404, 'staged_payload_not_found', 'staged payload not found');
+      if (!payload)
+        throw new DeltaCommitError('not_found', 'staged_payload_not_found', 'staged payload not found');
       if (
         requestHash(request.key, request.read_version, request.staged_path, payload.bytes) !==
         marker.request_hash
@@ -225,7 +235,13 @@ export class DeltaCommitCoordinator {
       }
       switch (decision.kind) {
         case 'reject':
-          throw new DeltaCommitError(409, decision.reason, decision.message, {}, decision.retryAfterMs);
+          throw new DeltaCommitError(
+            'conflict',
+            decision.reason,
+            decision.message,
+            {},
+            decision.retryAfterMs,
+          );
         case 'recover': {
           const recovered = await this.recover(table, decision.inflight);
           if (decision.inflight.commit_id === request.key) {
@@ -251,7 +267,7 @@ export class DeltaCommitCoordinator {
       }
     }
     if (version === undefined)
-      throw new DeltaCommitError(409, 'coordinator_contention', 'too many concurrent commits; retry');
+      throw new DeltaCommitError('conflict', 'coordinator_contention', 'too many concurrent commits; retry');
 
     const response = { version, delta_log_path: logPath(table.root, version) };
     const written = await this.writeLog(response.delta_log_path, payload);
@@ -260,7 +276,7 @@ export class DeltaCommitCoordinator {
         clearRecovered(s, this.inflightOf(s, request.key, version), true, true),
       );
       throw new DeltaCommitError(
-        409,
+        'conflict',
         'log_version_taken',
         `version ${version} was written by another commit`,
       );
@@ -365,7 +381,7 @@ export class DeltaCommitCoordinator {
 
   private reused() {
     return new DeltaCommitError(
-      409,
+      'conflict',
       'idempotency_key_reused',
       'this idempotency key was used for a different commit',
     );
@@ -374,10 +390,14 @@ export class DeltaCommitCoordinator {
   private async loadStaged(stagedPath: string, stagedVersion: string): Promise<Buffer> {
     const staged = await this.deps.objects.get(stagedPath);
     if (!staged)
-      throw new DeltaCommitError(404, 'staged_payload_not_found', `staged payload ${stagedPath} not found`);
+      throw new DeltaCommitError(
+        'not_found',
+        'staged_payload_not_found',
+        `staged payload ${stagedPath} not found`,
+      );
     if (staged.generation !== stagedVersion)
       throw new DeltaCommitError(
-        409,
+        'conflict',
         'staged_version_mismatch',
         'staged_version does not match the staged object',
         {
@@ -432,7 +452,7 @@ export class DeltaCommitCoordinator {
     for (let round = 0; round < this.maxRounds; round += 1) {
       const observed = await this.versionedState(tableId);
       const decided = change(observed.state);
-      if (decided.kind === 'reject') throw new DeltaCommitError(409, decided.reason, decided.message);
+      if (decided.kind === 'reject') throw new DeltaCommitError('conflict', decided.reason, decided.message);
       if (decided.kind === 'unchanged') return;
       const written = await this.deps.documents.compareAndSet(
         this.docPath(tableId),
@@ -441,6 +461,6 @@ export class DeltaCommitCoordinator {
       );
       if (written.status === 'written') return;
     }
-    throw new DeltaCommitError(409, 'coordinator_contention', 'too many concurrent commits; retry');
+    throw new DeltaCommitError('conflict', 'coordinator_contention', 'too many concurrent commits; retry');
   }
 }

@@ -54,7 +54,7 @@ export class DeltaTables {
       root = tableRoot(tableId, request.location, this.scope);
     } catch (error) {
       if (error instanceof InvalidLocationError)
-        throw new DeltaCommitError(400, 'invalid_location', error.message);
+        throw new DeltaCommitError('invalid_argument', 'invalid_location', error.message);
       throw error;
     }
     const schemaString = request.schema_string ?? EMPTY_SCHEMA;
@@ -63,7 +63,7 @@ export class DeltaTables {
       partitionColumnsOf({ schemaString, partitionColumns });
     } catch (error) {
       if (error instanceof InvalidTableDefinitionError)
-        throw new DeltaCommitError(400, 'invalid_table_definition', error.message);
+        throw new DeltaCommitError('invalid_argument', 'invalid_table_definition', error.message);
       throw error;
     }
     if (request.location !== undefined) await this.refuseForeignLog(request.name, root);
@@ -81,7 +81,7 @@ export class DeltaTables {
     if (result.status === 'location_in_use') throw locationInUse(root, result.owner);
     const table = result.table;
     if (result.status === 'exists' && !sameDefinition(table, candidate))
-      throw new DeltaCommitError(409, 'table_exists', `a table named ${request.name} already exists`, {
+      throw new DeltaCommitError('conflict', 'table_exists', `a table named ${request.name} already exists`, {
         existing_id: table.table_id,
       });
     await this.ensureVersionZero(table);
@@ -174,7 +174,7 @@ export class DeltaTables {
       contentType: 'application/x-ndjson',
     });
     if (put.status !== 'written')
-      throw new DeltaCommitError(409, 'staging_path_exists', 'staging path exists, retry');
+      throw new DeltaCommitError('conflict', 'staging_path_exists', 'staging path exists, retry');
     return { staged_path: stagedPath, staged_version: put.generation };
   }
 }
@@ -182,7 +182,7 @@ export class DeltaTables {
 function locationInUse(root: string, owner: LocationOwner): DeltaCommitError {
   const where = { same: 'is', contains: 'lies inside', inside: 'contains' }[owner.relation];
   return new DeltaCommitError(
-    409,
+    'conflict',
     'location_in_use',
     `location ${root} ${where} the location of table ${owner.name} (${owner.table_id}) at ${owner.root}`,
     { owner_table_id: owner.table_id, owner_name: owner.name, owner_location: owner.root },

@@ -1,20 +1,14 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Principal, Role } from '../auth/principal.ts';
 import { InvalidTokenError, type TokenVerifier } from '../auth/tokenVerifier.ts';
-import { ApiError, forbidden, notFound } from './apiError.ts';
+import { ArcoError, forbidden, notFound } from '../core/arcoError.ts';
 import type { AppEnv } from './appEnv.ts';
 import { dialectForPath } from './errorBody.ts';
 
 const unauthorizedFor = (path: string, message: string, orchestrationCode: string) =>
-  new ApiError(
-    401,
-    message,
-    undefined,
-    dialectForPath(path) === 'registry' ? 'unauthorized' : orchestrationCode,
-    {
-      'WWW-Authenticate': 'Bearer',
-    },
-  );
+  new ArcoError('unauthenticated', message, undefined, {
+    wireCode: dialectForPath(path) === 'registry' ? 'unauthorized' : orchestrationCode,
+  });
 
 /** Verifies the bearer token and sets the principal; scope is only ever taken from it. */
 export function authenticate(verifier: TokenVerifier): MiddlewareHandler<AppEnv> {

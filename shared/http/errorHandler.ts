@@ -1,36 +1,41 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { InjectedFault } from '../core/failpoints.ts';
-import { ApiError } from './apiError.ts';
+import { ArcoError } from '../core/arcoError.ts';
 import type { AppEnv } from './appEnv.ts';
-import { dialectForPath, errorBody } from './errorBody.ts';
+import { dialectForPath, errorBody, errorCodeForStatus, errorHeaders, HTTP_STATUS } from './errorBody.ts';
 
-/** Turns anything thrown by a route into the API family's error body; 5xx details stay in the logs. */
+/**
+ * Turns anything thrown by a route into the API family's error body: an ArcoError as its code maps
+ * (errorBody.ts), an injected fault as 500 `injected_fault`, anything else as 500 `internal error` with
+ * its stack in the log only.
+ */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
   const log = c.get('log');
-  let apiError: ApiError;
-  if (error instanceof ApiError) apiError = error;
+  let apiError: ArcoError;
+  if (error instanceof ArcoError) apiError = error;
   else if (error instanceof InjectedFault)
-    apiError = new ApiError(
-      500,
+    apiError = new ArcoError(
+      'internal',
       error.message,
       { reason: 'injected_fault', failpoint: error.failpoint },
-      'injected_fault',
+      { wireCode: 'injected_fault' },
     );
   else if (error instanceof HTTPException)
-    apiError = new ApiError(error.status, error.message || 'request rejected');
+    apiError = new ArcoError(errorCodeForStatus(error.status), error.message || 'request rejected');
   else {
     log?.error('unhandled error', { error: error.stack ?? String(error) });
-    apiError = new ApiError(500, 'internal error');
+    apiError = new ArcoError('internal', 'internal error');
   }
-  if (apiError.status >= 500 && apiError !== (error as unknown))
+  const status = HTTP_STATUS[apiError.code];
+  if (status >= 500 && apiError !== (error as unknown))
     log?.warn(apiError.message, { details: apiError.details });
   const requestId = c.get('requestId') ?? '';
   const body = errorBody(dialectForPath(c.req.path), apiError, requestId);
   c.set('errorCode', String(body.code));
-  return c.json(body, apiError.status as 400, { 'Cache-Control': 'no-store', ...apiError.headers });
+  return c.json(body, status as 400, { 'Cache-Control': 'no-store', ...errorHeaders(apiError) });
 }
 
 export function handleNotFound(c: Context<AppEnv>): Response {
-  return handleError(new ApiError(404, `no route for ${c.req.method} ${c.req.path}`), c);
+  return handleError(new ArcoError('not_found', `no route for ${c.req.method} ${c.req.path}`), c);
 }

@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { IdGenerator } from '../adapters/idGenerator.ts';
 import type { TokenVerifier } from '../auth/tokenVerifier.ts';
 import type { Logger } from '../observability/logger.ts';
-import { ApiError } from './apiError.ts';
+import { ArcoError } from '../core/arcoError.ts';
 import type { AppEnv } from './appEnv.ts';
 import { authenticate, requireWorkspace } from './authMiddleware.ts';
 import { handleError, handleNotFound } from './errorHandler.ts';
@@ -38,7 +38,7 @@ export function createFunctionApp(deps: FunctionAppDependencies): Hono<AppEnv> {
     bodyLimit({
       maxSize: deps.config.maxBodyBytes,
       onError: () => {
-        throw new ApiError(413, `request body exceeds ${deps.config.maxBodyBytes} bytes`);
+        throw new ArcoError('payload_too_large', `request body exceeds ${deps.config.maxBodyBytes} bytes`);
       },
     }),
   );

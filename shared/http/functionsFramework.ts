@@ -14,8 +14,8 @@ import { dirname, join } from 'node:path';
 import { http, type HttpFunction, type Request, type Response } from '@google-cloud/functions-framework';
 import type { IdGenerator } from '../adapters/idGenerator.ts';
 import type { Logger } from '../observability/logger.ts';
-import { ApiError, badRequest } from './apiError.ts';
-import { dialectForPath, errorBody } from './errorBody.ts';
+import { ArcoError, badRequest } from '../core/arcoError.ts';
+import { dialectForPath, errorBody, errorCodeForStatus, errorHeaders, HTTP_STATUS } from './errorBody.ts';
 import { jsonEncodingProblem } from './jsonBody.ts';
 import { requestIdFor } from './requestContext.ts';
 
@@ -40,7 +40,7 @@ interface BodyParserError {
  * the limit, 415 for an unsupported charset or content encoding, the error's own 4xx for other client
  * errors, else 500. Messages are ours: body-parser's quote the body.
  */
-export function frameworkError(error: unknown, maxBodyBytes: number): ApiError {
+export function frameworkError(error: unknown, maxBodyBytes: number): ArcoError {
   const { type, status, expose, body } = (error ?? {}) as BodyParserError;
   switch (type) {
     case 'entity.parse.failed':
@@ -48,19 +48,23 @@ export function frameworkError(error: unknown, maxBodyBytes: number): ApiError {
         ? badRequest('request body must be a JSON object', { reason: 'not_an_object' })
         : badRequest('request body is not valid JSON', { reason: 'malformed_json' });
     case 'entity.too.large':
-      return new ApiError(413, `request body exceeds ${maxBodyBytes} bytes`);
+      return new ArcoError('payload_too_large', `request body exceeds ${maxBodyBytes} bytes`);
     case 'charset.unsupported':
-      return new ApiError(415, 'unsupported charset: send the body in UTF-8', { field: 'Content-Type' });
+      return new ArcoError('unsupported_media_type', 'unsupported charset: send the body in UTF-8', {
+        field: 'Content-Type',
+      });
     case 'encoding.unsupported':
-      return new ApiError(415, 'unsupported Content-Encoding', { field: 'Content-Encoding' });
+      return new ArcoError('unsupported_media_type', 'unsupported Content-Encoding', {
+        field: 'Content-Encoding',
+      });
     case 'request.aborted':
       return badRequest('the request was aborted before its body was read');
     case 'request.size.invalid':
       return badRequest('the request body does not have the length Content-Length declares');
   }
   if (typeof status === 'number' && status >= 400 && status < 500 && expose === true)
-    return new ApiError(status, 'request body rejected');
-  return new ApiError(500, 'internal error');
+    return new ArcoError(errorCodeForStatus(status), 'request body rejected');
+  return new ArcoError('internal', 'internal error');
 }
 
 function isJsonText(body: unknown): boolean {
@@ -81,15 +85,16 @@ export function requestBodyProblem(
   contentType: string | undefined,
   rawBody: Uint8Array | undefined,
   maxBodyBytes: number,
-): ApiError | null {
+): ArcoError | null {
   if (!rawBody) return null;
-  if (rawBody.length > maxBodyBytes) return new ApiError(413, `request body exceeds ${maxBodyBytes} bytes`);
+  if (rawBody.length > maxBodyBytes)
+    return new ArcoError('payload_too_large', `request body exceeds ${maxBodyBytes} bytes`);
   return jsonEncodingProblem(contentType, rawBody);
 }
 
 /** An error answer in the dialect of the request's path, with the request id of the API family. */
 export function frameworkErrorResponse(
-  apiError: ApiError,
+  apiError: ArcoError,
   path: string,
   header: (name: string) => string | undefined,
   ids: IdGenerator,
@@ -97,12 +102,12 @@ export function frameworkErrorResponse(
   const dialect = dialectForPath(path);
   const requestId = requestIdFor(path, header, ids);
   return {
-    status: apiError.status,
+    status: HTTP_STATUS[apiError.code],
     headers: {
       'Content-Type': 'application/json',
       'Cache-Control': 'no-store',
       [dialect === 'registry' ? 'X-Correlation-Id' : 'X-Request-Id']: requestId,
-      ...apiError.headers,
+      ...errorHeaders(apiError),
     },
     body: errorBody(dialect, apiError, requestId),
     requestId,
@@ -112,7 +117,7 @@ export function frameworkErrorResponse(
 function answer(
   req: Request,
   res: Response,
-  apiError: ApiError,
+  apiError: ArcoError,
   settings: FunctionSettings,
   cause?: unknown,
 ) {
@@ -178,7 +183,7 @@ function frameworkHook(): WeakMap<object, FunctionSettings> {
       // Too large wins over malformed, as in the app (the size is known before the content matters).
       const tooLarge = (req.rawBody?.length ?? 0) > settings.maxBodyBytes;
       const apiError = tooLarge
-        ? new ApiError(413, `request body exceeds ${settings.maxBodyBytes} bytes`)
+        ? new ArcoError('payload_too_large', `request body exceeds ${settings.maxBodyBytes} bytes`)
         : frameworkError(error, settings.maxBodyBytes);
       answer(req, res, apiError, settings, error);
     });
@@ -192,7 +197,7 @@ function frameworkHook(): WeakMap<object, FunctionSettings> {
  * Registers `handler` as the HTTP function `target` of the Functions Framework (what `http()` does),
  * so that nothing the framework or the handler does answers with anything but the API's error body:
  * body-parser's errors go through `frameworkError`; a body over `maxBodyBytes` answers 413 and a JSON
- * body that is not UTF-8 400/415 before the handler runs; an `ApiError` the handler throws is answered
+ * body that is not UTF-8 400/415 before the handler runs; an `ArcoError` the handler throws is answered
  * as such and anything else it throws as 500 `internal error` (the stack goes to the log only).
  */
 export function registerHttpFunction(
@@ -216,7 +221,7 @@ export function registerHttpFunction(
       answer(
         req,
         res,
-        error instanceof ApiError ? error : new ApiError(500, 'internal error'),
+        error instanceof ArcoError ? error : new ArcoError('internal', 'internal error'),
         settings,
         error,
       );
@@ -232,7 +237,7 @@ export function registerHttpFunction(
  */
 export function jsonObjectBody(req: Request): Record<string, unknown> {
   if (!/^application\/json\s*(;|$)/i.test(req.header('content-type') ?? ''))
-    throw new ApiError(415, 'Content-Type must be application/json');
+    throw new ArcoError('unsupported_media_type', 'Content-Type must be application/json');
   // body-parser turns an empty JSON body into `{}`; the bytes tell.
   if (!req.rawBody?.length)
     throw badRequest('request body is empty; send a JSON object', { reason: 'empty_body' });

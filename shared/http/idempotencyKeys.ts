@@ -3,7 +3,7 @@ import type { Clock } from '../adapters/clock.ts';
 import type { DocumentStore } from '../adapters/documentStore.ts';
 import { stableJson } from '../core/canonicalJson.ts';
 import { sha256Hex } from '../core/hashing.ts';
-import { ApiError } from './apiError.ts';
+import { ArcoError } from '../core/arcoError.ts';
 import type { AppEnv } from './appEnv.ts';
 import { idempotentRequest } from './idempotentRequest.ts';
 
@@ -33,7 +33,8 @@ export async function withIdempotencyKey(
     const result = await run();
     return c.json(result.body as object, result.status as 200);
   }
-  if (key.length > 256) throw new ApiError(400, 'Idempotency-Key must be at most 256 characters');
+  if (key.length > 256)
+    throw new ArcoError('invalid_argument', 'Idempotency-Key must be at most 256 characters');
   const principal = c.get('principal');
   const scope = principal.scope!;
   const { response, replayed } = await idempotentRequest(

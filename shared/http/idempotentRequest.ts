@@ -1,6 +1,6 @@
 import type { Clock } from '../adapters/clock.ts';
 import type { DocumentStore } from '../adapters/documentStore.ts';
-import { ApiError, conflict } from './apiError.ts';
+import { ArcoError, conflict } from '../core/arcoError.ts';
 
 /** A response as it is kept for replay: the exact body bytes and the headers that matter (Location). */
 export interface StoredResponse {
@@ -32,8 +32,8 @@ export interface IdempotencyPolicy {
   leaseMs: number;
   ttlMs: number;
   /** Failures that are the request's outcome and replay as such; any other failure frees the key. */
-  keepsError: (error: ApiError) => boolean;
-  errorResponse: (error: ApiError) => StoredResponse;
+  keepsError: (error: ArcoError) => boolean;
+  errorResponse: (error: ArcoError) => StoredResponse;
   /** Extra fields for the record (principal, resource type, key), for whoever reads the store. */
   describe?: Record<string, unknown>;
 }
@@ -44,12 +44,11 @@ export interface IdempotentOutcome {
 }
 
 const inProgress = () =>
-  new ApiError(
-    409,
+  new ArcoError(
+    'conflict',
     'a request with this Idempotency-Key is still in progress; retry shortly',
     { reason: 'idempotency_key_in_progress', field: 'Idempotency-Key', retryable: true },
-    undefined,
-    { 'Retry-After': '1' },
+    { retryAfterSeconds: 1 },
   );
 
 /**
@@ -100,7 +99,7 @@ export async function idempotentRequest(
   try {
     response = await operation();
   } catch (error) {
-    if (!(error instanceof ApiError) || !policy.keepsError(error)) {
+    if (!(error instanceof ArcoError) || !policy.keepsError(error)) {
       await store.documents.delete(policy.recordPath).catch(() => {});
       throw error;
     }

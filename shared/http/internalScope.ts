@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { SCOPE_ID_PATTERN, type Scope } from '../auth/principal.ts';
-import { ApiError } from './apiError.ts';
+import { ArcoError } from '../core/arcoError.ts';
 import type { AppEnv } from './appEnv.ts';
 
 /**
@@ -14,8 +14,8 @@ export function internalScope(c: Context<AppEnv>): Scope {
   const tenant = c.req.header('x-tenant-id') ?? '';
   const workspace = c.req.header('x-workspace-id') ?? '';
   if (!SCOPE_ID_PATTERN.test(tenant) || !SCOPE_ID_PATTERN.test(workspace))
-    throw new ApiError(
-      400,
+    throw new ArcoError(
+      'invalid_argument',
       'an internal token without a workspace must name one with X-Tenant-Id and X-Workspace-Id',
     );
   return { tenant, workspace };

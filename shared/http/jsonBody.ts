@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } fro
 import addFormatsPlugin from 'ajv-formats';
 import { isUtf8 } from 'node:buffer';
 import type { Context } from 'hono';
-import { ApiError, badRequest } from './apiError.ts';
+import { ArcoError, badRequest } from '../core/arcoError.ts';
 import { parseLosslessJson } from './losslessJson.ts';
 
 /** One ajv for every request body and stored document, configured as the registry spec §4.1 says. */
@@ -67,12 +67,14 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
  * types): 415 when its `charset` is not UTF-8 (RFC 8259 §8.1: JSON exchanged between systems is
  * UTF-8), 400 when its bytes are not UTF-8 (a lenient decoder would store U+FFFD in their place).
  */
-export function jsonEncodingProblem(contentType: string | undefined, bytes: Uint8Array): ApiError | null {
+export function jsonEncodingProblem(contentType: string | undefined, bytes: Uint8Array): ArcoError | null {
   const type = contentType ?? '';
   if (!JSON_MEDIA_TYPE.test(type)) return null;
   const charset = CHARSET.exec(type)?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
-    return new ApiError(415, 'unsupported charset: send the body in UTF-8', { field: 'Content-Type' });
+    return new ArcoError('unsupported_media_type', 'unsupported charset: send the body in UTF-8', {
+      field: 'Content-Type',
+    });
   if (!isUtf8(bytes)) return badRequest('request body is not valid UTF-8', { reason: 'invalid_utf8' });
   return null;
 }
@@ -83,7 +85,7 @@ export function jsonEncodingProblem(contentType: string | undefined, bytes: Uint
  */
 export function jsonBodyText(contentType: string | undefined, bytes: Uint8Array): string {
   if (!JSON_MEDIA_TYPE.test(contentType ?? ''))
-    throw new ApiError(415, 'Content-Type must be application/json');
+    throw new ArcoError('unsupported_media_type', 'Content-Type must be application/json');
   const problem = jsonEncodingProblem(contentType, bytes);
   if (problem) throw problem;
   // TextDecoder drops a leading byte order mark, which RFC 8259 §8.1 lets a parser ignore.

@@ -1,4 +1,4 @@
-import { badRequest } from './apiError.ts';
+import { badRequest } from '../core/arcoError.ts';
 
 /** Keyset pagination (orchestration spec §20.3): opaque base64url cursors of the last item's sort key. */
 export function pageLimit(raw: string | undefined, fallback: number): number {

@@ -1,5 +1,5 @@
 import type { Scope } from '../auth/principal.ts';
-import { ApiError } from './apiError.ts';
+import { ArcoError } from '../core/arcoError.ts';
 import { canonicalAssetKey, InvalidAssetKeyError } from '../orchestration/assetKeys.ts';
 import type { CodeLocationManifest } from '../orchestration/codeLocationManifest.ts';
 import { ManifestStore } from '../orchestration/manifestStore.ts';
@@ -19,7 +19,7 @@ import type { Dependencies } from '../runtime/dependencies.ts';
  * with 400 `{code, message, details: {field, partitionKey}}`.
  */
 export const badPartitionKey = (field: string, input: string, error: InvalidPartitionKeyError) =>
-  new ApiError(400, `${field}: ${error.message}`, { field, partitionKey: input });
+  new ArcoError('invalid_argument', `${field}: ${error.message}`, { field, partitionKey: input });
 
 const assetKeyOf = (key: string) => {
   try {
@@ -92,8 +92,8 @@ export async function assetPartitionKey(
     parsePartitionKey(input);
     return input;
   } catch {
-    throw new ApiError(
-      400,
+    throw new ArcoError(
+      'invalid_argument',
       `${field}: ${assetKey} is not a partitioned asset of the deployed manifest, so only the tagged form (date=d:2026-11-30) names its partitions`,
       { field, partitionKey: input },
     );
@@ -104,7 +104,9 @@ export async function assetPartitionKey(
 export function partitionFilter(input: string | undefined): (key: unknown) => boolean {
   if (input === undefined) return () => true;
   if (input === '')
-    throw new ApiError(400, 'partitionKey: the partition key is empty', { field: 'partitionKey' });
+    throw new ArcoError('invalid_argument', 'partitionKey: the partition key is empty', {
+      field: 'partitionKey',
+    });
   try {
     partitionKeyMatches(input, '');
   } catch (error) {

@@ -6,6 +6,7 @@ import {
 } from './pipeline/pipelineDeclarations.ts';
 import { sha256Hex } from '../core/hashing.ts';
 import { canonicalAssetKey, InvalidAssetKeyError } from './assetKeys.ts';
+import { ArcoError } from '../core/arcoError.ts';
 
 /** A code location's manifest (orchestration spec §20.5, plus the local stack contract's worker fields). */
 export interface PartitionDimension {
@@ -89,12 +90,9 @@ export interface CodeLocationManifest {
   pipelines: PipelineDeclaration[];
 }
 
-export class ManifestValidationError extends Error {
-  constructor(
-    message: string,
-    readonly details: Record<string, unknown>,
-  ) {
-    super(message);
+export class ManifestValidationError extends ArcoError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super('invalid_argument', message, details);
   }
 }
 

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/emulators.ts';
 import { type FunctionHost, startFunctionHost } from '../../local/functionHost.ts';
-import { ApiError } from '../../shared/http/apiError.ts';
+import { ArcoError } from '../../shared/core/arcoError.ts';
 import { frameworkError, requestBodyProblem } from '../../shared/http/functionsFramework.ts';
 import { jsonBodyText, jsonEncodingProblem } from '../../shared/http/jsonBody.ts';
 import { bearer, createTestBucket, TEST_SECRET } from '../support/testDependencies.ts';
@@ -47,39 +47,43 @@ describe('body errors as the framework meets them (pure)', () => {
   it("maps body-parser's errors to API errors with messages of our own", () => {
     const parseFailed = (body: string) => ({ type: 'entity.parse.failed', status: 400, expose: true, body });
     expect(frameworkError(parseFailed('{"selection": ['), 10)).toMatchObject({
-      status: 400,
+      code: 'invalid_argument',
       message: 'request body is not valid JSON',
       details: { reason: 'malformed_json' },
     });
     // body-parser's strict mode refuses top-level scalars that are valid JSON.
     expect(frameworkError(parseFailed('42'), 10)).toMatchObject({
-      status: 400,
+      code: 'invalid_argument',
       message: 'request body must be a JSON object',
     });
     expect(frameworkError({ type: 'entity.too.large', status: 413, expose: true }, 10)).toMatchObject({
-      status: 413,
+      code: 'payload_too_large',
       message: 'request body exceeds 10 bytes',
     });
-    expect(frameworkError({ type: 'charset.unsupported', status: 415, expose: true }, 10).status).toBe(415);
-    expect(frameworkError({ type: 'encoding.unsupported', status: 415, expose: true }, 10).status).toBe(415);
+    expect(frameworkError({ type: 'charset.unsupported', status: 415, expose: true }, 10).code).toBe(
+      'unsupported_media_type',
+    );
+    expect(frameworkError({ type: 'encoding.unsupported', status: 415, expose: true }, 10).code).toBe(
+      'unsupported_media_type',
+    );
     expect(frameworkError({ type: 'parameters.too.many', status: 413, expose: true }, 10)).toMatchObject({
-      status: 413,
+      code: 'payload_too_large',
       message: 'request body rejected',
     });
     expect(frameworkError(new Error('/srv/app/x.js:1 boom'), 10)).toMatchObject({
-      status: 500,
+      code: 'internal',
       message: 'internal error',
     });
   });
 
   it('refuses oversized bodies and JSON that is not UTF-8 before a function runs', () => {
-    expect(requestBodyProblem('application/json', Buffer.from('{"a":1}'), 4)?.status).toBe(413);
+    expect(requestBodyProblem('application/json', Buffer.from('{"a":1}'), 4)?.code).toBe('payload_too_large');
     expect(requestBodyProblem('application/json', NOT_UTF8, 100)).toMatchObject({
-      status: 400,
+      code: 'invalid_argument',
       details: { reason: 'invalid_utf8' },
     });
-    expect(requestBodyProblem('application/json; charset=ISO-8859-1', Buffer.from('{}'), 100)?.status).toBe(
-      415,
+    expect(requestBodyProblem('application/json; charset=ISO-8859-1', Buffer.from('{}'), 100)?.code).toBe(
+      'unsupported_media_type',
     );
     expect(requestBodyProblem('application/json; charset=utf-8', Buffer.from('{}'), 100)).toBeNull();
     // Other media types are the route's business (a form post may be Latin-1).
@@ -92,12 +96,12 @@ describe('body errors as the framework meets them (pure)', () => {
       try {
         jsonBodyText(type, bytes);
       } catch (error) {
-        return error as ApiError;
+        return error as ArcoError;
       }
       throw new Error('accepted');
     };
-    expect(refused('text/plain', Buffer.from('{}')).status).toBe(415);
-    expect(refused(undefined, Buffer.from('{}')).status).toBe(415);
+    expect(refused('text/plain', Buffer.from('{}')).code).toBe('unsupported_media_type');
+    expect(refused(undefined, Buffer.from('{}')).code).toBe('unsupported_media_type');
     expect(refused('application/json', Buffer.from('  ')).details).toEqual({ reason: 'empty_body' });
     expect(refused('application/json', NOT_UTF8).details).toEqual({ reason: 'invalid_utf8' });
     expect(jsonBodyText('application/json', Buffer.from('\ufeff{"a":"é"}'))).toBe('{"a":"é"}');

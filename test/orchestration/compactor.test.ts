@@ -20,7 +20,12 @@ import {
   type Pointer,
   ProjectionStore,
 } from '../../shared/orchestration/state/projectionStore.ts';
-import { keyOf, type Row, TABLES, type TableName } from '../../shared/orchestration/state/projectionTables.ts';
+import {
+  keyOf,
+  type Row,
+  TABLES,
+  type TableName,
+} from '../../shared/orchestration/state/projectionTables.ts';
 import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { testDependencies, uniqueName } from '../support/testDependencies.ts';
@@ -290,20 +295,20 @@ describe('state store: ledger, compactor, projections', () => {
       }),
     );
     expect(missing).toMatchObject({
-      status: 404,
+      code: 'not_found',
       details: { missing_paths: ['ledger/orchestration/2026-01-01/01JXXXXXXXXXXXXXXXXXXXXXXX.json'] },
     });
-    expect((await attempt('not-json', '{nope'))?.status).toBe(400);
+    expect((await attempt('not-json', '{nope'))?.code).toBe('invalid_argument');
     const badPath = 'ledger/orchestration/2026-11-23/01JZZZZZZZZZZZZZZZZZZZZZZZ.json';
     await objects.put(badPath, '{"eventId":"01JZZZZZZZZZZZZZZZZZZZZZZZ","data":{}}');
     const malformed = await attempt('malformed-event', JSON.stringify({ event_paths: [badPath] }));
-    expect(malformed).toMatchObject({ status: 400, details: { path: badPath } });
+    expect(malformed).toMatchObject({ code: 'invalid_argument', details: { path: badPath } });
     expect(malformed?.message).toContain('is malformed');
-    expect((await attempt('wrong-shape', '{"paths":[]}'))?.status).toBe(400);
-    expect((await attempt('not-ledger', JSON.stringify({ event_paths: ['state/x.json'] })))?.status).toBe(
-      400,
+    expect((await attempt('wrong-shape', '{"paths":[]}'))?.code).toBe('invalid_argument');
+    expect((await attempt('not-ledger', JSON.stringify({ event_paths: ['state/x.json'] })))?.code).toBe(
+      'invalid_argument',
     );
-    await expect(compactor.rebuild('elsewhere/x.json')).rejects.toMatchObject({ status: 400 });
+    await expect(compactor.rebuild('elsewhere/x.json')).rejects.toMatchObject({ code: 'invalid_argument' });
     expect(await objects.get(POINTER_PATH)).toBeNull();
   });
 

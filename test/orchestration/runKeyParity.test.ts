@@ -160,7 +160,7 @@ describe('run_key parity matrix: (first path, second path) × (same payload, dif
             ).body.runId,
           };
         } catch (error) {
-          if (error instanceof TriggerError && error.status === 409) return { conflict: error.details! };
+          if (error instanceof TriggerError && error.code === 'conflict') return { conflict: error.details! };
           throw error;
         }
       }

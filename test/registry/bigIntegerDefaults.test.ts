@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../shared/http/apiError.ts';
+import { ArcoError } from '../../shared/core/arcoError.ts';
 import { parseLosslessJson, stringifyLosslessJson } from '../../shared/http/losslessJson.ts';
 import { canonicalJsonText } from '../../shared/registry/canonicalSchemaJson.ts';
 import { compareSchemas } from '../../shared/registry/compatibility.ts';
@@ -9,11 +9,11 @@ import { validateSchema } from '../../shared/registry/schemaValidation.ts';
 /** A schema document as the registry's request parser sees it: integers beyond 2^53 stay exact. */
 const parsed = (text: string) => parseLosslessJson(text);
 const record = (...fields: string[]) => `{"type":"record","name":"events","fields":[${fields.join(',')}]}`;
-const refusal = (text: string): ApiError => {
+const refusal = (text: string): ArcoError => {
   try {
     validateSchema(parsed(text));
   } catch (error) {
-    if (error instanceof ApiError) return error;
+    if (error instanceof ArcoError) return error;
     throw error;
   }
   throw new Error('the schema was accepted');
@@ -82,7 +82,7 @@ describe('64-bit defaults (Avro spec: long is a 64-bit signed integer)', () => {
 
   it('refuses a default outside the long range with a 400 naming the field and the range', () => {
     const over = refusal(record('{"name":"max","type":"long","default":9223372036854775808}'));
-    expect(over.status).toBe(400);
+    expect(over.code).toBe('invalid_argument');
     expect(over.message).toBe(
       'invalid default of field max: 9223372036854775808 is outside the Avro long range [-9223372036854775808, 9223372036854775807]',
     );

@@ -1,9 +1,8 @@
 import { Hono } from 'hono';
-import { ApiError, badRequest } from '../../../shared/http/apiError.ts';
+import { badRequest } from '../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import {
-  BackfillCommandError,
   backfillChunks,
   backfillView,
   readBackfill,
@@ -12,9 +11,6 @@ import { BACKFILL_STATES, publicBackfillState } from '../../../shared/orchestrat
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import { plainPartitionFields } from '../../../shared/orchestration/run/runViews.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
-
-const asApiError = (error: unknown) =>
-  error instanceof BackfillCommandError ? new ApiError(error.status, error.message, error.details) : error;
 
 /** Backfills (orchestration spec §16, §20.5): create, list, chunks, pause/resume/cancel, retry-failed. */
 export function backfillRoutes(deps: Dependencies) {
@@ -49,29 +45,21 @@ export function backfillRoutes(deps: Dependencies) {
   });
 
   routes.get(`${base}/:backfillId`, async (c) => {
-    try {
-      return c.json((await readBackfill(deps, c.get('principal').scope!, c.req.param('backfillId'))).view);
-    } catch (error) {
-      throw asApiError(error);
-    }
+    return c.json((await readBackfill(deps, c.get('principal').scope!, c.req.param('backfillId'))).view);
   });
 
   routes.get(`${base}/:backfillId/chunks`, async (c) => {
     const state = c.req.query('state')?.toUpperCase();
-    try {
-      const { chunks } = await readBackfill(deps, c.get('principal').scope!, c.req.param('backfillId'));
-      const filtered = chunks.filter((ch) => !state || ch.state === state);
-      const { page, nextCursor } = keysetPage(
-        filtered,
-        (ch) => [String(ch.chunkIndex).padStart(8, '0'), ch.chunkId],
-        compareAsc,
-        pageLimit(c.req.query('limit'), 50),
-        c.req.query('cursor'),
-      );
-      return c.json({ chunks: plainPartitionFields(page), ...(nextCursor ? { nextCursor } : {}) });
-    } catch (error) {
-      throw asApiError(error);
-    }
+    const { chunks } = await readBackfill(deps, c.get('principal').scope!, c.req.param('backfillId'));
+    const filtered = chunks.filter((ch) => !state || ch.state === state);
+    const { page, nextCursor } = keysetPage(
+      filtered,
+      (ch) => [String(ch.chunkIndex).padStart(8, '0'), ch.chunkId],
+      compareAsc,
+      pageLimit(c.req.query('limit'), 50),
+      c.req.query('cursor'),
+    );
+    return c.json({ chunks: plainPartitionFields(page), ...(nextCursor ? { nextCursor } : {}) });
   });
 
   return routes;

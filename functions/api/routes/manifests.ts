@@ -1,15 +1,10 @@
 import { Hono } from 'hono';
-import { badRequest } from '../../../shared/http/apiError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../shared/http/authMiddleware.ts';
 import { syncDeclaredSchedules } from '../../../shared/orchestration/schedule/scheduleCommands.ts';
 import { withIdempotencyKey } from '../../../shared/http/idempotencyKeys.ts';
 import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
-import {
-  buildManifest,
-  type ManifestInput,
-  ManifestValidationError,
-} from '../../../shared/orchestration/codeLocationManifest.ts';
+import { buildManifest, type ManifestInput } from '../../../shared/orchestration/codeLocationManifest.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
@@ -178,13 +173,7 @@ export function manifestRoutes(deps: Dependencies) {
       input,
       async () => {
         const now = deps.clock.now();
-        let manifest;
-        try {
-          manifest = buildManifest(input, deps.ids.next(now.getTime()), now.toISOString());
-        } catch (error) {
-          if (error instanceof ManifestValidationError) throw badRequest(error.message, error.details);
-          throw error;
-        }
+        const manifest = buildManifest(input, deps.ids.next(now.getTime()), now.toISOString());
         await new ManifestStore(deps.documents, scope).deploy(manifest);
         await syncDeclaredSchedules(deps, scope, manifest);
         return {

@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono';
 import { scopedObjectStore } from '../../../shared/adapters/scopedObjectStore.ts';
-import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
+import { badRequest, notFound } from '../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import type { RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
@@ -10,7 +10,6 @@ import { sideEffectsOf } from '../../../shared/orchestration/pipeline/pipelineDe
 import {
   listPipelineBackfills,
   type PipelineBackfill,
-  PipelineRunError,
   publicState,
   readPipelineBackfill,
   summaryOf,
@@ -26,11 +25,6 @@ import { triageRun } from '../../../shared/orchestration/run/triage.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { plainPartitionFields } from '../../../shared/orchestration/run/runViews.ts';
 import { assetPartitionKey } from '../../../shared/http/partitionInput.ts';
-
-const asApiError = (error: unknown) => {
-  if (error instanceof PipelineRunError) return new ApiError(error.status, error.message, error.details);
-  return error;
-};
 
 /**
  * Pipeline operations (pipeline-ops spec §2–§7): pipelines and their resumable runs over date ranges,
@@ -74,11 +68,7 @@ export function pipelineRoutes(deps: Dependencies) {
     });
   });
   routes.get(`${ws}/pipeline-backfills/:id`, async (c) => {
-    try {
-      return c.json(summaryOf(await readPipelineBackfill(deps, scopeOf(c), c.req.param('id'))));
-    } catch (error) {
-      throw asApiError(error);
-    }
+    return c.json(summaryOf(await readPipelineBackfill(deps, scopeOf(c), c.req.param('id'))));
   });
   routes.get(`${ws}/pipeline-backfills/:id/summary`, async (c) => {
     const stored = await scopedObjectStore(deps.objects, scopeOf(c)).get(summaryPath(c.req.param('id')));

@@ -1,12 +1,11 @@
 import { type Context, Hono } from 'hono';
 import { scopedObjectStore } from '../../../shared/adapters/scopedObjectStore.ts';
-import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
+import { ArcoError, badRequest, notFound } from '../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
 import {
   movePointer,
-  PointerError,
   pointerHistory,
   type PointerRef,
   type PointerTarget,
@@ -89,11 +88,6 @@ const rollback = validator<{
   },
 });
 
-const asApiError = (error: unknown) =>
-  error instanceof PointerError
-    ? new ApiError(error.reason === 'not_found' ? 404 : 409, error.message, { reason: error.reason })
-    : error;
-
 /**
  * "Current" pointers (pipeline-ops spec §5.6): data pointers per asset partition and model pointers
  * per model; reads for every role, promote and rollback for operators, every move a compare-and-swap.
@@ -146,22 +140,18 @@ export function pointerRoutes(deps: Dependencies) {
     body: { expectedSequence?: number; reason?: string; allowOlder?: boolean },
     action: 'promote' | 'rollback',
   ) => {
-    try {
-      return c.json(
-        plainPartitionFields(
-          await movePointer(objectsOf(c), ref, target, {
-            action,
-            by: c.get('principal').subject,
-            at: deps.clock.now().toISOString(),
-            ...(body.reason ? { reason: body.reason } : {}),
-            ...(body.expectedSequence !== undefined ? { expectedSequence: body.expectedSequence } : {}),
-            ...(body.allowOlder || action === 'rollback' ? { allowOlder: true } : {}),
-          }),
-        ),
-      );
-    } catch (error) {
-      throw asApiError(error);
-    }
+    return c.json(
+      plainPartitionFields(
+        await movePointer(objectsOf(c), ref, target, {
+          action,
+          by: c.get('principal').subject,
+          at: deps.clock.now().toISOString(),
+          ...(body.reason ? { reason: body.reason } : {}),
+          ...(body.expectedSequence !== undefined ? { expectedSequence: body.expectedSequence } : {}),
+          ...(body.allowOlder || action === 'rollback' ? { allowOlder: true } : {}),
+        }),
+      ),
+    );
   };
 
   routes.get(
@@ -188,8 +178,8 @@ export function pointerRoutes(deps: Dependencies) {
         t.partitionKey === ref.partitionKey,
     );
     if (!run || publicRunState(run) !== 'SUCCEEDED' || !task || publicTaskState(task) !== 'SUCCEEDED')
-      throw new ApiError(
-        409,
+      throw new ArcoError(
+        'conflict',
         `run ${body.runId} has no succeeded ${body.assetKey} for ${plainPartitionKey(ref.partitionKey)}`,
         {
           reason: 'not_promotable',
@@ -197,7 +187,7 @@ export function pointerRoutes(deps: Dependencies) {
       );
     const manifestPath = stepManifestPath(body.assetKey, ref.partitionKey, body.runId);
     if (!(await objectsOf(c).head(manifestPath)))
-      throw new ApiError(409, 'the step manifest is not written yet', {
+      throw new ArcoError('conflict', 'the step manifest is not written yet', {
         reason: 'manifest_pending',
         manifestPath,
       });
@@ -223,7 +213,9 @@ export function pointerRoutes(deps: Dependencies) {
     const body = await readJsonBody(c, modelPromote);
     const meta = artifactKey(c, body.artifactUri);
     if (!(await objectsOf(c).head(meta)))
-      throw new ApiError(409, `the artifact has no meta.json (${meta})`, { reason: 'artifact_meta_missing' });
+      throw new ArcoError('conflict', `the artifact has no meta.json (${meta})`, {
+        reason: 'artifact_meta_missing',
+      });
     return move(
       c,
       await modelRef(c),
@@ -243,15 +235,13 @@ export function pointerRoutes(deps: Dependencies) {
     async (c: Context<AppEnv>) => {
       const body = await readJsonBody(c, rollback);
       const pointer = await ref(c, body);
-      try {
-        const { target } = await rollbackTarget(objectsOf(c), pointer, body);
-        const still = 'manifestPath' in target ? target.manifestPath : artifactKey(c, target.artifactUri);
-        if (!(await objectsOf(c).head(still)))
-          throw new ApiError(409, `the rollback target is gone (${still})`, { reason: 'target_missing' });
-        return await move(c, pointer, targetOf(target), body, 'rollback');
-      } catch (error) {
-        throw asApiError(error);
-      }
+      const { target } = await rollbackTarget(objectsOf(c), pointer, body);
+      const still = 'manifestPath' in target ? target.manifestPath : artifactKey(c, target.artifactUri);
+      if (!(await objectsOf(c).head(still)))
+        throw new ArcoError('conflict', `the rollback target is gone (${still})`, {
+          reason: 'target_missing',
+        });
+      return await move(c, pointer, targetOf(target), body, 'rollback');
     };
   routes.post(
     `${ws}/pointers/data/rollback`,

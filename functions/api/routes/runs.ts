@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { badRequest, notFound } from '../../../shared/http/apiError.ts';
+import { badRequest, notFound } from '../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';

@@ -1,5 +1,5 @@
 import { type Context, Hono } from 'hono';
-import { ApiError, notFound } from '../../../shared/http/apiError.ts';
+import { ArcoError, notFound } from '../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
@@ -63,7 +63,7 @@ export function scheduleRoutes(deps: Dependencies) {
     const id = c.req.param('scheduleId');
     const status = c.req.query('status')?.toUpperCase();
     if (status && !['TRIGGERED', 'SKIPPED', 'FAILED'].includes(status))
-      throw new ApiError(400, 'status must be TRIGGERED, SKIPPED or FAILED');
+      throw new ArcoError('invalid_argument', 'status must be TRIGGERED, SKIPPED or FAILED');
     const { snapshot } = await read(c, id);
     const rows = (await snapshot.shardRows('schedule_ticks', id))
       .filter((r) => r.scheduleId === id && (!status || r.status === status))

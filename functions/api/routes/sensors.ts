@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { ApiError, badRequest, notFound } from '../../../shared/http/apiError.ts';
+import { ArcoError, badRequest, notFound } from '../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
@@ -85,7 +85,7 @@ export function sensorRoutes(deps: Dependencies) {
       ['until', until],
     ] as const)
       if (value && Number.isNaN(Date.parse(value)))
-        throw new ApiError(400, `${name} must be an RFC 3339 time`);
+        throw new ArcoError('invalid_argument', `${name} must be an RFC 3339 time`);
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
     const rows = (await snapshot.shardRows('sensor_evals', id))
       .filter(

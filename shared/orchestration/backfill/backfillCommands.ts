@@ -21,6 +21,7 @@ import type { Row } from '../state/projectionTables.ts';
 import { plainPartitionFields, publicRunState } from '../run/runViews.ts';
 import type { RunRow } from '../run/evolve.ts';
 import { appendVisible } from '../state/visibility.ts';
+import { ArcoError } from '../../core/arcoError.ts';
 
 export interface BackfillRequest {
   assetSelection: string[];
@@ -37,15 +38,7 @@ export interface BackfillAccepted {
 }
 
 /** A refusal with its HTTP status (404 unknown, 409 key reuse or invalid transition). */
-export class BackfillCommandError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
+export class BackfillCommandError extends ArcoError {}
 
 interface AcceptanceRecord {
   state: 'IN_PROGRESS' | 'ACCEPTED';
@@ -71,11 +64,12 @@ export async function createBackfill(
   parentBackfillId?: string,
 ): Promise<{ status: 200 | 202; body: BackfillAccepted }> {
   if (request.assetSelection.length === 0)
-    throw new BackfillCommandError(400, 'assetSelection cannot be empty');
+    throw new BackfillCommandError('invalid_argument', 'assetSelection cannot be empty');
   if (request.assetSelection.length > 1)
-    throw new BackfillCommandError(400, 'multi-asset backfills are not supported yet');
+    throw new BackfillCommandError('invalid_argument', 'multi-asset backfills are not supported yet');
   const key = request.clientRequestId ?? headerKey;
-  if (!key) throw new BackfillCommandError(400, 'clientRequestId or Idempotency-Key is required');
+  if (!key)
+    throw new BackfillCommandError('invalid_argument', 'clientRequestId or Idempotency-Key is required');
   let asset: string;
   let selector: PartitionSelector;
   let partitions: string[];
@@ -84,14 +78,14 @@ export async function createBackfill(
     ({ selector, partitions } = normaliseSelector(request.partitionSelector));
   } catch (error) {
     if (error instanceof BackfillRequestError || error instanceof InvalidAssetKeyError)
-      throw new BackfillCommandError(400, error.message);
+      throw new BackfillCommandError('invalid_argument', error.message);
     throw error;
   }
   const chunkSize = request.chunkSize || 10;
   const maxConcurrentRuns = request.maxConcurrentRuns || 2;
   const manifest = await new ManifestStore(deps.documents, scope).latest();
   const dimensions = manifest?.assets.find((a) => a.key === asset)?.dimensions;
-  if (!dimensions) throw new BackfillCommandError(400, `unknown asset keys: ${asset}`);
+  if (!dimensions) throw new BackfillCommandError('invalid_argument', `unknown asset keys: ${asset}`);
   ({ selector, partitions } = typedSelector(selector, partitions, dimensions));
   const fingerprint = sha256Hex(
     canonicalJson({
@@ -115,7 +109,7 @@ export async function createBackfill(
   const record =
     created.status === 'created' ? fresh : (await deps.documents.get<AcceptanceRecord>(path))!.data;
   if (record.fingerprint !== fingerprint)
-    throw new BackfillCommandError(409, 'idempotency key already used for a different backfill', {
+    throw new BackfillCommandError('conflict', 'idempotency key already used for a different backfill', {
       existingBackfillId: record.backfillId,
     });
   if (record.state === 'ACCEPTED')
@@ -174,7 +168,9 @@ function typedSelector(
       key = canonicalPartitionKey(partition, dimensions);
     } catch (error) {
       if (!(error instanceof InvalidPartitionKeyError)) throw error;
-      throw new BackfillCommandError(400, `partition selector: ${error.message}`, { partition });
+      throw new BackfillCommandError('invalid_argument', `partition selector: ${error.message}`, {
+        partition,
+      });
     }
     if (seen.has(key)) continue;
     seen.add(key);
@@ -254,7 +250,7 @@ export function backfillView(row: Row, chunks: BackfillChunkView[]) {
 export async function readBackfill(deps: Dependencies, scope: Scope, backfillId: string) {
   const snapshot = await readerFor(deps, scope).snapshot();
   const row = (await snapshot.shardRows('backfills', backfillId)).find((r) => r.backfillId === backfillId);
-  if (!row) throw new BackfillCommandError(404, `backfill not found: ${backfillId}`);
+  if (!row) throw new BackfillCommandError('not_found', `backfill not found: ${backfillId}`);
   const chunks = await backfillChunks(snapshot, backfillId);
   return { row, chunks, view: backfillView(row, chunks) };
 }
@@ -271,12 +267,12 @@ export async function changeBackfillState(
   const { row } = await readBackfill(deps, scope, backfillId);
   if (expectedStateVersion !== undefined && expectedStateVersion !== Number(row.stateVersion))
     throw new BackfillCommandError(
-      409,
+      'conflict',
       `backfill is at state version ${row.stateVersion}, not ${expectedStateVersion}`,
     );
   if (!canTransition(String(row.state), toState))
     throw new BackfillCommandError(
-      409,
+      'conflict',
       `backfill ${backfillId} cannot go from ${publicBackfillState(String(row.state))} to ${toState}`,
     );
   const { visibility_status } = await appendVisible(deps, scope, [
@@ -310,7 +306,7 @@ export async function retryFailedBackfill(
   const { row, chunks } = await readBackfill(deps, scope, parentId);
   if (row.state !== 'FAILED')
     throw new BackfillCommandError(
-      409,
+      'conflict',
       `only a FAILED backfill can retry its failed partitions; ${parentId} is ${row.state}`,
     );
   const partitions = [

@@ -26,11 +26,11 @@ import { appendVisible } from '../state/visibility.ts';
  */
 function canonicalPartition(manifest: CodeLocationManifest, asset: string, raw: string): string {
   const dimensions = manifest.assets.find((a) => a.key === asset)?.dimensions ?? [];
-  if (!dimensions.length) throw new TriggerError(400, `asset ${asset} is not partitioned`);
+  if (!dimensions.length) throw new TriggerError('invalid_argument', `asset ${asset} is not partitioned`);
   try {
     return canonicalPartitionKey(raw, dimensions);
   } catch (error) {
-    if (error instanceof InvalidPartitionKeyError) throw new TriggerError(400, error.message);
+    if (error instanceof InvalidPartitionKeyError) throw new TriggerError('invalid_argument', error.message);
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import { partitionPath } from './stepManifests.ts';
+import { ArcoError } from '../../core/arcoError.ts';
 
 /**
  * "Current" pointers (pipeline-ops spec §5): data pointers per (asset, partition), moved after a run's
@@ -37,12 +38,13 @@ export type Pointer = PointerTarget & {
   parentPointerHash?: string;
 };
 
-export class PointerError extends Error {
+/** A refused pointer move: `not_found` when there is nothing to move, a conflict otherwise. */
+export class PointerError extends ArcoError {
   constructor(
     readonly reason: 'pointer_conflict' | 'older_than_current' | 'not_found' | 'no_previous',
     message: string,
   ) {
-    super(message);
+    super(reason === 'not_found' ? 'not_found' : 'conflict', message, { reason });
   }
 }
 

@@ -19,6 +19,7 @@ import { plainPartitionFields, publicRunState, publicTaskState } from '../run/ru
 import { tickDay } from '../schedule/scheduleTicks.ts';
 import { stepManifestPath } from './stepManifests.ts';
 import { TriggerError, triggerRun } from '../run/triggerRun.ts';
+import { ArcoError } from '../../core/arcoError.ts';
 
 /**
  * Pipeline runs over a range of days and resumable backfills (pipeline-ops spec §4): one decision per
@@ -101,15 +102,7 @@ export interface PipelineBackfill {
   partitions: PartitionRow[];
 }
 
-export class PipelineRunError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
+export class PipelineRunError extends ArcoError {}
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const TERMINAL_ROWS: RowStatus[] = [
@@ -141,7 +134,10 @@ function resolveDay(value: string, timezone: string, now: Date): string {
   if (value === 'today') return tickDay(now, timezone);
   if (value === 'yesterday') return tickDay(new Date(now.getTime() - 86_400_000), timezone);
   if (!DAY.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))
-    throw new PipelineRunError(400, `dates must be YYYY-MM-DD, today or yesterday; got ${value}`);
+    throw new PipelineRunError(
+      'invalid_argument',
+      `dates must be YYYY-MM-DD, today or yesterday; got ${value}`,
+    );
   return value;
 }
 
@@ -252,26 +248,28 @@ export async function planPipelineRun(
     pipeline = choosePipeline(manifest?.pipelines ?? [], pipelineName);
   } catch (error) {
     if (error instanceof PipelineDeclarationError)
-      throw new PipelineRunError(pipelineName ? 404 : 400, error.message);
+      throw new PipelineRunError(pipelineName ? 'not_found' : 'invalid_argument', error.message);
     throw error;
   }
   const now = deps.clock.now();
   const timezone = pipeline.timezone ?? 'UTC';
   const start = resolveDay(request.start, timezone, now);
   const end = resolveDay(request.end, timezone, now);
-  if (start > end) throw new PipelineRunError(400, `--start ${start} is after --end ${end}`);
+  if (start > end) throw new PipelineRunError('invalid_argument', `--start ${start} is after --end ${end}`);
   const mode = request.asOfMode ?? pipeline.asOf?.defaultMode ?? 'now';
   if ((mode === 'custom') !== (request.asOfTs !== undefined))
-    throw new PipelineRunError(400, 'give --as-of-ts exactly when --as-of-mode is custom');
+    throw new PipelineRunError('invalid_argument', 'give --as-of-ts exactly when --as-of-mode is custom');
   const steps = request.steps?.length
     ? pipeline.assets.filter((a) => request.steps!.some((s) => a === s || a.startsWith(`${s}.`)))
     : pipeline.assets;
-  if (!steps.length) throw new PipelineRunError(400, `--steps selects none of ${pipeline.assets.join(', ')}`);
+  if (!steps.length)
+    throw new PipelineRunError('invalid_argument', `--steps selects none of ${pipeline.assets.join(', ')}`);
   const maxParallel = request.maxParallel ?? pipeline.maxParallelDefault ?? 2;
   const days: string[] = [];
   for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`); t += 86_400_000)
     days.push(new Date(t).toISOString().slice(0, 10));
-  if (days.length > 3660) throw new PipelineRunError(400, 'a pipeline run covers at most 3660 days');
+  if (days.length > 3660)
+    throw new PipelineRunError('invalid_argument', 'a pipeline run covers at most 3660 days');
   const objects = scopedObjectStore(deps.objects, scope);
   const planSnapshot = await readerFor(deps, scope).snapshot();
   const history = await runsByPartition(planSnapshot, pipeline.name);
@@ -416,7 +414,7 @@ export async function startPipelineRun(
     const existing = (await deps.documents.get<PipelineBackfill>(`${collection(scope)}/${backfillId}`))!.data;
     if (existing.fingerprint !== fingerprint)
       throw new PipelineRunError(
-        409,
+        'conflict',
         'this clientRequestId / Idempotency-Key was already used for another pipeline run',
         { existingBackfillId: backfillId },
       );
@@ -452,7 +450,7 @@ export function countsOf(b: PipelineBackfill) {
 
 export async function readPipelineBackfill(deps: Dependencies, scope: Scope, backfillId: string) {
   const found = await deps.documents.get<PipelineBackfill>(`${collection(scope)}/${backfillId}`);
-  if (!found) throw new PipelineRunError(404, `pipeline backfill not found: ${backfillId}`);
+  if (!found) throw new PipelineRunError('not_found', `pipeline backfill not found: ${backfillId}`);
   return found.data;
 }
 
@@ -754,10 +752,10 @@ export async function cancelPipelineBackfill(
   const path = `${collection(scope)}/${backfillId}`;
   for (let attempt = 0; attempt < 5; attempt++) {
     const stored = await deps.documents.getVersioned<PipelineBackfill>(path);
-    if (!stored) throw new PipelineRunError(404, `pipeline backfill not found: ${backfillId}`);
+    if (!stored) throw new PipelineRunError('not_found', `pipeline backfill not found: ${backfillId}`);
     if (!ACTIVE_STATES.includes(stored.data.state))
       throw new PipelineRunError(
-        409,
+        'conflict',
         `pipeline backfill ${backfillId} is already ${publicState(stored.data)}`,
       );
     if (stored.data.cancelRequested) break;

@@ -7,6 +7,7 @@ import type { TaskDef } from '../state/events.ts';
 import type { RunRow, TaskRow } from './evolve.ts';
 import { readerFor } from '../orchestrationServices.ts';
 import { startRun, type TriggerResponse, TriggerError } from './triggerRun.ts';
+import { ArcoError } from '../../core/arcoError.ts';
 
 export interface RerunRequest {
   mode: 'fromFailure' | 'subset';
@@ -17,7 +18,11 @@ export interface RerunRequest {
   labels?: Record<string, string>;
 }
 
-export class RunNotFoundError extends Error {}
+export class RunNotFoundError extends ArcoError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
 
 const KIND = { fromFailure: 'FROM_FAILURE', subset: 'SUBSET' } as const;
 const REASON = { fromFailure: 'from_failure', subset: 'subset' } as const;
@@ -53,17 +58,18 @@ export async function rerunRun(
   body: TriggerResponse & { parentRunId: string; rerunKind: string; rerunReason: string };
 }> {
   const reserved = Object.keys(request.labels ?? {}).filter((k) => k.startsWith('arco.'));
-  if (reserved.length) throw new TriggerError(400, `reserved labels cannot be set: ${reserved.join(', ')}`);
+  if (reserved.length)
+    throw new TriggerError('invalid_argument', `reserved labels cannot be set: ${reserved.join(', ')}`);
   const snapshot = await readerFor(deps, scope).snapshot();
   const parent = (await snapshot.shardRows('runs', parentRunId)).find((r) => r.runId === parentRunId) as
     RunRow | undefined;
   if (!parent) throw new RunNotFoundError(`run not found: ${parentRunId}`);
   if (request.mode === 'fromFailure' && parent.state !== 'FAILED')
-    throw new TriggerError(409, 'rerun-from-failure requires a FAILED parent run');
+    throw new TriggerError('conflict', 'rerun-from-failure requires a FAILED parent run');
   const tasks = ((await snapshot.shardRows('tasks', parentRunId)) as TaskRow[]).filter(
     (t) => t.runId === parentRunId,
   );
-  if (!tasks.length) throw new TriggerError(409, 'parent run has no plan; cannot rerun');
+  if (!tasks.length) throw new TriggerError('conflict', 'parent run has no plan; cannot rerun');
 
   let selected: Set<string>;
   let roots: string[];
@@ -73,19 +79,20 @@ export async function rerunRun(
     roots = tasks.filter((t) => t.state !== 'SUCCEEDED').map((t) => t.taskKey);
     selected = new Set(roots);
   } else {
-    if (!request.selection?.length) throw new TriggerError(400, 'selection cannot be empty');
+    if (!request.selection?.length) throw new TriggerError('invalid_argument', 'selection cannot be empty');
     try {
       roots = [...new Set(request.selection.map(canonicalAssetKey))].sort();
     } catch (error) {
-      if (error instanceof InvalidAssetKeyError) throw new TriggerError(400, error.message);
+      if (error instanceof InvalidAssetKeyError) throw new TriggerError('invalid_argument', error.message);
       throw error;
     }
     const known = new Set(tasks.map((t) => t.taskKey));
     const unknown = roots.filter((r) => !known.has(r));
-    if (unknown.length) throw new TriggerError(400, `unknown task keys: ${unknown.join(', ')}`);
+    if (unknown.length)
+      throw new TriggerError('invalid_argument', `unknown task keys: ${unknown.join(', ')}`);
     selected = closure(tasks, roots, up, down);
   }
-  if (!selected.size) throw new TriggerError(400, 'rerun selection is empty');
+  if (!selected.size) throw new TriggerError('invalid_argument', 'rerun selection is empty');
 
   const kind = KIND[request.mode];
   const selectedTasks = [...selected].sort();

@@ -4,6 +4,7 @@ import type { RunRow, TaskRow } from './evolve.ts';
 import { readerFor } from '../orchestrationServices.ts';
 import { publicRunState, runResponse } from './runViews.ts';
 import { appendVisible, READ_YOUR_WRITES_WAIT_MS } from '../state/visibility.ts';
+import { ArcoError } from '../../core/arcoError.ts';
 
 export interface RetryRequest {
   taskKeys?: string[];
@@ -12,15 +13,7 @@ export interface RetryRequest {
 }
 
 /** A refusal of spec §3.4 with its `details.reason` (the command to use instead, where there is one). */
-export class RetryRefused extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+export class RetryRefused extends ArcoError {}
 
 /**
  * `POST …/runs/{runId}/retry` (pipeline-ops spec §3.4): retries FAILED tasks in place, under the same run
@@ -34,15 +27,16 @@ export async function retryRun(
   request: RetryRequest,
   requestedBy: string,
 ) {
-  if (request.causeFixed && !request.reason?.trim()) throw new RetryRefused(400, 'causeFixed needs a reason');
+  if (request.causeFixed && !request.reason?.trim())
+    throw new RetryRefused('invalid_argument', 'causeFixed needs a reason');
   const snapshot = await readerFor(deps, scope).snapshot();
   const run = (await snapshot.shardRows('runs', runId)).find((r) => r.runId === runId) as RunRow | undefined;
-  if (!run) throw new RetryRefused(404, `run not found: ${runId}`);
+  if (!run) throw new RetryRefused('not_found', `run not found: ${runId}`);
   const tasks = ((await snapshot.shardRows('tasks', runId)) as unknown as TaskRow[]).filter(
     (t) => t.runId === runId,
   );
   if (publicRunState(run) !== 'FAILED' || run.cancelRequested)
-    throw new RetryRefused(409, `run ${runId} is ${publicRunState(run)}, not FAILED`, {
+    throw new RetryRefused('conflict', `run ${runId} is ${publicRunState(run)}, not FAILED`, {
       reason: 'run_not_failed',
     });
   const selected = request.taskKeys?.length
@@ -51,19 +45,23 @@ export async function retryRun(
   const chosen = selected.map((key) => tasks.find((t) => t.taskKey === key));
   const notFailed = selected.filter((_, i) => chosen[i]?.state !== 'FAILED');
   if (notFailed.length)
-    throw new RetryRefused(409, `not FAILED: ${notFailed.join(', ')}`, {
+    throw new RetryRefused('conflict', `not FAILED: ${notFailed.join(', ')}`, {
       reason: 'task_not_failed',
       taskKeys: notFailed,
     });
   const categories = (chosen as TaskRow[]).map((t) => t.lastFailure?.retryCategory ?? 'C');
   if (categories.includes('B'))
-    throw new RetryRefused(409, 'a step with side effects outside its run must be retried in a new run', {
-      reason: 'retry_requires_new_run',
-      command: `arco rerun ${runId} --from-failure`,
-    });
+    throw new RetryRefused(
+      'conflict',
+      'a step with side effects outside its run must be retried in a new run',
+      {
+        reason: 'retry_requires_new_run',
+        command: `arco rerun ${runId} --from-failure`,
+      },
+    );
   if (categories.includes('C') && !request.causeFixed)
     throw new RetryRefused(
-      409,
+      'conflict',
       'category C failures are not retried blindly: fix the cause, then retry with causeFixed and a reason',
       {
         reason: 'cause_not_acknowledged',

@@ -8,6 +8,7 @@ import { ManifestStore } from '../manifestStore.ts';
 import { ledgerFor, readerFor } from '../orchestrationServices.ts';
 import { sideEffectsOf } from '../pipeline/pipelineDeclarations.ts';
 import { TaskTokenError, verifyTaskToken } from './taskToken.ts';
+import { ArcoError, type ErrorCode } from '../../core/arcoError.ts';
 
 export type CallbackKind = 'started' | 'heartbeat' | 'completed';
 
@@ -26,15 +27,18 @@ export interface CallbackBody {
   error?: TaskErrorInfo;
 }
 
-/** A callback refusal in the worker-facing body `{error, message, …}` (spec §18.3). */
-export class CallbackError extends Error {
+/**
+ * A callback refusal, answered in the worker-facing body `{error, message, …extra}` (spec §18.3) rather
+ * than the API's error body: `error` is the spec's refusal name.
+ */
+export class CallbackError extends ArcoError {
   constructor(
-    readonly status: number,
+    code: ErrorCode,
     readonly error: string,
     message: string,
     readonly extra: Record<string, unknown> = {},
   ) {
-    super(message);
+    super(code, message, extra);
   }
 }
 
@@ -46,27 +50,29 @@ export async function handleTaskCallback(
   bearer: string | undefined,
   body: CallbackBody,
 ): Promise<Record<string, unknown>> {
-  if (body.attempt === 0) throw new CallbackError(400, 'invalid_argument', 'attempt must be at least 1');
+  if (body.attempt === 0)
+    throw new CallbackError('invalid_argument', 'invalid_argument', 'attempt must be at least 1');
   if (
     kind === 'heartbeat' &&
     body.progressPct !== undefined &&
     (body.progressPct < 0 || body.progressPct > 100)
   )
-    throw new CallbackError(400, 'invalid_argument', 'progressPct must be between 0 and 100');
+    throw new CallbackError('invalid_argument', 'invalid_argument', 'progressPct must be between 0 and 100');
   const ids = parseTaskId(taskId);
-  if (!ids) throw new CallbackError(404, 'task_not_found', `task not found: ${taskId}`);
-  if (!bearer) throw new CallbackError(401, 'invalid_token', 'missing task token');
+  if (!ids) throw new CallbackError('not_found', 'task_not_found', `task not found: ${taskId}`);
+  if (!bearer) throw new CallbackError('unauthenticated', 'invalid_token', 'missing task token');
   let claims;
   try {
     claims = await verifyTaskToken(deps.config.taskTokenSecret, bearer);
   } catch (error) {
     throw new CallbackError(
-      401,
+      'unauthenticated',
       'invalid_token',
       error instanceof TaskTokenError ? error.message : 'invalid token',
     );
   }
-  if (claims.taskId !== taskId) throw new CallbackError(401, 'invalid_token', 'token is for another task');
+  if (claims.taskId !== taskId)
+    throw new CallbackError('unauthenticated', 'invalid_token', 'token is for another task');
   const scope = { tenant: claims.tenantId, workspace: claims.workspaceId };
   const snapshot = await readerFor(deps, scope).snapshot(CALLBACK_SNAPSHOT_MAX_AGE_MS);
   const published = (await snapshot.rowsBeside('tasks', ids)).find(
@@ -104,29 +110,36 @@ export async function handleTaskCallback(
       taskKey: ids.taskKey,
       manifestId: snapshot.manifest?.manifest_id,
     });
-    throw new CallbackError(404, 'task_not_found', `task not found: ${taskId}`);
+    throw new CallbackError('not_found', 'task_not_found', `task not found: ${taskId}`);
   }
   if (isTerminal(task.state)) {
     if (kind === 'heartbeat')
-      throw new CallbackError(410, 'task_expired', 'the task is already terminal', { state: task.state });
-    throw new CallbackError(409, 'task_already_terminal', 'the task is already terminal', {
+      throw new CallbackError('gone', 'task_expired', 'the task is already terminal', { state: task.state });
+    throw new CallbackError('conflict', 'task_already_terminal', 'the task is already terminal', {
       state: task.state,
     });
   }
   const mismatch = { expectedAttempt: task.attempt, receivedAttempt: body.attempt };
   if (kind === 'started' && task.state === 'RETRY_WAIT' && body.attempt === task.attempt)
-    throw new CallbackError(409, 'attempt_already_completed', 'this attempt already completed', mismatch);
+    throw new CallbackError(
+      'conflict',
+      'attempt_already_completed',
+      'this attempt already completed',
+      mismatch,
+    );
   if (body.attempt !== task.attempt)
-    throw new CallbackError(409, 'attempt_mismatch', 'not the current attempt', mismatch);
+    throw new CallbackError('conflict', 'attempt_mismatch', 'not the current attempt', mismatch);
   if (body.attemptId !== task.attemptId)
-    throw new CallbackError(409, 'attempt_id_mismatch', 'not the current attempt id', {
+    throw new CallbackError('conflict', 'attempt_id_mismatch', 'not the current attempt id', {
       expectedAttemptId: task.attemptId,
       receivedAttemptId: body.attemptId,
     });
   if (claims.runId !== task.runId || claims.attempt !== task.attempt || claims.attemptId !== task.attemptId)
-    throw new CallbackError(401, 'invalid_token', 'token is for another attempt');
+    throw new CallbackError('unauthenticated', 'invalid_token', 'token is for another attempt');
   if (kind === 'started' && run?.cancelRequested)
-    throw new CallbackError(409, 'task_already_terminal', 'the run was cancelled', { state: 'CANCELLED' });
+    throw new CallbackError('conflict', 'task_already_terminal', 'the run was cancelled', {
+      state: 'CANCELLED',
+    });
   const judgedRun: RunRow | undefined =
     run ??
     (claims.pipeline || claims.asOfMode

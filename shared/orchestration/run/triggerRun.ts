@@ -18,6 +18,7 @@ import { publicRunState } from './runViews.ts';
 import { readReservation, reserveRunKey, type RunKeyReservation } from './runKeyReservation.ts';
 import { type VisibilityStatus, waitUntilVisible } from '../state/visibility.ts';
 import type { RunRow } from './evolve.ts';
+import { ArcoError } from '../../core/arcoError.ts';
 
 export interface TriggerRequest {
   selection: string[];
@@ -41,15 +42,7 @@ export interface TriggerResponse {
 }
 
 /** A refusal with its HTTP status and the spec's diagnostic details. */
-export class TriggerError extends Error {
-  constructor(
-    readonly status: 400 | 409,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
+export class TriggerError extends ArcoError {}
 
 const RESERVED_LABELS = ['arco.parent_run_id', 'arco.rerun.kind'];
 /** Labels only the platform sets: pipeline runs carry their pipeline, partition and as-of (pipeline-ops §1.1). */
@@ -69,18 +62,18 @@ export function resolvePartitionKey(
   roots: string[],
 ): string | undefined {
   if (request.partitionKey !== undefined && request.partitions !== undefined)
-    throw new TriggerError(400, 'use either partitionKey or partitions, not both');
+    throw new TriggerError('invalid_argument', 'use either partitionKey or partitions, not both');
   if (request.partitionKey === undefined && request.partitions === undefined) return undefined;
   const dims = manifest.assets.filter((a) => roots.includes(a.key)).map((a) => a.dimensions);
   const unpartitioned = roots.filter((_, i) => !dims[i]?.length);
   if (unpartitioned.length)
     throw new TriggerError(
-      400,
+      'invalid_argument',
       `partition key provided for unpartitioned asset: ${unpartitioned.join(', ')}`,
     );
   const expected = dims[0]!.map((d) => d.name);
   if (dims.some((d) => canonicalJson(d) !== canonicalJson(dims[0])))
-    throw new TriggerError(400, 'selected roots are partitioned differently');
+    throw new TriggerError('invalid_argument', 'selected roots are partitioned differently');
   let key: string;
   try {
     if (request.partitionKey !== undefined) {
@@ -101,16 +94,17 @@ export function resolvePartitionKey(
       parsePartitionKey(key);
     }
   } catch (error) {
-    if (error instanceof InvalidPartitionKeyError) throw new TriggerError(400, error.message);
+    if (error instanceof InvalidPartitionKeyError) throw new TriggerError('invalid_argument', error.message);
     throw error;
   }
   const got = [...parsePartitionKey(key).keys()].sort();
   if (canonicalJson(got) !== canonicalJson([...expected].sort()))
     throw new TriggerError(
-      400,
+      'invalid_argument',
       `partition dimensions must be [${expected.join(', ')}], got [${got.join(', ')}]`,
     );
-  if (key.length > 1024) throw new TriggerError(400, 'partitionKey is longer than 1024 characters');
+  if (key.length > 1024)
+    throw new TriggerError('invalid_argument', 'partitionKey is longer than 1024 characters');
   return key;
 }
 
@@ -156,10 +150,11 @@ function resolvePartitions(request: TriggerRequest, manifest: CodeLocationManife
   if (request.partitionKeys === undefined)
     return { partitionKey: resolvePartitionKey(request, manifest, roots), partitionKeys: [] as string[] };
   if (request.partitionKey !== undefined || request.partitions !== undefined)
-    throw new TriggerError(400, 'use either partitionKeys or partitionKey/partitions');
-  if (request.partitionKeys.length === 0) throw new TriggerError(400, 'partitionKeys cannot be empty');
+    throw new TriggerError('invalid_argument', 'use either partitionKeys or partitionKey/partitions');
+  if (request.partitionKeys.length === 0)
+    throw new TriggerError('invalid_argument', 'partitionKeys cannot be empty');
   if (request.partitionKeys.length > 1 && (request.includeUpstream || request.includeDownstream))
-    throw new TriggerError(400, 'a run over several partitions plans its roots only');
+    throw new TriggerError('invalid_argument', 'a run over several partitions plans its roots only');
   const keys = [
     ...new Set(
       request.partitionKeys.map((key) =>
@@ -204,24 +199,26 @@ export async function triggerRun(
   headerRunKey?: string,
   platformLabels: Record<string, string> = {},
 ): Promise<{ status: 200 | 201; body: TriggerResponse; fingerprint: string }> {
-  if (!request.selection.length) throw new TriggerError(400, 'selection cannot be empty');
+  if (!request.selection.length) throw new TriggerError('invalid_argument', 'selection cannot be empty');
   const reserved = Object.keys(request.labels ?? {}).filter(
     (k) => RESERVED_LABELS.includes(k) || RESERVED_PREFIXES.some((p) => k.startsWith(p)),
   );
-  if (reserved.length) throw new TriggerError(400, `reserved labels cannot be set: ${reserved.join(', ')}`);
+  if (reserved.length)
+    throw new TriggerError('invalid_argument', `reserved labels cannot be set: ${reserved.join(', ')}`);
   const runKey = request.runKey ?? headerRunKey;
   let roots: string[];
   try {
     roots = [...new Set(request.selection.map(canonicalAssetKey))].sort();
   } catch (error) {
-    if (error instanceof InvalidAssetKeyError) throw new TriggerError(400, error.message);
+    if (error instanceof InvalidAssetKeyError) throw new TriggerError('invalid_argument', error.message);
     throw error;
   }
   const manifest = await new ManifestStore(deps.documents, scope).latest();
-  if (!manifest) throw new TriggerError(400, `no manifest deployed for workspace ${scope.workspace}`);
+  if (!manifest)
+    throw new TriggerError('invalid_argument', `no manifest deployed for workspace ${scope.workspace}`);
   const known = new Set(manifest.assets.map((a) => a.key));
   const unknown = roots.filter((r) => !known.has(r));
-  if (unknown.length) throw new TriggerError(400, `unknown asset keys: ${unknown.join(', ')}`);
+  if (unknown.length) throw new TriggerError('invalid_argument', `unknown asset keys: ${unknown.join(', ')}`);
   const { partitionKey, partitionKeys } = resolvePartitions(request, manifest, roots);
   const labels = { ...request.labels, ...platformLabels };
   const fingerprint = triggerFingerprint(roots, { ...request, labels }, partitionKey, partitionKeys);
@@ -284,7 +281,7 @@ export async function startRun(
   }
   const prior = outcome.existing;
   if (prior.requestFingerprint !== fingerprint)
-    throw new TriggerError(409, `run_key ${runKey} was already used for a different request`, {
+    throw new TriggerError('conflict', `run_key ${runKey} was already used for a different request`, {
       conflictType: 'RUN_KEY_FINGERPRINT_MISMATCH',
       runKey,
       existingRunId: prior.runId,

@@ -80,9 +80,9 @@ export async function upsertSchedule(
   const { definition } = await currentDefinition(deps, scope, scheduleId);
   const next = change(definition);
   const parsed = parseSchedule(next.cronExpression, next.timezone);
-  if ('error' in parsed) throw new TriggerError(400, parsed.error);
+  if ('error' in parsed) throw new TriggerError('invalid_argument', parsed.error);
   if (next.assetSelection.length === 0 || next.assetSelection.some((a) => !a.trim()))
-    throw new TriggerError(400, 'assetSelection cannot be empty or contain empty items');
+    throw new TriggerError('invalid_argument', 'assetSelection cannot be empty or contain empty items');
   const unchanged =
     definition && SETTINGS.every((k) => JSON.stringify(definition[k]) === JSON.stringify(next[k]));
   if (unchanged) {

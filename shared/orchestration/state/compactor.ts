@@ -22,6 +22,7 @@ import type { Ledger } from './ledger.ts';
 import { pendingCollection } from './ledger.ts';
 import { type Head, type Manifest, ProjectionStore, REBUILDS_PREFIX } from './projectionStore.ts';
 import { type FoldState, type Row, shardOfRow, TABLES, type TableName } from './projectionTables.ts';
+import { ArcoError } from '../../core/arcoError.ts';
 
 /** What a compaction call answers (state spec B5 step 11). */
 export interface CompactionResult {
@@ -33,22 +34,19 @@ export interface CompactionResult {
   repair_pending: false;
 }
 
-export class LeaseBusyError extends Error {
+export class LeaseBusyError extends ArcoError {
   constructor() {
-    super('another compaction of this workspace holds the lease; retry shortly');
+    super(
+      'conflict',
+      'another compaction of this workspace holds the lease; retry shortly',
+      { reason: 'lease_busy' },
+      { retryAfterSeconds: 1 },
+    );
   }
 }
 
 /** A refusal that names what was wrong with the request; nothing was published. */
-export class CompactionInputError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+export class CompactionInputError extends ArcoError {}
 
 /** A pending append batch: its id (the smallest event id) and its ledger paths. */
 export interface PendingBatch {
@@ -212,25 +210,36 @@ export class Compactor {
       rebuildManifestPath.includes('..')
     )
       throw new CompactionInputError(
-        400,
+        'invalid_argument',
         `rebuild_manifest_path must be a .json object under ${REBUILDS_PREFIX}`,
       );
     const stored = await this.deps.objects.get(rebuildManifestPath);
-    if (!stored) throw new CompactionInputError(404, `rebuild manifest ${rebuildManifestPath} not found`);
+    if (!stored)
+      throw new CompactionInputError('not_found', `rebuild manifest ${rebuildManifestPath} not found`);
     let listed: unknown;
     try {
       listed = JSON.parse(stored.bytes.toString('utf8'));
     } catch {
-      throw new CompactionInputError(400, `rebuild manifest ${rebuildManifestPath} is not valid JSON`);
+      throw new CompactionInputError(
+        'invalid_argument',
+        `rebuild manifest ${rebuildManifestPath} is not valid JSON`,
+      );
     }
     const paths = (listed as { event_paths?: unknown }).event_paths;
     if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string'))
-      throw new CompactionInputError(400, 'rebuild manifest must be {"event_paths": [string, ...]}');
+      throw new CompactionInputError(
+        'invalid_argument',
+        'rebuild manifest must be {"event_paths": [string, ...]}',
+      );
     const invalid = paths.filter((p) => eventIdFromLedgerPath(p) === null);
     if (invalid.length)
-      throw new CompactionInputError(400, `not ledger paths: ${invalid.slice(0, 10).join(', ')}`, {
-        invalid_paths: invalid,
-      });
+      throw new CompactionInputError(
+        'invalid_argument',
+        `not ledger paths: ${invalid.slice(0, 10).join(', ')}`,
+        {
+          invalid_paths: invalid,
+        },
+      );
     return paths as string[];
   }
 
@@ -528,7 +537,7 @@ export class Compactor {
       };
       if (!(await this.lease.holds(token)))
         throw new CompactionInputError(
-          409,
+          'conflict',
           'the compaction lease was lost before publishing; nothing became visible',
         );
       const written = await this.store.writeManifest(next);
@@ -536,7 +545,7 @@ export class Compactor {
       const moved = await this.store.movePointer(head, written.manifest, written.path, now);
       if (!moved.moved)
         throw new CompactionInputError(
-          409,
+          'conflict',
           'the pointer moved concurrently; the written manifest is an orphan',
         );
       published = {
@@ -618,15 +627,21 @@ export class Compactor {
     }));
     const missing = read.filter((r) => !r.stored).map((r) => r.path);
     if (missing.length)
-      throw new CompactionInputError(404, `ledger objects not found: ${missing.slice(0, 10).join(', ')}`, {
-        missing_paths: missing,
-      });
+      throw new CompactionInputError(
+        'not_found',
+        `ledger objects not found: ${missing.slice(0, 10).join(', ')}`,
+        {
+          missing_paths: missing,
+        },
+      );
     return read.map(({ path, stored }) => {
       let event: OrchestrationEvent;
       try {
         event = JSON.parse(stored!.bytes.toString('utf8')) as OrchestrationEvent;
       } catch {
-        throw new CompactionInputError(400, `ledger object ${path} is not valid JSON`, { path });
+        throw new CompactionInputError('invalid_argument', `ledger object ${path} is not valid JSON`, {
+          path,
+        });
       }
       return this.checkEvent(path, event);
     });
@@ -637,14 +652,26 @@ export class Compactor {
     try {
       validateEnvelope(event);
     } catch (error) {
-      throw new CompactionInputError(400, `ledger object ${path} is malformed: ${(error as Error).message}`, {
-        path,
-      });
+      throw new CompactionInputError(
+        'invalid_argument',
+        `ledger object ${path} is malformed: ${(error as Error).message}`,
+        {
+          path,
+        },
+      );
     }
     if (event.tenantId !== this.deps.scope.tenant || event.workspaceId !== this.deps.scope.workspace)
-      throw new CompactionInputError(400, `ledger object ${path} belongs to another workspace`, { path });
+      throw new CompactionInputError(
+        'invalid_argument',
+        `ledger object ${path} belongs to another workspace`,
+        { path },
+      );
     if (typeof event.eventId !== 'string' || ledgerPath(event) !== path)
-      throw new CompactionInputError(400, `ledger object ${path} is not at its canonical path`, { path });
+      throw new CompactionInputError(
+        'invalid_argument',
+        `ledger object ${path} is not at its canonical path`,
+        { path },
+      );
     return { path, event };
   }
 

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { notFound } from '../../../../shared/http/apiError.ts';
+import { notFound } from '../../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../../shared/http/appEnv.ts';
 import { parseJsonBody, validator } from '../../../../shared/http/jsonBody.ts';
 import { classify } from '../../../../shared/registry/compatibility.ts';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { badRequest } from '../../../../shared/http/apiError.ts';
+import { badRequest } from '../../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../../shared/http/appEnv.ts';
 import { parseJsonBody, validator } from '../../../../shared/http/jsonBody.ts';
 import type { DatasetStatus } from '../../../../shared/registry/registryRecords.ts';

@@ -4,10 +4,10 @@ import { every } from 'hono/combine';
 import type { Role } from '../../../../shared/auth/principal.ts';
 import { canonicalJsonText } from '../../../../shared/registry/canonicalSchemaJson.ts';
 import { sha256Hex } from '../../../../shared/core/hashing.ts';
-import { ApiError, badRequest } from '../../../../shared/http/apiError.ts';
+import { ArcoError, badRequest, type ErrorCode } from '../../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../../shared/http/authMiddleware.ts';
-import { errorBody } from '../../../../shared/http/errorBody.ts';
+import { errorBody, HTTP_STATUS } from '../../../../shared/http/errorBody.ts';
 import { idempotentRequest } from '../../../../shared/http/idempotentRequest.ts';
 import { stringifyLosslessJson } from '../../../../shared/http/losslessJson.ts';
 import type { TokenBucketLimiter } from '../../../../shared/http/tokenBucketLimiter.ts';
@@ -18,6 +18,8 @@ import type { Dependencies } from '../../../../shared/runtime/dependencies.ts';
 
 /** Request handling shared by the registry's routes, in the processing order of spec §4.4. */
 export const REGISTRY_BASE = '/data-contract-registry/v1';
+/** Refusals an Idempotency-Key keeps and replays, and the ingest metric counts (registry spec §7.5). */
+export const KEPT_REFUSALS: ReadonlySet<ErrorCode> = new Set(['invalid_argument', 'not_found', 'conflict']);
 export const LAYER_MESSAGE = 'layer must be one of extraction, raw, gold, activation';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -42,12 +44,11 @@ export function endpoint(
   const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
     const decision = limiter.take(`${c.get('principal').subject}|${method} ${template}`, limit);
     if (!decision.allowed)
-      throw new ApiError(
-        429,
+      throw new ArcoError(
+        'resource_exhausted',
         `rate limit exceeded for ${method} ${template}; retry after ${decision.retryAfterSeconds} s`,
         { retryable: true, limit: limit.rps, window_sec: 1 },
-        undefined,
-        { 'Retry-After': String(decision.retryAfterSeconds) },
+        { retryAfterSeconds: decision.retryAfterSeconds },
       );
     await next();
   };
@@ -57,7 +58,7 @@ export function endpoint(
       bodyLimit({
         maxSize: MAX_BODY_BYTES,
         onError: () => {
-          throw new ApiError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+          throw new ArcoError('payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
         },
       }),
     );
@@ -102,7 +103,7 @@ export function withLayerMessage<T>(validate: () => T): T {
   try {
     return validate();
   } catch (error) {
-    if (error instanceof ApiError && error.details?.field === 'layer')
+    if (error instanceof ArcoError && error.details?.field === 'layer')
       throw badRequest(LAYER_MESSAGE, { ...error.details, field: 'layer' });
     throw error;
   }
@@ -151,9 +152,9 @@ export async function idempotentCreate(
           correlationId,
           leaseMs: LEASE_MS,
           ttlMs: deps.config.registry.idempotencyTtlSeconds * 1000,
-          keepsError: (error) => [400, 404, 409].includes(error.status),
+          keepsError: (error) => KEPT_REFUSALS.has(error.code),
           errorResponse: (error) => ({
-            status: error.status,
+            status: HTTP_STATUS[error.code],
             body: JSON.stringify(errorBody('registry', error, correlationId)),
             headers: {},
           }),

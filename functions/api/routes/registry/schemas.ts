@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { ApiError, notFound } from '../../../../shared/http/apiError.ts';
+import { ArcoError, notFound } from '../../../../shared/core/arcoError.ts';
+import { HTTP_STATUS } from '../../../../shared/http/errorBody.ts';
 import type { AppEnv } from '../../../../shared/http/appEnv.ts';
 import { parseJsonBody, validator } from '../../../../shared/http/jsonBody.ts';
 import { classify } from '../../../../shared/registry/compatibility.ts';
@@ -14,6 +15,7 @@ import {
 import { ingestView, versionSummary, versionView } from '../../../../shared/registry/registryViews.ts';
 import { validateSchema } from '../../../../shared/registry/schemaValidation.ts';
 import type { RegistryContext } from './registryContext.ts';
+import { KEPT_REFUSALS } from './registryRequest.ts';
 import {
   datasetIdParam,
   dcrEvent,
@@ -88,7 +90,7 @@ export function schemaRoutes(registry: RegistryContext) {
         if (created) schemaIngestLatency.observe({ layer }, performance.now() - started);
         return response;
       } catch (error) {
-        if (error instanceof ApiError && [400, 404, 409].includes(error.status)) count(error.status);
+        if (error instanceof ArcoError && KEPT_REFUSALS.has(error.code)) count(HTTP_STATUS[error.code]);
         throw error;
       }
     },
