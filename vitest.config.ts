@@ -31,6 +31,7 @@ export const PURE_TESTS = [
   'test/local/tasksStandin.test.ts',
   'test/core/canonicalJson.test.ts',
   'test/core/failpoints.test.ts',
+  'test/core/pureFilesLint.test.ts',
   'test/api/gatewayRouteParity.test.ts',
 ];
 
