@@ -1,9 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { foldEvents } from '../../shared/orchestration/state/evolve.ts';
-import { type EdgeRow, retryDelayMs, type RunRow, type TaskRow } from '../../shared/orchestration/run/evolve.ts';
+import {
+  type EdgeRow,
+  retryDelayMs,
+  type RunRow,
+  type TaskRow,
+} from '../../shared/orchestration/run/evolve.ts';
 import type { EventData, OrchestrationEvent, TaskDef } from '../../shared/orchestration/state/events.ts';
-import { emptyState, type FoldState, keyOf, TABLES } from '../../shared/orchestration/state/projectionTables.ts';
+import {
+  emptyState,
+  type FoldState,
+  keyOf,
+  TABLES,
+} from '../../shared/orchestration/state/projectionTables.ts';
 import { eventFactory } from '../support/eventFactory.ts';
 
 const task = (s: FoldState, run: string, key: string) => s.tasks.get(keyOf(run, key)) as TaskRow;

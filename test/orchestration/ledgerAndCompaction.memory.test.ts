@@ -7,7 +7,11 @@ import { resetCompactorCache } from '../../shared/orchestration/state/compactor.
 import { type EventData, ledgerPath } from '../../shared/orchestration/state/events.ts';
 import { LedgerConflictError, pendingCollection } from '../../shared/orchestration/state/ledger.ts';
 import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import { type Manifest, type Pointer, POINTER_PATH } from '../../shared/orchestration/state/projectionStore.ts';
+import {
+  type Manifest,
+  type Pointer,
+  POINTER_PATH,
+} from '../../shared/orchestration/state/projectionStore.ts';
 import { type Row, TABLES, type TableName } from '../../shared/orchestration/state/projectionTables.ts';
 import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
 import { COMPACTION_HINT_QUEUE } from '../../shared/runtime/resources.ts';

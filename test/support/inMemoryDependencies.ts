@@ -6,21 +6,10 @@ import {
   type InMemoryObjectStoreOptions,
 } from '../../shared/adapters/inMemoryObjectStore.ts';
 import { InMemoryTaskQueue } from '../../shared/adapters/inMemoryTaskQueue.ts';
-import { LocalTokenVerifier } from '../../shared/auth/localTokens.ts';
-import { Failpoints } from '../../shared/core/failpoints.ts';
-import { createLogger, type LogSink } from '../../shared/observability/logger.ts';
-import { parseCompactionHint } from '../../shared/orchestration/state/compactionHint.ts';
-import { compactorFor } from '../../shared/orchestration/orchestrationServices.ts';
-import { loadConfig } from '../../shared/runtime/config.ts';
+import { type LogSink } from '../../shared/observability/logger.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { COMPACTION_HINT_QUEUE } from '../../shared/runtime/resources.ts';
-
-/**
- * The signing secret of test tokens; the same value as TEST_SECRET in testDependencies.ts, restated so
- * this module does not load the Google Cloud clients that one imports (tokens minted by `testToken` verify
- * here too).
- */
-export const MEMORY_TEST_SECRET = 'test-secret-for-local-tokens-only';
+import { deliverHintInProcess, testConfig, testServices } from './testRuntime.ts';
 
 /** The in-memory adapters behind an InMemoryDependencies, whatever `overrides` replaced in it. */
 export interface MemoryAdapters {
@@ -50,7 +39,7 @@ export interface InMemoryDependenciesOptions {
  * A Dependencies for domain tests that need no emulator: the in-memory object store, document stores (the
  * main and the Delta database) and task queue (shared/adapters/inMemory*.ts), and otherwise what
  * testDependencies builds (local-stack config with its test settings, armed failpoints, local tokens
- * under MEMORY_TEST_SECRET, a silent logger). Compaction hints are routed in-process unless `routeHints`
+ * under TEST_SECRET, a silent logger). Compaction hints are routed in-process unless `routeHints`
  * is false; every other task is only recorded in `memory.tasks`. Each call has stores of its own, but
  * module-level caches are shared within a test file (ProjectionReader's snapshots and manifests are
  * keyed by workspace), so give each test its own workspace. Synchronous, unlike testDependencies (no
@@ -60,33 +49,15 @@ export function inMemoryDependencies(
   options: InMemoryDependenciesOptions = {},
 ): Dependencies & { memory: MemoryAdapters } {
   const { overrides = {}, logSink } = options;
-  const config = {
-    ...loadConfig({
-      ARCO_LOCAL_STACK: '1',
-      ARCO_AUTH_MODE: 'local',
-      ARCO_STORAGE_BUCKET: 'arco-memory',
-      GOOGLE_CLOUD_PROJECT: 'demo-arco-memory',
-    }),
-    // As testDependencies: small bodies, and a publish after every fold (tests read what they just wrote).
-    maxBodyBytes: 64 * 1024,
-    publishIntervalMs: 0,
-    pushToken: 'test-push-token',
-    taskTokenSecret: 'test-task-token-secret',
-  };
+  const config = testConfig({ ARCO_STORAGE_BUCKET: 'arco-memory', GOOGLE_CLOUD_PROJECT: 'demo-arco-memory' });
   const memory: MemoryAdapters = {
     objects: new InMemoryObjectStore(options.objects),
     documents: new InMemoryDocumentStore(),
     deltaDocuments: new InMemoryDocumentStore(),
     tasks: new InMemoryTaskQueue({
       onEnqueue: (task) => {
-        if (options.routeHints === false || task.queue !== COMPACTION_HINT_QUEUE) return;
-        const hint = parseCompactionHint(task.body);
-        if (!hint) return;
-        const { tenant, workspace, batchId, paths, eventsJson } = hint;
-        // Not awaited, as a queue delivers after the enqueue returned; a failed fold is left to the scan.
-        void compactorFor(result, { tenant, workspace })
-          .hint(batchId && paths ? { batchId, paths, ...(eventsJson ? { eventsJson } : {}) } : undefined)
-          .catch(() => {});
+        if (options.routeHints !== false && task.queue === COMPACTION_HINT_QUEUE)
+          deliverHintInProcess(result, task.body);
       },
     }),
   };
@@ -100,9 +71,7 @@ export function inMemoryDependencies(
     tasks: memory.tasks,
     clock: systemClock,
     ids: monotonicUlids(),
-    failpoints: new Failpoints(true),
-    tokens: new LocalTokenVerifier(MEMORY_TEST_SECRET),
-    log: createLogger({}, logSink ?? (() => {}), logSink ? 'DEBUG' : 'SILENT'),
+    ...testServices(logSink),
     ...overrides,
     memory,
   };
