@@ -1,7 +1,7 @@
 import type { Clock } from '../adapters/clock.ts';
 import type { DocumentStore, DocumentTransaction, WhereClause } from '../adapters/documentStore.ts';
 import type { Scope } from '../auth/principal.ts';
-import { conflict, notFound } from '../http/apiError.ts';
+import { conflict, notFound } from '../core/arcoError.ts';
 import { baseVersionOf, type IngestPlan, type IngestRequest, planIngest } from './ingestPlan.ts';
 import { gateWindow } from './promotionGate.ts';
 import {

@@ -1,6 +1,6 @@
 import avro from 'avsc';
 import { canonicalJsonText } from './canonicalSchemaJson.ts';
-import { badRequest } from '../http/apiError.ts';
+import { badRequest } from '../core/arcoError.ts';
 import { sha256Hex } from '../core/hashing.ts';
 import { containsBigInt, stringifyLosslessJson } from '../http/losslessJson.ts';
 import { type AvroNode, type FieldNode, pointer, resolveAvro } from './avroTypes.ts';
