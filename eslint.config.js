@@ -8,6 +8,7 @@ import tseslint from 'typescript-eslint';
  */
 export const PURE_FILES = [
   'shared/orchestration/*/evolve.ts',
+  'shared/orchestration/*/decide.ts',
   'shared/orchestration/state/foldContext.ts',
   'shared/orchestration/state/projectionDraft.ts',
   'shared/orchestration/state/projectionTables.ts',

@@ -1,13 +1,9 @@
 import { Hono } from 'hono';
-import { ArcoError, notFound } from '../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
-import type { RunRow } from '../../shared/orchestration/run/evolve.ts';
-import { readerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
-import { publicRunState } from '../../shared/orchestration/run/runViews.ts';
 import { type RerunRequest, rerunRun } from '../../shared/orchestration/run/rerunRun.ts';
+import { cancelRun } from '../../shared/orchestration/run/cancelRun.ts';
 import { type RetryRequest, retryRun } from '../../shared/orchestration/run/retryRun.ts';
 import { type TriggerRequest, triggerRun } from '../../shared/orchestration/run/triggerRun.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
@@ -112,41 +108,14 @@ export function runCommandRoutes(deps: Dependencies) {
 
   routes.post('/workspaces/:workspaceId/runs/:runId/cancel', requireRole('operator'), async (c) => {
     const { reason } = await readJsonBody(c, cancelBody);
-    const runId = c.req.param('runId');
     const principal = c.get('principal');
-    const scope = principal.scope!;
-    const read = async () =>
-      ((await (await readerFor(deps, scope).snapshot()).shardRows('runs', runId)) as RunRow[]).find(
-        (r) => r.runId === runId,
-      );
-    const run = await read();
-    if (!run) throw notFound(`run not found: ${runId}`);
-    if (!run.cancelRequested) {
-      if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(run.state))
-        throw new ArcoError('conflict', `run ${runId} is already in terminal state ${run.state}`);
-      const { visibility_status } = await appendVisible(deps, scope, [
-        {
-          data: {
-            type: 'run_cancel_requested',
-            runId,
-            requestedBy: principal.subject,
-            ...(reason ? { reason } : {}),
-          },
-        },
-      ]);
-      // Until the cancel is published, answer with the run as it now stands: cancel requested.
-      const after = (visibility_status === 'visible' ? await read() : undefined) ?? {
-        ...run,
-        cancelRequested: true,
-      };
-      return c.json({
-        runId,
-        state: publicRunState(after),
-        cancelledAt: deps.clock.now().toISOString(),
-        visibility_status,
-      });
-    }
-    return c.json({ runId, state: publicRunState(run), cancelledAt: run.completedAt ?? run.triggeredAt });
+    return c.json(
+      await cancelRun(deps, principal.scope!, {
+        runId: c.req.param('runId'),
+        requestedBy: principal.subject,
+        ...(reason ? { reason } : {}),
+      }),
+    );
   });
 
   routes.post('/workspaces/:workspaceId/runs/:runId/retry', requireRole('operator'), async (c) => {

@@ -16,11 +16,8 @@ import {
 import type { RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
 import { plainPartitionKey } from '../../../shared/orchestration/partitionKeys.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
-import {
-  plainPartitionFields,
-  publicRunState,
-  publicTaskState,
-} from '../../../shared/orchestration/run/runViews.ts';
+import { plainPartitionFields } from '../../../shared/orchestration/run/runViews.ts';
+import { publicRunState, publicTaskState } from '../../../shared/orchestration/run/publicStates.ts';
 import { stepManifestPath } from '../../../shared/orchestration/pipeline/stepManifests.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { assetPartitionKey } from '../../../shared/http/partitionInput.ts';

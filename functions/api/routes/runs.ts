@@ -4,12 +4,8 @@ import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
-import {
-  partitionResponse,
-  publicRunState,
-  runListItem,
-  runResponse,
-} from '../../../shared/orchestration/run/runViews.ts';
+import { partitionResponse, runListItem, runResponse } from '../../../shared/orchestration/run/runViews.ts';
+import { publicRunState } from '../../../shared/orchestration/run/publicStates.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { partitionFilter } from '../../../shared/http/partitionInput.ts';
 

@@ -5,7 +5,6 @@ import type { Dependencies } from '../../runtime/dependencies.ts';
 import { canonicalAssetKey, InvalidAssetKeyError } from '../assetKeys.ts';
 import {
   BackfillRequestError,
-  canTransition,
   type ChunkState,
   chunkState,
   normaliseSelector,
@@ -18,27 +17,24 @@ import { canonicalPartitionKey, InvalidPartitionKeyError } from '../partitionKey
 import { readerFor } from '../orchestrationServices.ts';
 import type { ProjectionSnapshot } from '../state/projectionReader.ts';
 import type { Row } from '../state/projectionTables.ts';
-import { plainPartitionFields, publicRunState } from '../run/runViews.ts';
+import { plainPartitionFields } from '../run/runViews.ts';
+import { publicRunState } from '../run/publicStates.ts';
 import type { RunRow } from '../run/evolve.ts';
 import { appendVisible } from '../state/visibility.ts';
-import { ArcoError } from '../../core/arcoError.ts';
+import {
+  BackfillCommandError,
+  type BackfillRequest,
+  decideBackfillStateChange,
+  decideRetryFailed,
+} from './decide.ts';
 
-export interface BackfillRequest {
-  assetSelection: string[];
-  partitionSelector: Record<string, unknown>;
-  clientRequestId?: string;
-  chunkSize?: number;
-  maxConcurrentRuns?: number;
-}
+export { BackfillCommandError, type BackfillRequest } from './decide.ts';
 
 export interface BackfillAccepted {
   backfillId: string;
   acceptedEventId: string;
   acceptedAt: string;
 }
-
-/** A refusal with its HTTP status (404 unknown, 409 key reuse or invalid transition). */
-export class BackfillCommandError extends ArcoError {}
 
 interface AcceptanceRecord {
   state: 'IN_PROGRESS' | 'ACCEPTED';
@@ -265,28 +261,8 @@ export async function changeBackfillState(
   expectedStateVersion?: number,
 ) {
   const { row } = await readBackfill(deps, scope, backfillId);
-  if (expectedStateVersion !== undefined && expectedStateVersion !== Number(row.stateVersion))
-    throw new BackfillCommandError(
-      'conflict',
-      `backfill is at state version ${row.stateVersion}, not ${expectedStateVersion}`,
-    );
-  if (!canTransition(String(row.state), toState))
-    throw new BackfillCommandError(
-      'conflict',
-      `backfill ${backfillId} cannot go from ${publicBackfillState(String(row.state))} to ${toState}`,
-    );
-  const { visibility_status } = await appendVisible(deps, scope, [
-    {
-      data: {
-        type: 'backfill_state_changed',
-        backfillId,
-        fromState: String(row.state),
-        toState,
-        stateVersion: Number(row.stateVersion) + 1,
-        changedBy,
-      },
-    },
-  ]);
+  const events = decideBackfillStateChange({ backfillId, toState, changedBy, expectedStateVersion }, row);
+  const { visibility_status } = await appendVisible(deps, scope, events);
   const after = await readBackfill(deps, scope, backfillId);
   if (visibility_status === 'visible') return after.view;
   // Not published yet: answer with the change as recorded (the fold applies it from this version).
@@ -304,24 +280,10 @@ export async function retryFailedBackfill(
   retryRequestId: string,
 ) {
   const { row, chunks } = await readBackfill(deps, scope, parentId);
-  if (row.state !== 'FAILED')
-    throw new BackfillCommandError(
-      'conflict',
-      `only a FAILED backfill can retry its failed partitions; ${parentId} is ${row.state}`,
-    );
-  const partitions = [
-    ...new Set(chunks.filter((c) => c.state === 'FAILED').flatMap((c) => c.partitionKeys)),
-  ].sort();
   return createBackfill(
     deps,
     scope,
-    {
-      assetSelection: row.assetSelection as string[],
-      partitionSelector: { type: 'explicit', partitions },
-      clientRequestId: `backfill_retry:${parentId}:${retryRequestId}`,
-      chunkSize: Number(row.chunkSize),
-      maxConcurrentRuns: Number(row.maxConcurrentRuns),
-    },
+    decideRetryFailed(parentId, retryRequestId, row, chunks),
     undefined,
     parentId,
   );

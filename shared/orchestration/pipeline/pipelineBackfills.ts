@@ -15,7 +15,8 @@ import {
 } from './pipelineDeclarations.ts';
 import type { ProjectionSnapshot } from '../state/projectionReader.ts';
 import { readReservation } from '../run/runKeyReservation.ts';
-import { plainPartitionFields, publicRunState, publicTaskState } from '../run/runViews.ts';
+import { plainPartitionFields } from '../run/runViews.ts';
+import { publicRunState, publicTaskState } from '../run/publicStates.ts';
 import { tickDay } from '../schedule/scheduleTicks.ts';
 import { stepManifestPath } from './stepManifests.ts';
 import { TriggerError, triggerRun } from '../run/triggerRun.ts';

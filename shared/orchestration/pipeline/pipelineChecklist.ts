@@ -5,7 +5,7 @@ import { readPointer } from './currentPointers.ts';
 import type { RunRow, TaskRow } from '../run/evolve.ts';
 import { ManifestStore } from '../manifestStore.ts';
 import { readerFor } from '../orchestrationServices.ts';
-import { publicRunState } from '../run/runViews.ts';
+import { publicRunState } from '../run/publicStates.ts';
 import { tickDay } from '../schedule/scheduleTicks.ts';
 import { runManifests, stepManifestPath } from './stepManifests.ts';
 

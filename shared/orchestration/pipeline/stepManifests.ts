@@ -6,7 +6,7 @@ import type { Dependencies } from '../../runtime/dependencies.ts';
 import { isTerminal, type RunRow, type TaskRow } from '../run/evolve.ts';
 import { partitionValues } from '../partitionKeys.ts';
 import { type FoldState, keyOf } from '../state/projectionTables.ts';
-import { publicTaskState } from '../run/runViews.ts';
+import { publicTaskState } from '../run/publicStates.ts';
 
 /**
  * Per-step run manifests (pipeline-ops spec §2): written by the platform, not the worker, for every

@@ -1,4 +1,6 @@
-import type { EdgeRow, RunRow, TaskRow, TaskState } from './evolve.ts';
+/** API views of projection rows (orchestration spec §7.3, §8, §11, §20.6). Pure functions of rows. */
+import type { EdgeRow, RunRow, TaskRow } from './evolve.ts';
+import { publicRunState, publicTaskState } from './publicStates.ts';
 import { hivePartitionPath, plainPartitionKey } from '../partitionKeys.ts';
 import type { Row } from '../state/projectionTables.ts';
 import { stepManifestPath } from '../pipeline/stepManifests.ts';
@@ -42,29 +44,6 @@ export function plainPartitionFields<T>(value: T): T {
   return Object.fromEntries(
     Object.entries(value).map(([key, v]) => [key, (PARTITION_FIELDS[key] ?? plainPartitionFields)(v)]),
   ) as T;
-}
-
-/** API views of projection rows (orchestration spec §7.3, §8, §11, §20.6). Pure functions of rows. */
-const PUBLIC_TASK_STATE: Record<TaskState, string> = {
-  PLANNED: 'PENDING',
-  BLOCKED: 'PENDING',
-  RETRY_WAIT: 'PENDING',
-  READY: 'QUEUED',
-  DISPATCHED: 'QUEUED',
-  RUNNING: 'RUNNING',
-  SUCCEEDED: 'SUCCEEDED',
-  FAILED: 'FAILED',
-  SKIPPED: 'SKIPPED',
-  CANCELLED: 'CANCELLED',
-};
-
-export const publicTaskState = (task: TaskRow) => PUBLIC_TASK_STATE[task.state];
-
-export function publicRunState(run: RunRow): string {
-  const terminal = run.state === 'SUCCEEDED' || run.state === 'FAILED' || run.state === 'CANCELLED';
-  if (run.cancelRequested && !terminal) return 'CANCELLING';
-  if (run.state === 'TRIGGERED') return 'PENDING';
-  return run.state;
 }
 
 const RERUN_REASONS: Record<string, string> = { FROM_FAILURE: 'from_failure', SUBSET: 'subset' };

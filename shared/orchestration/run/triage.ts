@@ -1,5 +1,5 @@
 import type { RunRow, TaskRow } from './evolve.ts';
-import { publicRunState, publicTaskState } from './runViews.ts';
+import { publicRunState, publicTaskState } from './publicStates.ts';
 import { stepManifestPath } from '../pipeline/stepManifests.ts';
 
 /**

@@ -14,7 +14,7 @@ import {
   renderPartitionKey,
   stringValue,
 } from '../partitionKeys.ts';
-import { publicRunState } from './runViews.ts';
+import { publicRunState } from './publicStates.ts';
 import { readReservation, reserveRunKey, type RunKeyReservation } from './runKeyReservation.ts';
 import { type VisibilityStatus, waitUntilVisible } from '../state/visibility.ts';
 import type { RunRow } from './evolve.ts';

@@ -1,42 +1,14 @@
 import type { Scope } from '../../auth/principal.ts';
 import type { Dependencies } from '../../runtime/dependencies.ts';
 import type { CodeLocationManifest } from '../codeLocationManifest.ts';
-import { canonicalJson } from '../../core/canonicalJson.ts';
-import { sha256Hex } from '../../core/hashing.ts';
 import type { AppendInput } from '../state/ledger.ts';
 import { readerFor } from '../orchestrationServices.ts';
 import type { Row } from '../state/projectionTables.ts';
-import { parseSchedule, type ScheduleDefinition } from './scheduleTicks.ts';
-import { TriggerError } from '../run/triggerRun.ts';
+import { decideScheduleUpsert, definitionEvent, sameSettings, type ScheduleInput } from './decide.ts';
+import { type ScheduleDefinition } from './scheduleTicks.ts';
 import { appendVisible } from '../state/visibility.ts';
 
-export type ScheduleInput = Omit<ScheduleDefinition, 'scheduleId' | 'rowVersion' | 'codeVersion'>;
-
-const SETTINGS = [
-  'cronExpression',
-  'timezone',
-  'catchupWindowMinutes',
-  'maxCatchupTicks',
-  'assetSelection',
-  'enabled',
-  'partitionFromTick',
-  'pipeline',
-] as const;
-
-/**
- * The upsert event, keyed by the settings and the version they replace: a retried request dedups, while
- * disable → enable → disable writes three events (the default key would drop the second disable).
- */
-function definitionEvent(
-  scheduleId: string,
-  next: ScheduleInput & { codeVersion?: string },
-  replaces: string | undefined,
-): AppendInput {
-  return {
-    data: { type: 'schedule_definition_upserted', scheduleId, ...next },
-    idempotencyKey: `sched_def:${scheduleId}:${sha256Hex(canonicalJson(next))}:${replaces ?? 'new'}`,
-  };
-}
+export type { ScheduleInput } from './decide.ts';
 
 async function currentDefinition(deps: Dependencies, scope: Scope, scheduleId: string) {
   const snapshot = await readerFor(deps, scope).snapshot();
@@ -79,19 +51,12 @@ export async function upsertSchedule(
 ): Promise<{ status: 200 | 201; body: ReturnType<typeof scheduleView> }> {
   const { definition } = await currentDefinition(deps, scope, scheduleId);
   const next = change(definition);
-  const parsed = parseSchedule(next.cronExpression, next.timezone);
-  if ('error' in parsed) throw new TriggerError('invalid_argument', parsed.error);
-  if (next.assetSelection.length === 0 || next.assetSelection.some((a) => !a.trim()))
-    throw new TriggerError('invalid_argument', 'assetSelection cannot be empty or contain empty items');
-  const unchanged =
-    definition && SETTINGS.every((k) => JSON.stringify(definition[k]) === JSON.stringify(next[k]));
-  if (unchanged) {
+  const decided = decideScheduleUpsert(scheduleId, next, definition);
+  if (!decided.length) {
     const { state } = await currentDefinition(deps, scope, scheduleId);
-    return { status: 200, body: scheduleView(definition, state) };
+    return { status: 200, body: scheduleView(definition!, state) };
   }
-  const { events, visibility_status } = await appendVisible(deps, scope, [
-    definitionEvent(scheduleId, next, definition?.rowVersion),
-  ]);
+  const { events, visibility_status } = await appendVisible(deps, scope, decided);
   const after = await currentDefinition(deps, scope, scheduleId);
   // Not published yet: answer with the definition as written (the fold stamps its event id as version).
   const written =
@@ -128,7 +93,7 @@ export async function syncDeclaredSchedules(
       ...(declared.partitionFromTick ? { partitionFromTick: declared.partitionFromTick } : {}),
       ...(declared.pipeline ? { pipeline: declared.pipeline } : {}),
     };
-    if (current && SETTINGS.every((k) => JSON.stringify(current[k]) === JSON.stringify(next[k]))) continue;
+    if (current && sameSettings(current, next)) continue;
     events.push(
       definitionEvent(declared.id, { ...next, codeVersion: manifest.codeVersionId }, current?.rowVersion),
     );

@@ -1,0 +1,26 @@
+/** Run and task states as the API names them (orchestration spec §20.6); pure. */
+import type { RunRow, TaskRow, TaskState } from './evolve.ts';
+
+const PUBLIC_TASK_STATE: Record<TaskState, string> = {
+  PLANNED: 'PENDING',
+  BLOCKED: 'PENDING',
+  RETRY_WAIT: 'PENDING',
+  READY: 'QUEUED',
+  DISPATCHED: 'QUEUED',
+  RUNNING: 'RUNNING',
+  SUCCEEDED: 'SUCCEEDED',
+  FAILED: 'FAILED',
+  SKIPPED: 'SKIPPED',
+  CANCELLED: 'CANCELLED',
+};
+
+/** A task's state as the API shows it. */
+export const publicTaskState = (task: TaskRow) => PUBLIC_TASK_STATE[task.state];
+
+/** A run's state as the API shows it: CANCELLING while a cancel is pending, PENDING before its plan. */
+export function publicRunState(run: RunRow): string {
+  const terminal = run.state === 'SUCCEEDED' || run.state === 'FAILED' || run.state === 'CANCELLED';
+  if (run.cancelRequested && !terminal) return 'CANCELLING';
+  if (run.state === 'TRIGGERED') return 'PENDING';
+  return run.state;
+}

@@ -1,0 +1,170 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decideBackfillStateChange, decideRetryFailed } from '../../shared/orchestration/backfill/decide.ts';
+import { canTransition } from '../../shared/orchestration/backfill/backfillPlan.ts';
+import { decideCancel, decideRetry } from '../../shared/orchestration/run/decide.ts';
+import type { RunRow, TaskRow } from '../../shared/orchestration/run/evolve.ts';
+import { decideScheduleUpsert, type ScheduleInput } from '../../shared/orchestration/schedule/decide.ts';
+import type { EventData } from '../../shared/orchestration/state/events.ts';
+import { foldEvents } from '../../shared/orchestration/state/evolve.ts';
+import { emptyState, type FoldState } from '../../shared/orchestration/state/projectionTables.ts';
+import { eventFactory } from '../support/eventFactory.ts';
+
+/** Folds decided events as the compactor would: what a decision appends is what the state becomes. */
+const fold = (state: FoldState, decided: Array<{ data: EventData; idempotencyKey?: string }>) => {
+  const events = eventFactory();
+  return foldEvents(
+    state,
+    decided.map((d) => events.event(d.data, d.idempotencyKey ? { idempotencyKey: d.idempotencyKey } : {})),
+  );
+};
+
+const run = (fields: Partial<RunRow>) => ({ runId: 'r1', state: 'RUNNING', ...fields }) as RunRow;
+const failedTask = (taskKey: string, retryCategory: string, attempt = 1) =>
+  ({ runId: 'r1', taskKey, state: 'FAILED', attempt, lastFailure: { retryCategory } }) as unknown as TaskRow;
+
+describe('run decisions', () => {
+  it('cancels a live run once, refuses an absent or ended one', () => {
+    const command = { runId: 'r1', requestedBy: 'ops', reason: 'wrong input' };
+    expect(() => decideCancel(command, undefined)).toThrow(expect.objectContaining({ code: 'not_found' }));
+    for (const state of ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const)
+      expect(() => decideCancel(command, run({ state }))).toThrow(
+        expect.objectContaining({ code: 'conflict' }),
+      );
+    expect(decideCancel(command, run({ cancelRequested: true }))).toEqual([]);
+    expect(decideCancel(command, run({}))).toEqual([
+      { data: { type: 'run_cancel_requested', runId: 'r1', requestedBy: 'ops', reason: 'wrong input' } },
+    ]);
+  });
+
+  it('retries category A at once, C only with an acknowledged cause, B never', () => {
+    const failed = run({ state: 'FAILED' });
+    const retry = (tasks: TaskRow[], extra = {}) =>
+      decideRetry({ runId: 'r1', requestedBy: 'ops', ...extra }, { run: failed, tasks });
+    expect(retry([failedTask('a', 'A', 2)]).events[0]!.data).toMatchObject({
+      type: 'run_retry_requested',
+      taskKeys: ['a'],
+      attempts: [2],
+      causeFixed: false,
+    });
+    expect(() => retry([failedTask('b', 'B')])).toThrow(
+      expect.objectContaining({
+        code: 'conflict',
+        details: expect.objectContaining({ reason: 'retry_requires_new_run' }),
+      }),
+    );
+    expect(() => retry([failedTask('c', 'C')])).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ reason: 'cause_not_acknowledged' }) }),
+    );
+    expect(() => retry([failedTask('c', 'C')], { causeFixed: true })).toThrow(
+      expect.objectContaining({ code: 'invalid_argument' }),
+    );
+    expect(retry([failedTask('c', 'C')], { causeFixed: true, reason: 'fixed the schema' }).taskKeys).toEqual([
+      'c',
+    ]);
+    expect(() => retry([failedTask('a', 'A')], { taskKeys: ['a', 'zz'] })).toThrow(
+      expect.objectContaining({ details: { reason: 'task_not_failed', taskKeys: ['zz'] } }),
+    );
+    expect(() =>
+      decideRetry({ runId: 'r1', requestedBy: 'ops' }, { run: run({ state: 'SUCCEEDED' }), tasks: [] }),
+    ).toThrow(expect.objectContaining({ details: { reason: 'run_not_failed' } }));
+  });
+});
+
+describe('schedule decisions', () => {
+  const daily: ScheduleInput = {
+    cronExpression: '0 3 * * *',
+    timezone: 'Europe/Paris',
+    catchupWindowMinutes: 0,
+    maxCatchupTicks: 1,
+    assetSelection: ['raw.orders'],
+    enabled: true,
+  };
+
+  it('refuses a cron or zone croner refuses and an empty selection, and writes nothing for no change', () => {
+    expect(() => decideScheduleUpsert('s', { ...daily, cronExpression: 'every day' }, undefined)).toThrow(
+      expect.objectContaining({ code: 'invalid_argument' }),
+    );
+    expect(() => decideScheduleUpsert('s', { ...daily, timezone: 'Mars/Olympus' }, undefined)).toThrow(
+      expect.objectContaining({ code: 'invalid_argument' }),
+    );
+    expect(() => decideScheduleUpsert('s', { ...daily, assetSelection: [' '] }, undefined)).toThrow(
+      expect.objectContaining({ code: 'invalid_argument' }),
+    );
+    expect(decideScheduleUpsert('s', daily, { ...daily, rowVersion: 'v1' })).toEqual([]);
+  });
+
+  it('keys each change by its settings and the version it replaces, so toggling back and forth is never deduplicated', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), (toggles) => {
+        let state = emptyState();
+        let current: (ScheduleInput & { rowVersion?: string }) | undefined;
+        for (const enabled of toggles) {
+          const decided = decideScheduleUpsert('s', { ...daily, enabled }, current);
+          state = fold(state, decided);
+          const row = state.schedule_definitions.get('s');
+          current = row as unknown as ScheduleInput & { rowVersion: string };
+          expect(current?.enabled).toBe(enabled);
+        }
+      }),
+    );
+  });
+});
+
+describe('backfill decisions', () => {
+  const STATES = ['PENDING', 'RUNNING', 'PAUSED', 'CANCELING', 'CANCELED', 'SUCCEEDED', 'FAILED'];
+
+  it('moves a backfill exactly along the state machine, one state version at a time, as the fold applies it', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...STATES),
+        fc.constantFrom(...STATES),
+        fc.nat(5),
+        fc.option(fc.nat(5), { nil: undefined }),
+        (from, to, version, expected) => {
+          const row = { backfillId: 'b1', state: from, stateVersion: version, rowVersion: 'v0' };
+          const command = { backfillId: 'b1', toState: to, changedBy: 'ops', expectedStateVersion: expected };
+          const allowed = canTransition(from, to) && (expected === undefined || expected === version);
+          if (!allowed) {
+            expect(() => decideBackfillStateChange(command, row)).toThrow(
+              expect.objectContaining({ code: 'conflict' }),
+            );
+            return;
+          }
+          const decided = decideBackfillStateChange(command, row);
+          const state = emptyState() as { backfills: Map<string, unknown> } & FoldState;
+          (state.backfills as Map<string, unknown>).set('b1', { tenantId: 't', workspaceId: 'w', ...row });
+          expect(fold(state, decided).backfills.get('b1')).toMatchObject({
+            state: to,
+            stateVersion: version + 1,
+          });
+        },
+      ),
+    );
+  });
+
+  it('retries exactly the failed chunks of a FAILED backfill, under a key derived from the parent', () => {
+    const parent = {
+      state: 'FAILED',
+      assetSelection: ['a'],
+      chunkSize: 2,
+      maxConcurrentRuns: 1,
+      rowVersion: 'v0',
+    };
+    const chunks = [
+      { state: 'FAILED', partitionKeys: ['2026-11-02', '2026-11-01'] },
+      { state: 'SUCCEEDED', partitionKeys: ['2026-11-03'] },
+      { state: 'FAILED', partitionKeys: ['2026-11-01'] },
+    ];
+    expect(decideRetryFailed('b1', 'try-2', parent, chunks)).toEqual({
+      assetSelection: ['a'],
+      partitionSelector: { type: 'explicit', partitions: ['2026-11-01', '2026-11-02'] },
+      clientRequestId: 'backfill_retry:b1:try-2',
+      chunkSize: 2,
+      maxConcurrentRuns: 1,
+    });
+    expect(() => decideRetryFailed('b1', 'x', { ...parent, state: 'RUNNING' }, chunks)).toThrow(
+      expect.objectContaining({ code: 'conflict' }),
+    );
+  });
+});
