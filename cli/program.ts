@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { readStackEnv } from '../local/stackEnv.ts';
-import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
+import { existingLocalSecret, mintLocalToken } from '../shared/auth/localTokens.ts';
 import { isRole, type Role, SCOPE_ID_PATTERN } from '../shared/auth/principal.ts';
 import { registerAutomationCommands } from './automationCommands.ts';
 import { registerDeltaCommands } from './deltaCommands.ts';
@@ -55,7 +55,13 @@ export function buildProgram(): Command {
         program.error('error: --tenant and --workspace are required unless --internal is given');
       if (Boolean(options.tenant) !== Boolean(options.workspace))
         program.error('error: give --tenant and --workspace together');
-      const token = await mintLocalToken(resolveLocalSecret(dataDir()), {
+      let secret = '';
+      try {
+        secret = existingLocalSecret(dataDir());
+      } catch (error) {
+        program.error(`error: ${(error as Error).message}`);
+      }
+      const token = await mintLocalToken(secret, {
         tenant: options.tenant,
         workspace: options.workspace,
         roles: options.roles,

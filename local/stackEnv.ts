@@ -11,6 +11,8 @@ export const STACK_ENV_KEYS = [
   'PUBSUB_EMULATOR_HOST',
   'CLOUD_TASKS_EMULATOR_HOST',
   'GOOGLE_CLOUD_PROJECT',
+  // So that `npx arco token` in a sourced shell signs with this stack's secret, wherever the data dir is.
+  'ARCO_DATA_DIR',
 ] as const;
 
 export type StackEnv = Record<(typeof STACK_ENV_KEYS)[number], string>;

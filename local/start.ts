@@ -52,6 +52,12 @@ const stop = async (code: number) => {
 };
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+// npm does not pass a SIGTERM sent to `npm start` on to this process: once the parent that started the
+// stack is gone, the stack stops too, so that no emulator outlives the command that owns it.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop(0);
+}, 1000).unref();
 
 let host: Awaited<ReturnType<typeof startFunctionHost>> | undefined;
 try {
@@ -75,6 +81,7 @@ try {
     PUBSUB_EMULATOR_HOST: emulators.env.PUBSUB_EMULATOR_HOST,
     CLOUD_TASKS_EMULATOR_HOST: emulators.env.CLOUD_TASKS_EMULATOR_HOST,
     GOOGLE_CLOUD_PROJECT: project,
+    ARCO_DATA_DIR: dataDir,
   });
   if (process.env.ARCO_DEMO !== '0') {
     const token = await mintLocalToken(secret, {

@@ -1,3 +1,4 @@
+import { ArcoError, type ErrorCode } from '../../shared/core/arcoError.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { uuidv7FromName } from '../../shared/core/uuid.ts';
 import { appendCommit } from '../../shared/delta/deltaAppender.ts';
@@ -71,6 +72,29 @@ export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope
     return { outcome: 'FAILED' };
   }
 
+  let output: Record<string, unknown>;
+  try {
+    output = await materialize(deps, envelope, inList);
+  } catch (error) {
+    // A refusal (the table exists with another definition, partition values that do not fit it) will
+    // not get better on redelivery: report the attempt failed instead of failing the delivery forever.
+    if (!(error instanceof ArcoError) || !PERMANENT.has(error.code)) throw error;
+    await finish({ outcome: 'FAILED', error: { category: 'CONFIGURATION', message: error.message } });
+    return { outcome: 'FAILED' };
+  }
+  await finish({ outcome: 'SUCCEEDED', output });
+  return { outcome: 'SUCCEEDED', output };
+}
+
+/** Refusals of the Delta coordinator that a redelivery would meet again. */
+const PERMANENT: ReadonlySet<ErrorCode> = new Set(['invalid_argument', 'not_found', 'conflict']);
+
+/** Writes the demo rows of the dispatch's asset and partition and commits them; returns the task output. */
+async function materialize(
+  deps: Dependencies,
+  envelope: DispatchEnvelope,
+  inList: (list: unknown) => boolean,
+): Promise<Record<string, unknown>> {
   const scope = { tenant: envelope.tenantId, workspace: envelope.workspaceId };
   const { tables, coordinator } = deltaServices(deps, scope);
   const objects = scopedObjectStore(deps.objects, scope);
@@ -116,7 +140,7 @@ export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope
     key,
     actions.map((a) => JSON.stringify(a)).join('\n'),
   );
-  const output = {
+  return {
     materializationId: envelope.attemptId,
     deltaTable: table.name,
     deltaVersion: committed.version,
@@ -158,6 +182,4 @@ export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope
       ],
     },
   };
-  await finish({ outcome: 'SUCCEEDED', output });
-  return { outcome: 'SUCCEEDED', output };
 }

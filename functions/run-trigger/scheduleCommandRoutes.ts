@@ -3,8 +3,11 @@ import { notFound } from '../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
-import { readerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import { type ScheduleInput, upsertSchedule } from '../../shared/orchestration/schedule/scheduleCommands.ts';
+import {
+  type ScheduleInput,
+  upsertSchedule,
+  readSchedule,
+} from '../../shared/orchestration/schedule/scheduleCommands.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 const scheduleBody = validator<ScheduleInput>({
@@ -39,14 +42,7 @@ export function scheduleCommandRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
   const base = '/workspaces/:workspaceId/schedules';
 
-  const read = async (c: Context<AppEnv>, id: string) => {
-    const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
-    const definition = (await snapshot.shardRows('schedule_definitions', id)).find(
-      (r) => r.scheduleId === id,
-    );
-    const state = (await snapshot.shardRows('schedule_state', id)).find((r) => r.scheduleId === id);
-    return { snapshot, definition, state };
-  };
+  const read = (c: Context<AppEnv>, id: string) => readSchedule(deps, c.get('principal').scope!, id);
 
   routes.put(`${base}/:scheduleId`, requireRole('operator', 'producer'), async (c) => {
     const input = await readJsonBody(c, scheduleBody);

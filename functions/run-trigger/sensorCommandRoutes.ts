@@ -1,14 +1,9 @@
 import { Hono } from 'hono';
-import { notFound } from '../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
 import { readerFor } from '../../shared/orchestration/orchestrationServices.ts';
-import {
-  declaredSensor,
-  evaluateSensor,
-  UnknownSensorError,
-} from '../../shared/orchestration/sensor/sensorEvaluation.ts';
+import { declaredSensor, evaluateSensor } from '../../shared/orchestration/sensor/sensorEvaluation.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { plainPartitionFields } from '../../shared/orchestration/run/runViews.ts';
 
@@ -31,19 +26,10 @@ export function sensorCommandRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
   const base = '/workspaces/:workspaceId/sensors';
 
-  const sensorOr404 = async (scope: Parameters<typeof declaredSensor>[1], id: string) => {
-    try {
-      return await declaredSensor(deps, scope, id);
-    } catch (error) {
-      if (error instanceof UnknownSensorError) throw notFound(error.message);
-      throw error;
-    }
-  };
-
   routes.post(`${base}/:sensorId/evaluate`, requireRole('operator', 'producer'), async (c) => {
     const input = await readJsonBody(c, evaluateBody);
     const scope = c.get('principal').scope!;
-    const sensor = await sensorOr404(scope, c.req.param('sensorId'));
+    const sensor = await declaredSensor(deps, scope, c.req.param('sensorId'));
     const messageId = input.messageId ?? c.req.header('idempotency-key') ?? `manual_${deps.ids.next()}`;
     const snapshot = await readerFor(deps, scope).snapshot();
     const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);

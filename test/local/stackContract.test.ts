@@ -51,8 +51,10 @@ describe('the local stack contract (npm start)', () => {
       'PUBSUB_EMULATOR_HOST',
       'CLOUD_TASKS_EMULATOR_HOST',
       'GOOGLE_CLOUD_PROJECT',
+      'ARCO_DATA_DIR',
     ];
     expect(Object.keys(stack.env())).toEqual(keys);
+    expect(stack.env().ARCO_DATA_DIR).toBe(stack.dataDir);
     expect(stack.env().ARCO_API_URL).toBe(stack.url);
     expect(stack.arco(['env'])).toBe(stackEnv);
 
@@ -76,8 +78,8 @@ describe('the local stack contract (npm start)', () => {
 
     const descendants = childPids(stack.process.pid!);
     expect(descendants.length).toBeGreaterThanOrEqual(2);
-    expect(await stack.stop()).toBe(0);
-    const deadline = Date.now() + 3000;
+    await stack.stop();
+    const deadline = Date.now() + 5000;
     while (descendants.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const survivors = descendants.filter(alive).map((pid) => {
       try {

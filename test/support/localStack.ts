@@ -17,7 +17,11 @@ export interface RunningStack {
   stop: () => Promise<number | null>;
 }
 
-/** Starts `npm start`'s entry point as a separate process, exactly as an operator would, on free ports. */
+/**
+ * Runs `npm start` as an operator would, on free ports, with a data dir of its own. `stop()` sends
+ * SIGTERM to npm, as a terminal or a CI runner would; npm does not pass it on, so this also proves that
+ * the stack stops once the command that started it is gone.
+ */
 export async function startLocalStack(extraEnv: Record<string, string> = {}): Promise<RunningStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'arco-stack-'));
   const port = await freePort();
@@ -38,7 +42,7 @@ export async function startLocalStack(extraEnv: Record<string, string> = {}): Pr
     'ARCO_STORAGE_BUCKET',
   ])
     delete env[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+  const child = spawn('npm', ['start', '--silent'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -76,7 +80,7 @@ export async function startLocalStack(extraEnv: Record<string, string> = {}): Pr
     arco,
     token: (args) => arco(['token', ...args]).trim(),
     stop: () => {
-      if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       return exited;

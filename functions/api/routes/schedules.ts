@@ -3,7 +3,7 @@ import { ArcoError, notFound } from '../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
-import { scheduleView } from '../../../shared/orchestration/schedule/scheduleCommands.ts';
+import { scheduleView, readSchedule } from '../../../shared/orchestration/schedule/scheduleCommands.ts';
 import type { Row } from '../../../shared/orchestration/state/projectionTables.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 
@@ -25,14 +25,7 @@ export function scheduleRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
   const base = '/workspaces/:workspaceId/schedules';
 
-  const read = async (c: Context<AppEnv>, id: string) => {
-    const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
-    const definition = (await snapshot.shardRows('schedule_definitions', id)).find(
-      (r) => r.scheduleId === id,
-    );
-    const state = (await snapshot.shardRows('schedule_state', id)).find((r) => r.scheduleId === id);
-    return { snapshot, definition, state };
-  };
+  const read = (c: Context<AppEnv>, id: string) => readSchedule(deps, c.get('principal').scope!, id);
 
   routes.get(base, async (c) => {
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();

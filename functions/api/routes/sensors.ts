@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import { ArcoError, badRequest, notFound } from '../../../shared/core/arcoError.ts';
+import { ArcoError, badRequest } from '../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import { ManifestStore } from '../../../shared/orchestration/manifestStore.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import type { Row } from '../../../shared/orchestration/state/projectionTables.ts';
-import { declaredSensor, UnknownSensorError } from '../../../shared/orchestration/sensor/sensorEvaluation.ts';
+import { declaredSensor } from '../../../shared/orchestration/sensor/sensorEvaluation.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { plainPartitionFields } from '../../../shared/orchestration/run/runViews.ts';
 
@@ -37,15 +37,6 @@ export function sensorRoutes(deps: Dependencies) {
   const routes = new Hono<AppEnv>();
   const base = '/workspaces/:workspaceId/sensors';
 
-  const sensorOr404 = async (scope: Parameters<typeof declaredSensor>[1], id: string) => {
-    try {
-      return await declaredSensor(deps, scope, id);
-    } catch (error) {
-      if (error instanceof UnknownSensorError) throw notFound(error.message);
-      throw error;
-    }
-  };
-
   routes.get(base, async (c) => {
     const scope = c.get('principal').scope!;
     const sensors = (await new ManifestStore(deps.documents, scope).latest())?.sensors ?? [];
@@ -67,7 +58,7 @@ export function sensorRoutes(deps: Dependencies) {
 
   routes.get(`${base}/:sensorId`, async (c) => {
     const scope = c.get('principal').scope!;
-    const sensor = await sensorOr404(scope, c.req.param('sensorId'));
+    const sensor = await declaredSensor(deps, scope, c.req.param('sensorId'));
     const snapshot = await readerFor(deps, scope).snapshot();
     const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
     return c.json(sensorView(sensor.id, sensor.kind, state));

@@ -88,9 +88,8 @@ export function uiRoutes(deps: Dependencies, app: Pick<Hono<AppEnv>, 'request'>)
   if (localStack)
     ui.post('/dev-login', async (c) => {
       const form = await c.req.parseBody();
-      const workspace = /^[a-z0-9][a-z0-9_-]{0,62}$/.test(String(form.workspace))
-        ? String(form.workspace)
-        : 'demo';
+      const asked = typeof form.workspace === 'string' ? form.workspace : '';
+      const workspace = /^[a-z0-9][a-z0-9_-]{0,62}$/.test(asked) ? asked : 'demo';
       rememberToken(
         c,
         await mintLocalToken(resolveLocalSecret(deps.config.dataDir), {

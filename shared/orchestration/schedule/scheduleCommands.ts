@@ -10,11 +10,13 @@ import { appendVisible } from '../state/visibility.ts';
 
 export type { ScheduleInput } from './decide.ts';
 
-async function currentDefinition(deps: Dependencies, scope: Scope, scheduleId: string) {
+/** A schedule's definition and state as last published, with the snapshot they came from. */
+export async function readSchedule(deps: Dependencies, scope: Scope, scheduleId: string) {
   const snapshot = await readerFor(deps, scope).snapshot();
   const find = async (table: 'schedule_definitions' | 'schedule_state') =>
     (await snapshot.shardRows(table, scheduleId)).find((r) => r.scheduleId === scheduleId);
   return {
+    snapshot,
     definition: (await find('schedule_definitions')) as (Row & ScheduleDefinition) | undefined,
     state: await find('schedule_state'),
   };
@@ -49,15 +51,15 @@ export async function upsertSchedule(
   scheduleId: string,
   change: (existing: ScheduleInput | undefined) => ScheduleInput,
 ): Promise<{ status: 200 | 201; body: ReturnType<typeof scheduleView> }> {
-  const { definition } = await currentDefinition(deps, scope, scheduleId);
+  const { definition } = await readSchedule(deps, scope, scheduleId);
   const next = change(definition);
   const decided = decideScheduleUpsert(scheduleId, next, definition);
   if (!decided.length) {
-    const { state } = await currentDefinition(deps, scope, scheduleId);
+    const { state } = await readSchedule(deps, scope, scheduleId);
     return { status: 200, body: scheduleView(definition!, state) };
   }
   const { events, visibility_status } = await appendVisible(deps, scope, decided);
-  const after = await currentDefinition(deps, scope, scheduleId);
+  const after = await readSchedule(deps, scope, scheduleId);
   // Not published yet: answer with the definition as written (the fold stamps its event id as version).
   const written =
     visibility_status === 'visible' && after.definition

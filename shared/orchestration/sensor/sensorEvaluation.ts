@@ -8,6 +8,7 @@ import type { ProjectionSnapshot } from '../state/projectionReader.ts';
 import type { Row } from '../state/projectionTables.ts';
 import { TriggerError, triggerRun } from '../run/triggerRun.ts';
 import { appendVisible } from '../state/visibility.ts';
+import { ArcoError } from '../../core/arcoError.ts';
 
 export interface SensorMessage {
   messageId: string;
@@ -40,7 +41,12 @@ export interface SensorEvalResult {
   warning?: string;
 }
 
-export class UnknownSensorError extends Error {}
+/** No sensor of that id in the latest manifest. */
+export class UnknownSensorError extends ArcoError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
 
 /** The sensor as deployed with the latest manifest. */
 export async function declaredSensor(
