@@ -57,6 +57,8 @@ export function registerRunCommands(program: Command) {
   program
     .command('rerun <runId>')
     .description('Start a new run from a failed one (category B): only the failed steps and what they feed')
+    // What triage and the retry refusal print; rerunning from the failure is the only mode of this command.
+    .option('--from-failure', 'rerun from the failure (the default, accepted as triage prints it)')
     .option(...JSON_FLAG)
     .action(async (runId: string, o) => {
       const rerun = await apiCall<{ runId: string }>('POST', `${await workspacePath()}/runs/${runId}/rerun`, {
