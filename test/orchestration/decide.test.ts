@@ -5,6 +5,7 @@ import { canTransition } from '../../shared/orchestration/backfill/backfillPlan.
 import { decideCancel, decideRetry } from '../../shared/orchestration/run/decide.ts';
 import type { RunRow, TaskRow } from '../../shared/orchestration/run/evolve.ts';
 import { decideScheduleUpsert, type ScheduleInput } from '../../shared/orchestration/schedule/decide.ts';
+import { decideSensorEvaluation } from '../../shared/orchestration/sensor/decide.ts';
 import type { EventData } from '../../shared/orchestration/state/events.ts';
 import { foldEvents } from '../../shared/orchestration/state/evolve.ts';
 import { emptyState, type FoldState } from '../../shared/orchestration/state/projectionTables.ts';
@@ -165,6 +166,62 @@ describe('backfill decisions', () => {
     });
     expect(() => decideRetryFailed('b1', 'x', { ...parent, state: 'RUNNING' }, chunks)).toThrow(
       expect.objectContaining({ code: 'conflict' }),
+    );
+  });
+});
+
+describe('sensor decisions', () => {
+  const pollAt = new Date('2026-11-30T12:00:00Z');
+
+  it('records what an evaluation found: triggered, no new data, or an error when every run it asked for was refused', () => {
+    const asked = { runKey: 'k1', assetSelection: ['raw.orders'] };
+    expect(decideSensorEvaluation('s', { pollAt }, undefined, {}, []).status).toBe('NO_NEW_DATA');
+    expect(decideSensorEvaluation('s', { pollAt }, undefined, {}, [{ ...asked, runId: 'r1' }]).status).toBe(
+      'TRIGGERED',
+    );
+    expect(
+      decideSensorEvaluation('s', { pollAt }, undefined, {}, [{ ...asked, error: 'refused' }]),
+    ).toMatchObject({
+      status: 'ERROR',
+      errorMessage: 'refused',
+    });
+    expect(decideSensorEvaluation('s', { pollAt }, undefined, { error: 'evaluator down' }, [])).toMatchObject(
+      {
+        status: 'ERROR',
+        errorMessage: 'evaluator down',
+      },
+    );
+  });
+
+  it("moves a poll sensor's cursor from the state it read, and never from a state that moved meanwhile", () => {
+    fc.assert(
+      fc.property(fc.nat(6), fc.string(), fc.boolean(), (version, cursorAfter, raced) => {
+        const published = {
+          sensorId: 's',
+          cursor: 'c0',
+          stateVersion: version,
+          status: 'ACTIVE',
+          rowVersion: 'v',
+        };
+        const { events } = decideSensorEvaluation('s', { pollAt }, published, { cursorAfter }, []);
+        const state = emptyState();
+        // A race: another evaluation moved the state after this one read it.
+        const current = raced ? { ...published, cursor: 'c-other', stateVersion: version + 1 } : published;
+        (state.sensor_state as Map<string, unknown>).set('s', {
+          tenantId: 't',
+          workspaceId: 'w',
+          ...current,
+        });
+        const after = fold(state, events);
+        expect(after.sensor_state.get('s')).toMatchObject(
+          raced
+            ? { cursor: 'c-other', stateVersion: version + 1 }
+            : { cursor: cursorAfter, stateVersion: version + 1 },
+        );
+        expect([...after.sensor_evals.values()][0]).toMatchObject({
+          status: raced ? 'skipped_stale_cursor' : 'NO_NEW_DATA',
+        });
+      }),
     );
   });
 });

@@ -9,34 +9,23 @@ import type { Row } from '../state/projectionTables.ts';
 import { TriggerError, triggerRun } from '../run/triggerRun.ts';
 import { appendVisible } from '../state/visibility.ts';
 import { ArcoError } from '../../core/arcoError.ts';
+import {
+  decideSensorEvaluation,
+  type RecordedRunRequest,
+  type RunRequest,
+  sensorEvalId,
+  type SensorEvalStatus,
+  type SensorMessage,
+} from './decide.ts';
 
-export interface SensorMessage {
-  messageId: string;
-  payload?: unknown;
-  attributes?: Record<string, string>;
-}
-
-export interface RunRequest {
-  runKey: string;
-  assetSelection: string[];
-  partitionKey?: string;
-  /** A raw partition value of the sensor's `partitionKeyAttribute` (a day for daily assets). */
-  partitionValue?: string;
-}
+export type { RunRequest, SensorMessage } from './decide.ts';
 
 export interface SensorEvalResult {
   evalId: string;
   messageId?: string;
-  status: 'TRIGGERED' | 'NO_NEW_DATA' | 'ERROR';
+  status: SensorEvalStatus;
   errorMessage?: string;
-  runRequests: Array<
-    RunRequest & {
-      runId?: string;
-      requestFingerprint?: string;
-      error?: string;
-      details?: Record<string, unknown>;
-    }
-  >;
+  runRequests: RecordedRunRequest[];
   eventsWritten: number;
   warning?: string;
 }
@@ -121,15 +110,12 @@ export async function evaluateSensor(
   const view = snapshot ?? (await readerFor(deps, scope).snapshot());
   const state = (await view.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
   const push = 'message' in input;
-  const evalId = push
-    ? `${sensor.id}:msg:${input.message.messageId}`
-    : `${sensor.id}:poll:${Math.floor(input.pollAt.getTime() / 1000)}`;
+  const evalId = sensorEvalId(sensor.id, input);
   const previous = (await view.shardRows('sensor_evals', sensor.id)).find((r) => r.evalId === evalId);
   if (previous) return { ...evalResult(previous), eventsWritten: 0 };
 
   const cursorBefore = state?.cursor as string | undefined;
-  let status: SensorEvalResult['status'];
-  let errorMessage: string | undefined;
+  let failure: string | undefined;
   let evaluated: { runRequests: RunRequest[]; cursorAfter?: string } = { runRequests: [] };
   try {
     evaluated = await runEvaluator(
@@ -138,12 +124,10 @@ export async function evaluateSensor(
       sensor,
       push ? { message: input.message } : { cursor: cursorBefore },
     );
-    status = evaluated.runRequests.length ? 'TRIGGERED' : 'NO_NEW_DATA';
   } catch (error) {
-    status = 'ERROR';
-    errorMessage = (error as Error).message;
+    failure = (error as Error).message;
   }
-  const runRequests: SensorEvalResult['runRequests'] = [];
+  const runRequests: RecordedRunRequest[] = [];
   for (const request of evaluated.runRequests) {
     try {
       const { body, fingerprint } = await triggerRun(
@@ -170,35 +154,17 @@ export async function evaluateSensor(
       });
     }
   }
-  if (status === 'TRIGGERED' && runRequests.every((r) => r.error)) {
-    status = 'ERROR';
-    errorMessage = runRequests.map((r) => r.error).join('; ');
-  }
-  await appendVisible(deps, scope, [
+  const { status, errorMessage, events } = decideSensorEvaluation(
+    sensor.id,
+    input,
+    state,
     {
-      data: {
-        type: 'sensor_evaluated',
-        sensorId: sensor.id,
-        evalId,
-        ...(cursorBefore !== undefined ? { cursorBefore } : {}),
-        ...(push
-          ? { cursorAfter: input.message.messageId }
-          : {
-              cursorAfter: evaluated.cursorAfter ?? cursorBefore,
-              expectedStateVersion: Number(state?.stateVersion ?? 0),
-            }),
-        triggerSource: push
-          ? { push: { messageId: input.message.messageId }, messageId: input.message.messageId }
-          : {
-              poll: { pollEpoch: Math.floor(input.pollAt.getTime() / 1000) },
-              pollEpoch: Math.floor(input.pollAt.getTime() / 1000),
-            },
-        runRequests,
-        status,
-        ...(errorMessage ? { message: errorMessage } : {}),
-      },
+      ...(evaluated.cursorAfter !== undefined ? { cursorAfter: evaluated.cursorAfter } : {}),
+      ...(failure ? { error: failure } : {}),
     },
-  ]);
+    runRequests,
+  );
+  await appendVisible(deps, scope, events);
   return {
     evalId,
     ...(push ? { messageId: input.message.messageId } : {}),
