@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideBackfillStateChange, decideRetryFailed } from '../../shared/orchestration/backfill/decide.ts';
+import { decidePartition } from '../../shared/orchestration/pipeline/decide.ts';
 import { canTransition } from '../../shared/orchestration/backfill/backfillPlan.ts';
 import { decideCancel, decideRetry } from '../../shared/orchestration/run/decide.ts';
 import type { RunRow, TaskRow } from '../../shared/orchestration/run/evolve.ts';
@@ -223,5 +224,58 @@ describe('sensor decisions', () => {
         });
       }),
     );
+  });
+});
+
+describe('pipeline decisions', () => {
+  const asOf = { ts: '2026-11-29T06:00:00.000Z', clamped: false };
+  const input = (request = {}) => ({
+    day: '2026-11-29',
+    partitionKey: 'date=d:2026-11-29',
+    steps: ['raw', 'gold'],
+    mode: 'now' as const,
+    asOf,
+    request: { resume: true, ...request },
+  });
+  const pastRun = (state: string) =>
+    ({ runId: `r-${state}`, state, labels: {}, triggeredAt: '2026-11-29T07:00:00Z' }) as unknown as RunRow;
+
+  it('decides each partition: new run, wait, skip, hold, rerun what is missing', () => {
+    expect(decidePartition(input(), {}).action).toBe('new_run');
+    expect(decidePartition(input(), { past: [pastRun('RUNNING')] })).toMatchObject({
+      action: 'wait',
+      runId: 'r-RUNNING',
+    });
+    const satisfied = new Map([
+      ['raw', 'r-SUCCEEDED'],
+      ['gold', 'r-SUCCEEDED'],
+    ]);
+    expect(decidePartition(input(), { past: [pastRun('SUCCEEDED')], satisfied })).toMatchObject({
+      action: 'skip_succeeded',
+      status: 'skipped_succeeded',
+    });
+    expect(decidePartition(input({ force: true }), { past: [pastRun('SUCCEEDED')], satisfied }).action).toBe(
+      'new_run',
+    );
+    const failedC = {
+      past: [pastRun('FAILED')],
+      satisfied: new Map(),
+      latestRootFailure: { retryCategory: 'C', message: 'drift' },
+    };
+    expect(decidePartition(input(), failedC)).toMatchObject({
+      action: 'held',
+      status: 'held',
+      message: 'drift',
+    });
+    expect(decidePartition(input({ retryHeld: true }), failedC).action).toBe('new_run');
+    expect(
+      decidePartition(input(), { past: [pastRun('FAILED')], satisfied: new Map([['raw', 'r-FAILED']]) }),
+    ).toMatchObject({ action: 'rerun_missing', steps: ['gold'], parentRunId: 'r-FAILED' });
+    expect(decidePartition({ ...input(), asOf: { missing: 'skip' } }, {}).action).toBe('skipped_no_event');
+    expect(decidePartition({ ...input(), asOf: { missing: 'error' } }, {})).toMatchObject({
+      action: 'held',
+      retryCategory: 'C',
+      failureCode: 'as_of_unresolvable',
+    });
   });
 });

@@ -20,7 +20,20 @@ import { publicRunState, publicTaskState } from '../run/publicStates.ts';
 import { tickDay } from '../schedule/scheduleTicks.ts';
 import { stepManifestPath } from './stepManifests.ts';
 import { TriggerError, triggerRun } from '../run/triggerRun.ts';
-import { ArcoError } from '../../core/arcoError.ts';
+import {
+  asOfFor,
+  decidePartition,
+  isActive,
+  PipelineRunError,
+  type PartitionFacts,
+  type PartitionRow,
+  resolveDay,
+  rootFailure,
+  type RowStatus,
+  sameAsOf,
+} from './decide.ts';
+
+export type { Action, PartitionRow, RowStatus } from './decide.ts';
 
 /**
  * Pipeline runs over a range of days and resumable backfills (pipeline-ops spec §4): one decision per
@@ -41,38 +54,6 @@ export interface PipelineRunRequest {
   steps?: string[];
   params?: Record<string, string>;
   clientRequestId?: string;
-}
-
-export type Action = 'new_run' | 'rerun_missing' | 'skip_succeeded' | 'held' | 'skipped_no_event' | 'wait';
-export type RowStatus =
-  | 'pending'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'skipped_succeeded'
-  | 'skipped_no_event'
-  | 'held'
-  | 'cancelled';
-
-export interface PartitionRow {
-  partition: string;
-  partitionKey: string;
-  asOfTs: string;
-  asOfClamped: boolean;
-  action: Action;
-  status: RowStatus;
-  steps: string[];
-  runId?: string;
-  parentRunId?: string;
-  satisfiedBy?: Array<{ assetKey: string; runId: string }>;
-  startedAt?: string;
-  durationMs?: number;
-  failedSteps?: string[];
-  failureClass?: string;
-  failureCode?: string;
-  retryCategory?: string;
-  message?: string;
-  reason?: string;
 }
 
 export interface PipelineBackfill {
@@ -103,9 +84,8 @@ export interface PipelineBackfill {
   partitions: PartitionRow[];
 }
 
-export class PipelineRunError extends ArcoError {}
+export { PipelineRunError } from './decide.ts';
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const TERMINAL_ROWS: RowStatus[] = [
   'succeeded',
   'failed',
@@ -131,70 +111,6 @@ const collection = (scope: Scope) =>
   `tenants/${scope.tenant}/workspaces/${scope.workspace}/pipelineBackfills`;
 export const summaryPath = (backfillId: string) => `manifests/backfills/${backfillId}/summary.json`;
 
-function resolveDay(value: string, timezone: string, now: Date): string {
-  if (value === 'today') return tickDay(now, timezone);
-  if (value === 'yesterday') return tickDay(new Date(now.getTime() - 86_400_000), timezone);
-  if (!DAY.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))
-    throw new PipelineRunError(
-      'invalid_argument',
-      `dates must be YYYY-MM-DD, today or yesterday; got ${value}`,
-    );
-  return value;
-}
-
-/** The UTC instant of a local wall-clock time on a day in a zone (DST-correct to the minute). */
-function zonedInstant(day: string, localTime: string, timezone: string): Date {
-  const guess = new Date(`${day}T${localTime}:00Z`);
-  const shown = new Intl.DateTimeFormat('en-US', {
-    timeZone: timezone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  })
-    .formatToParts(guess)
-    .reduce<Record<string, string>>((acc, p) => ({ ...acc, [p.type]: p.value }), {});
-  const asUtc = Date.UTC(
-    Number(shown.year),
-    Number(shown.month) - 1,
-    Number(shown.day),
-    Number(shown.hour),
-    Number(shown.minute),
-  );
-  return new Date(guess.getTime() - (asUtc - guess.getTime()));
-}
-
-/** Spec §4.5: the as-of of a partition, clamped to the trigger time (a run cannot know the future). */
-function asOfFor(
-  pipeline: PipelineDeclaration,
-  mode: AsOfMode,
-  day: string,
-  now: Date,
-  custom?: string,
-): { ts: string; clamped: boolean } | { missing: 'error' | 'skip' } {
-  let ts: Date;
-  if (mode === 'now') ts = now;
-  else if (mode === 'custom') ts = new Date(custom!);
-  else if (mode === 'pretip') {
-    const pretip = pipeline.asOf?.pretip;
-    if (!pretip) return { missing: 'error' };
-    ts = new Date(
-      zonedInstant(day, pretip.calendar.localTime, pipeline.timezone ?? 'UTC').getTime() -
-        pretip.leadMinutes * 60_000,
-    );
-  } else {
-    const lock = pipeline.asOf?.lock?.calendar;
-    const at = lock?.times[day];
-    if (!at) return { missing: lock?.missingDate ?? 'error' };
-    ts = new Date(at);
-  }
-  return ts.getTime() > now.getTime()
-    ? { ts: now.toISOString(), clamped: true }
-    : { ts: ts.toISOString(), clamped: false };
-}
-
 /** Runs of the pipeline by partition, newest first (labels written when each run was created). */
 async function runsByPartition(
   snapshot: ProjectionSnapshot,
@@ -214,27 +130,6 @@ async function runsByPartition(
 /** The tasks of one run (read only where a decision needs them: the planner, not the tick's busy check). */
 const tasksOfRun = async (snapshot: ProjectionSnapshot, runId: string) =>
   ((await snapshot.shardRows('tasks', runId)) as unknown as TaskRow[]).filter((t) => t.runId === runId);
-
-const isActive = (run: RunRow) => !['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(publicRunState(run));
-
-/** The root failure of a run: its earliest failed task by completion time, then key (spec §4.4). */
-function rootFailure(tasks: TaskRow[]) {
-  const failed = tasks
-    .filter((t) => t.state === 'FAILED')
-    .sort(
-      (a, b) =>
-        String(a.completedAt).localeCompare(String(b.completedAt)) || a.taskKey.localeCompare(b.taskKey),
-    );
-  const root = failed[0];
-  if (!root) return {};
-  return {
-    failedSteps: failed.map((t) => t.assetKey ?? t.taskKey),
-    ...(root.lastFailure?.failureClass ? { failureClass: root.lastFailure.failureClass } : {}),
-    ...(root.lastFailure?.code ? { failureCode: root.lastFailure.code } : {}),
-    ...(root.lastFailure?.retryCategory ? { retryCategory: root.lastFailure.retryCategory } : {}),
-    message: root.lastFailure?.message ?? root.errorMessage ?? 'failed',
-  };
-}
 
 /** Spec §4.3: one decision per partition from the manifests of earlier runs (known-key reads). */
 export async function planPipelineRun(
@@ -279,77 +174,27 @@ export async function planPipelineRun(
   for (const day of days) {
     const partitionKey = `${pipeline.partitionDimension}=d:${day}`;
     const asOf = asOfFor(pipeline, mode, day, now, request.asOfTs);
-    const base = { partition: day, partitionKey, steps, status: 'pending' as RowStatus };
-    if ('missing' in asOf) {
-      rows.push({
-        ...base,
-        asOfTs: '',
-        asOfClamped: false,
-        action: asOf.missing === 'skip' ? 'skipped_no_event' : 'held',
-        status: asOf.missing === 'skip' ? 'skipped_no_event' : 'held',
-        ...(asOf.missing === 'error'
-          ? {
-              failureClass: 'CONFIGURATION',
-              failureCode: 'as_of_unresolvable',
-              retryCategory: 'C',
-              message: `no ${mode} time for ${day}`,
-            }
-          : {}),
-      });
-      continue;
-    }
-    const row = { ...base, asOfTs: asOf.ts, asOfClamped: asOf.clamped };
     const past = history.get(partitionKey);
-    // `now` runs get a fresh as-of each time, so resume compares any earlier run of the partition.
-    const sameAsOf = (r: RunRow) =>
-      mode === 'now' || (r.labels['arco.as_of_ts'] === asOf.ts && r.labels['arco.as_of_clamped'] !== 'true');
-    if (past?.some(isActive)) {
-      rows.push({ ...row, action: 'wait', runId: past.find(isActive)!.runId });
-      continue;
-    }
-    if (request.resume && !request.force && past) {
-      const satisfied = new Map<string, string>();
-      for (const run of past.filter(sameAsOf))
+    const facts: PartitionFacts = { past };
+    // What a resume decides on: the steps earlier runs at this as-of satisfied (their manifests say
+    // success) and the root failure of the latest such run. Read only when a resume can use them.
+    if ('ts' in asOf && request.resume && !request.force && past && !past.some(isActive)) {
+      facts.satisfied = new Map();
+      const earlier = past.filter((r) => sameAsOf(r, mode, asOf));
+      for (const run of earlier)
         for (const task of await tasksOfRun(planSnapshot, run.runId)) {
           const asset = task.assetKey ?? task.taskKey;
-          if (satisfied.has(asset) || !steps.includes(asset) || task.state !== 'SUCCEEDED') continue;
+          if (facts.satisfied.has(asset) || !steps.includes(asset) || task.state !== 'SUCCEEDED') continue;
           const stored = await objects.get(stepManifestPath(asset, task.partitionKey, run.runId));
           if (
             stored &&
             (JSON.parse(stored.bytes.toString('utf8')) as { status: string }).status === 'success'
           )
-            satisfied.set(asset, run.runId);
+            facts.satisfied.set(asset, run.runId);
         }
-      if (steps.every((s) => satisfied.has(s))) {
-        rows.push({
-          ...row,
-          action: 'skip_succeeded',
-          status: 'skipped_succeeded',
-          satisfiedBy: steps.map((s) => ({ assetKey: s, runId: satisfied.get(s)! })),
-        });
-        continue;
-      }
-      const latest = past.filter(sameAsOf)[0];
-      const root: Partial<PartitionRow> = latest
-        ? rootFailure(await tasksOfRun(planSnapshot, latest.runId))
-        : {};
-      if (latest && publicRunState(latest) === 'FAILED' && root.retryCategory === 'C' && !request.retryHeld) {
-        rows.push({ ...row, action: 'held', status: 'held', runId: latest.runId, ...root });
-        continue;
-      }
-      if (satisfied.size) {
-        rows.push({
-          ...row,
-          action: 'rerun_missing',
-          steps: steps.filter((s) => !satisfied.has(s)),
-          // The steps not rerun are read from the runs whose manifests satisfied them (spec §4.3).
-          satisfiedBy: [...satisfied].map(([assetKey, runId]) => ({ assetKey, runId })),
-          ...(latest ? { parentRunId: latest.runId } : {}),
-        });
-        continue;
-      }
+      if (earlier[0]) facts.latestRootFailure = rootFailure(await tasksOfRun(planSnapshot, earlier[0].runId));
     }
-    rows.push({ ...row, action: 'new_run' });
+    rows.push(decidePartition({ day, partitionKey, steps, mode, asOf, request }, facts));
   }
   const counts: Record<string, number> = {};
   for (const r of rows) counts[r.action] = (counts[r.action] ?? 0) + 1;
