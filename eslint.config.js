@@ -4,7 +4,8 @@ import tseslint from 'typescript-eslint';
 /**
  * The pure domain core: folds, decisions and value rules with no I/O and no clock. They may import
  * each other and plain libraries, never Node's I/O modules, the cloud clients, the adapters, the runtime
- * wiring or the HTTP layer (the adapters are where I/O lives).
+ * wiring or the HTTP layer (the adapters are where I/O lives). Hashing (`shared/core/hashing.ts`, over
+ * node:crypto) is deterministic and allowed; the rule checks direct imports only.
  */
 export const PURE_FILES = [
   'shared/orchestration/*/evolve.ts',

@@ -1,8 +1,8 @@
-import { ArcoError, type ErrorCode } from '../../shared/core/arcoError.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { uuidv7FromName } from '../../shared/core/uuid.ts';
 import { appendCommit } from '../../shared/delta/deltaAppender.ts';
 import { deltaSchemaString, writeDataFile } from '../../shared/delta/deltaDataFiles.ts';
+import { DeltaCommitError, type DeltaErrorReason } from '../../shared/delta/deltaCommitCoordinator.ts';
 import { deltaServices } from '../../shared/delta/deltaServices.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { CallbackRefused, postCallback } from './callbackClient.ts';
@@ -78,7 +78,7 @@ export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope
   } catch (error) {
     // A refusal (the table exists with another definition, partition values that do not fit it) will
     // not get better on redelivery: report the attempt failed instead of failing the delivery forever.
-    if (!(error instanceof ArcoError) || !PERMANENT.has(error.code)) throw error;
+    if (!(error instanceof DeltaCommitError) || !PERMANENT.has(error.reason)) throw error;
     await finish({ outcome: 'FAILED', error: { category: 'CONFIGURATION', message: error.message } });
     return { outcome: 'FAILED' };
   }
@@ -86,8 +86,18 @@ export async function runDispatch(deps: Dependencies, envelope: DispatchEnvelope
   return { outcome: 'SUCCEEDED', output };
 }
 
-/** Refusals of the Delta coordinator that a redelivery would meet again. */
-const PERMANENT: ReadonlySet<ErrorCode> = new Set(['invalid_argument', 'not_found', 'conflict']);
+/**
+ * Refusals of the Delta coordinator that a redelivery would meet again; races (a taken log version,
+ * contention on the coordinator, a stale read version) are retried by redelivery instead.
+ */
+const PERMANENT: ReadonlySet<DeltaErrorReason> = new Set([
+  'table_exists',
+  'invalid_location',
+  'location_in_use',
+  'invalid_table_definition',
+  'invalid_partition_values',
+  'invalid_payload',
+]);
 
 /** Writes the demo rows of the dispatch's asset and partition and commits them; returns the task output. */
 async function materialize(

@@ -4,7 +4,7 @@ import { requireInternal } from '../../shared/http/authMiddleware.ts';
 import { createFunctionApp } from '../../shared/http/functionApp.ts';
 import { internalScope } from '../../shared/http/internalScope.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
-import { compactorFor } from '../../shared/orchestration/orchestrationServices.ts';
+import { rebuildWorkspace } from '../../shared/orchestration/orchestrationServices.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 const rebuildBody = validator<{ rebuild_manifest_path: string; request_id?: string }>({
@@ -30,7 +30,7 @@ export function createRebuildApp(deps: Dependencies): Hono<AppEnv> {
   app.use('/compactor/*', requireInternal);
   app.post('/compactor/rebuild', async (c) => {
     const { rebuild_manifest_path } = await readJsonBody(c, rebuildBody);
-    return c.json(await compactorFor(deps, internalScope(c)).rebuild(rebuild_manifest_path));
+    return c.json(await rebuildWorkspace(deps, internalScope(c), rebuild_manifest_path));
   });
   return app;
 }

@@ -4,11 +4,11 @@ import type { AppEnv } from '../../shared/http/appEnv.ts';
 import { requireRole } from '../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../shared/http/jsonBody.ts';
 import {
-  type BackfillRequest,
   changeBackfillState,
   createBackfill,
   retryFailedBackfill,
 } from '../../shared/orchestration/backfill/backfillCommands.ts';
+import { type BackfillRequest } from '../../shared/orchestration/backfill/decide.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 
 const createBody = validator<BackfillRequest>({

@@ -42,7 +42,6 @@ export function pipelineCommandRoutes(deps: Dependencies) {
   const ws = '/workspaces/:workspaceId';
   const scopeOf = (c: Context<AppEnv>) => c.get('principal').scope!;
 
-  // The runbook's two-minute checklist as one answer (spec §6).
   routes.post(`${ws}/pipelines/:name/runs`, requireRole('operator'), async (c) => {
     const request = await readJsonBody(c, runBody);
     const name = c.req.param('name');

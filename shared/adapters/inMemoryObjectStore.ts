@@ -20,12 +20,6 @@ export interface InMemoryObjectRateLimit {
   burst: number;
 }
 
-/** The stand-in's default: 5 mutations at once, then 1 per second per object name. */
-export const DEFAULT_IN_MEMORY_OBJECT_RATE_LIMIT: Readonly<InMemoryObjectRateLimit> = {
-  perSecond: 1,
-  burst: 5,
-};
-
 /** How an InMemoryObjectStore differs from a plain, unthrottled bucket; every option is optional. */
 export interface InMemoryObjectStoreOptions {
   /**

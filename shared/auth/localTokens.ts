@@ -18,10 +18,6 @@ export interface LocalTokenRequest {
 }
 
 /**
- * The local stack's signing secret: ARCO_LOCAL_SECRET, else a random one kept in the data directory so
- * that `arco token` and `npm start` agree without configuration.
- */
-/**
  * The local signing secret of a stack that already runs (ARCO_LOCAL_SECRET, else `{dataDir}/local-secret`);
  * throws, naming the file, when there is none, rather than mint tokens no stack accepts.
  */
@@ -35,7 +31,10 @@ export function existingLocalSecret(dataDir: string, env = process.env): string 
   return readFileSync(file, 'utf8').trim();
 }
 
-/** The stack's signing secret (ARCO_LOCAL_SECRET, else `{dataDir}/local-secret`, created on first start). */
+/**
+ * The local stack's signing secret: ARCO_LOCAL_SECRET, else a random one kept in the data directory
+ * (created on first start) so that `arco token` and `npm start` agree without configuration.
+ */
 export function resolveLocalSecret(dataDir: string, env = process.env): string {
   if (env.ARCO_LOCAL_SECRET) return env.ARCO_LOCAL_SECRET;
   const file = join(dataDir, 'local-secret');

@@ -44,7 +44,6 @@ export class ArcoError extends Error {
 
 export const badRequest = (message: string, details?: Record<string, unknown>) =>
   new ArcoError('invalid_argument', message, details);
-export const unauthorized = (message: string) => new ArcoError('unauthenticated', message);
 export const forbidden = (message: string) => new ArcoError('permission_denied', message);
 export const notFound = (message: string, details?: Record<string, unknown>) =>
   new ArcoError('not_found', message, details);

@@ -3,7 +3,7 @@ import addFormatsPlugin from 'ajv-formats';
 import { isUtf8 } from 'node:buffer';
 import type { Context } from 'hono';
 import { ArcoError, badRequest } from '../core/arcoError.ts';
-import { parseLosslessJson } from './losslessJson.ts';
+import { parseLosslessJson } from '../core/losslessJson.ts';
 
 /** One ajv for every request body and stored document, configured as the registry spec §4.1 says. */
 export const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: false, strict: true });

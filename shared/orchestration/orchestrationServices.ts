@@ -24,13 +24,7 @@ export function compactorFor(deps: Dependencies, scope: Scope): WorkspaceSchedul
   let scheduler = ofDeps.get(key);
   if (!scheduler) {
     const compactor = new Compactor({
-      objects: scopedObjectStore(deps.objects, scope),
-      documents: deps.documents,
-      clock: deps.clock,
-      ids: deps.ids,
-      failpoints: deps.failpoints,
-      log: deps.log,
-      scope,
+      ...compactorDeps(deps, scope),
       ledger: new Ledger(ledgerDeps(deps, scope)),
       // Controllers on each fold: dispatch what became ready, then write the manifests of what finished
       // (a failure of either is retried by the sweeper; nothing is lost).
@@ -59,6 +53,35 @@ export function compactorFor(deps: Dependencies, scope: Scope): WorkspaceSchedul
     ofDeps.set(key, scheduler);
   }
   return scheduler;
+}
+
+/**
+ * How the rebuild function runs a rebuild (`POST /compactor/rebuild`, runbook 004 §3): through this
+ * process's scheduler of the workspace when there is one (the local stack hosts compaction in the same
+ * process, and a lease of its own would only wait on that scheduler's), else with a compactor of its
+ * own that has no controllers: it takes the workspace's lease for the replay alone, publishes and
+ * lets go. So a rebuild instance never dispatches, writes step manifests or stays on as a second
+ * scheduler (it holds no grants for that); what became ready is dispatched by the compaction function.
+ * Throws LeaseBusyError (409, Retry-After) while a compaction holds the lease.
+ */
+export function rebuildWorkspace(deps: Dependencies, scope: Scope, rebuildManifestPath: string) {
+  const scheduler = schedulers.get(deps)?.get(`${scope.tenant}/${scope.workspace}`);
+  if (scheduler) return scheduler.rebuild(rebuildManifestPath);
+  const compactor = new Compactor(compactorDeps(deps, scope));
+  return compactor.rebuild(rebuildManifestPath).finally(() => compactor.forget());
+}
+
+/** What every compactor of the workspace works with; the scheduler's adds its controllers and ledger. */
+function compactorDeps(deps: Dependencies, scope: Scope) {
+  return {
+    objects: scopedObjectStore(deps.objects, scope),
+    documents: deps.documents,
+    clock: deps.clock,
+    ids: deps.ids,
+    failpoints: deps.failpoints,
+    log: deps.log,
+    scope,
+  };
 }
 
 function ledgerDeps(deps: Dependencies, scope: Scope) {

@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { containsBigInt } from '../http/losslessJson.ts';
+import { containsBigInt } from '../core/losslessJson.ts';
 
 /**
  * RFC 8785 (JCS) text of any JSON value: schema hashes and request fingerprints are defined on it.

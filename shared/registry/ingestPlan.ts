@@ -1,4 +1,4 @@
-import { stringifyLosslessJson } from '../http/losslessJson.ts';
+import { stringifyLosslessJson } from '../core/losslessJson.ts';
 import { classify, type Compatibility } from './compatibility.ts';
 import { evaluateGate, type GateResult } from './promotionGate.ts';
 import type { AuditRecord, Layer, LayerRecord, VersionRecord } from './registryRecords.ts';

@@ -1,4 +1,4 @@
-import { parseLosslessJson } from '../http/losslessJson.ts';
+import { parseLosslessJson } from '../core/losslessJson.ts';
 import type { IngestPlan } from './ingestPlan.ts';
 import type { VersionRecord } from './registryRecords.ts';
 

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { parseLosslessJson } from '../http/losslessJson.ts';
+import { parseLosslessJson } from '../core/losslessJson.ts';
 import { type AvroNode, resolveAvro } from './avroTypes.ts';
 import { type CompatibilityVerdict, compareSchemas } from './compatibility.ts';
 import { diffSchemas, type SchemaChange } from './schemaDiff.ts';

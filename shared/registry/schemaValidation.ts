@@ -2,7 +2,7 @@ import avro from 'avsc';
 import { canonicalJsonText } from './canonicalSchemaJson.ts';
 import { badRequest } from '../core/arcoError.ts';
 import { sha256Hex } from '../core/hashing.ts';
-import { containsBigInt, stringifyLosslessJson } from '../http/losslessJson.ts';
+import { containsBigInt, stringifyLosslessJson } from '../core/losslessJson.ts';
 import { type AvroNode, type FieldNode, pointer, resolveAvro } from './avroTypes.ts';
 
 /** Limits of spec §9 that belong to the schema itself. */

@@ -28,6 +28,7 @@ import {
 } from '../../shared/orchestration/state/projectionTables.ts';
 import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
+import { runEvents } from '../support/eventFactory.ts';
 import { testDependencies, uniqueName } from '../support/testDependencies.ts';
 
 /** An ObjectStore that counts list calls, to prove no correctness path lists the bucket. */
@@ -45,45 +46,6 @@ function countingStore(inner: ObjectStore) {
   };
   return { store, counts };
 }
-
-const runEvents = (runId: string): EventData[] => [
-  {
-    type: 'run_triggered',
-    runId,
-    planId: `plan-${runId}`,
-    trigger: { manual: { userId: 'u' } },
-    rootAssets: ['a'],
-  },
-  {
-    type: 'plan_created',
-    runId,
-    planId: `plan-${runId}`,
-    tasks: [
-      { key: 'a', dependsOn: [], assetKey: 'a', partitionKey: 'date=2026-11-22' },
-      { key: 'b', dependsOn: ['a'], assetKey: 'b' },
-    ],
-  },
-  {
-    type: 'dispatch_requested',
-    runId,
-    taskKey: 'a',
-    attempt: 1,
-    attemptId: `att-${runId}`,
-    workerQueue: 'q',
-    dispatchId: `dispatch:${runId}:a:1`,
-  },
-  { type: 'task_started', runId, taskKey: 'a', attempt: 1, attemptId: `att-${runId}`, workerId: 'w' },
-  {
-    type: 'task_finished',
-    runId,
-    taskKey: 'a',
-    attempt: 1,
-    attemptId: `att-${runId}`,
-    workerId: 'w',
-    outcome: 'succeeded',
-    output: { deltaTable: 'a', deltaVersion: 3 },
-  },
-];
 
 describe('state store: ledger, compactor, projections', () => {
   let deps: Dependencies;

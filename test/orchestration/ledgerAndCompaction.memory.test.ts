@@ -15,48 +15,10 @@ import {
 import { type Row, TABLES, type TableName } from '../../shared/orchestration/state/projectionTables.ts';
 import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
 import { COMPACTION_HINT_QUEUE } from '../../shared/runtime/resources.ts';
+import { runEvents } from '../support/eventFactory.ts';
 import { inMemoryDependencies } from '../support/inMemoryDependencies.ts';
 
 // The domain half of test/orchestration/compactor.test.ts on the in-memory adapters: no emulator, no Java.
-
-const runEvents = (runId: string): EventData[] => [
-  {
-    type: 'run_triggered',
-    runId,
-    planId: `plan-${runId}`,
-    trigger: { manual: { userId: 'u' } },
-    rootAssets: ['a'],
-  },
-  {
-    type: 'plan_created',
-    runId,
-    planId: `plan-${runId}`,
-    tasks: [
-      { key: 'a', dependsOn: [], assetKey: 'a', partitionKey: 'date=2026-11-22' },
-      { key: 'b', dependsOn: ['a'], assetKey: 'b' },
-    ],
-  },
-  {
-    type: 'dispatch_requested',
-    runId,
-    taskKey: 'a',
-    attempt: 1,
-    attemptId: `att-${runId}`,
-    workerQueue: 'q',
-    dispatchId: `dispatch:${runId}:a:1`,
-  },
-  { type: 'task_started', runId, taskKey: 'a', attempt: 1, attemptId: `att-${runId}`, workerId: 'w' },
-  {
-    type: 'task_finished',
-    runId,
-    taskKey: 'a',
-    attempt: 1,
-    attemptId: `att-${runId}`,
-    workerId: 'w',
-    outcome: 'succeeded',
-    output: { deltaTable: 'a', deltaVersion: 3 },
-  },
-];
 
 describe('ledger and compactor on the in-memory adapters', () => {
   let deps: ReturnType<typeof inMemoryDependencies>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArcoError } from '../../shared/core/arcoError.ts';
-import { parseLosslessJson, stringifyLosslessJson } from '../../shared/http/losslessJson.ts';
+import { parseLosslessJson, stringifyLosslessJson } from '../../shared/core/losslessJson.ts';
 import { canonicalJsonText } from '../../shared/registry/canonicalSchemaJson.ts';
 import { compareSchemas } from '../../shared/registry/compatibility.ts';
 import { diffSchemas } from '../../shared/registry/schemaDiff.ts';

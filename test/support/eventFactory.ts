@@ -56,3 +56,43 @@ export function workerAttempt(
     { data: { type: 'task_finished', ...facts, ...finish } },
   ];
 }
+
+/** A run of two tasks (a → b) whose first task was dispatched, started and succeeded with a Delta version. */
+export const runEvents = (runId: string): EventData[] => [
+  {
+    type: 'run_triggered',
+    runId,
+    planId: `plan-${runId}`,
+    trigger: { manual: { userId: 'u' } },
+    rootAssets: ['a'],
+  },
+  {
+    type: 'plan_created',
+    runId,
+    planId: `plan-${runId}`,
+    tasks: [
+      { key: 'a', dependsOn: [], assetKey: 'a', partitionKey: 'date=2026-11-22' },
+      { key: 'b', dependsOn: ['a'], assetKey: 'b' },
+    ],
+  },
+  {
+    type: 'dispatch_requested',
+    runId,
+    taskKey: 'a',
+    attempt: 1,
+    attemptId: `att-${runId}`,
+    workerQueue: 'q',
+    dispatchId: `dispatch:${runId}:a:1`,
+  },
+  { type: 'task_started', runId, taskKey: 'a', attempt: 1, attemptId: `att-${runId}`, workerId: 'w' },
+  {
+    type: 'task_finished',
+    runId,
+    taskKey: 'a',
+    attempt: 1,
+    attemptId: `att-${runId}`,
+    workerId: 'w',
+    outcome: 'succeeded',
+    output: { deltaTable: 'a', deltaVersion: 3 },
+  },
+];

@@ -197,6 +197,11 @@ describe('terraform/ (offline checks)', () => {
         expect(backend?.path_translation).toBe('APPEND_PATH_TO_ADDRESS');
         // The automation function has no HTTP surface.
         expect(backend?.address).not.toBe('${automation_url}');
+        // API Gateway cuts a call off at 15 s unless told otherwise: each path may take its function's timeout.
+        const fn = String(backend?.address).slice(2, -5).replaceAll('_', '-');
+        expect(backend?.deadline, `${method} deadline`).toBe(
+          (fnLocals() as unknown as Record<string, { timeout: number }>)[fn]!.timeout,
+        );
       }
   });
 

@@ -45,7 +45,6 @@ export function pipelineRoutes(deps: Dependencies) {
     return { run, tasks };
   };
 
-  // The runbook's two-minute checklist as one answer (spec §6).
   routes.get(`${ws}/pipelines`, async (c) => {
     const manifest = await new ManifestStore(deps.documents, scopeOf(c)).latest();
     return c.json({ pipelines: manifest?.pipelines ?? [] });
@@ -110,6 +109,7 @@ export function pipelineRoutes(deps: Dependencies) {
     return c.json(plainPartitionFields(triageRun(run, tasks, (asset) => sideEffectsOf(pipeline, asset))));
   });
 
+  // The runbook's two-minute checklist as one answer (spec §6).
   routes.get(`${ws}/pipelines/:name/partitions/:date/checklist`, async (c) => {
     const checklist = await pipelineChecklist(deps, scopeOf(c), c.req.param('name'), c.req.param('date'));
     if (!checklist) throw notFound(`pipeline not found: ${c.req.param('name')}`);

@@ -28,8 +28,6 @@ import {
   decideRetryFailed,
 } from './decide.ts';
 
-export { BackfillCommandError, type BackfillRequest } from './decide.ts';
-
 export interface BackfillAccepted {
   backfillId: string;
   acceptedEventId: string;

@@ -33,8 +33,6 @@ import {
   sameAsOf,
 } from './decide.ts';
 
-export type { Action, PartitionRow, RowStatus } from './decide.ts';
-
 /**
  * Pipeline runs over a range of days and resumable backfills (pipeline-ops spec §4): one decision per
  * partition (skip what manifests show succeeded, hold category C failures, rerun what is missing), at

@@ -6,8 +6,6 @@ import { runResponse } from './runViews.ts';
 import { appendVisible, READ_YOUR_WRITES_WAIT_MS } from '../state/visibility.ts';
 import { decideRetry, type RetryRequest } from './decide.ts';
 
-export { type RetryRequest, RetryRefused } from './decide.ts';
-
 /**
  * `POST …/runs/{runId}/retry` (pipeline-ops spec §3.4): retries FAILED tasks in place, under the same run
  * id, when their category allows it: A freely, C only once the operator says the cause is fixed, B never

@@ -18,8 +18,6 @@ import {
   type SensorMessage,
 } from './decide.ts';
 
-export type { RunRequest, SensorMessage } from './decide.ts';
-
 export interface SensorEvalResult {
   evalId: string;
   messageId?: string;

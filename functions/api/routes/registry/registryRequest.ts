@@ -9,7 +9,7 @@ import type { AppEnv } from '../../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../../shared/http/authMiddleware.ts';
 import { errorBody, HTTP_STATUS } from '../../../../shared/http/errorBody.ts';
 import { idempotentRequest } from '../../../../shared/http/idempotentRequest.ts';
-import { stringifyLosslessJson } from '../../../../shared/http/losslessJson.ts';
+import { stringifyLosslessJson } from '../../../../shared/core/losslessJson.ts';
 import type { TokenBucketLimiter } from '../../../../shared/http/tokenBucketLimiter.ts';
 import { isLayer, type Layer, registryPaths } from '../../../../shared/registry/registryRecords.ts';
 import { diffLatency } from '../../../../shared/registry/registryMetrics.ts';
