@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { compactorFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { createGatewayApp } from '../../local/functionApps.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { ledgerFor } from '../../shared/orchestration/orchestrationServices.ts';
@@ -222,6 +223,35 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
       (await api.post(`/api/v1/workspaces/${ws}/runs/${runId}/rerun`, { mode: 'subset', selection: [] }))
         .status,
     ).toBe(400);
+  });
+
+  it('reruns with the code deployed since: "fix and deploy, then rerun" runs the fix', async () => {
+    const { runId } = (
+      await trigger({ selection: ['raw.orders'], includeDownstream: true, partitionKey: 'date=d:2026-11-22' })
+    ).body;
+    await api.post(`/api/v1/workspaces/${ws}/runs/${runId}/cancel`, {});
+    const fixed = {
+      ...MANIFEST,
+      codeVersionId: 'v2',
+      retryPolicy: { maxAttempts: 4, initialBackoffSeconds: 1, maxBackoffSeconds: 5 },
+      assets: MANIFEST.assets.map((a, i) => (i === 0 ? { ...a, payload: { fixed: true } } : a)),
+    };
+    expect((await api.post(`/api/v1/workspaces/${ws}/manifests`, fixed)).status).toBe(201);
+    const rerun = await api.post<{ runId: string }>(`/api/v1/workspaces/${ws}/runs/${runId}/rerun`, {
+      mode: 'subset',
+      selection: ['raw.orders'],
+    });
+    expect(rerun.status).toBe(201);
+    await compactorFor(deps, { tenant: 'acme', workspace: ws }).drain();
+    const snapshot = await readerFor(deps, { tenant: 'acme', workspace: ws }).snapshot();
+    const run = (await snapshot.shardRows('runs', rerun.body.runId)).find(
+      (r) => r.runId === rerun.body.runId,
+    );
+    const task = (await snapshot.shardRows('tasks', rerun.body.runId)).find(
+      (t) => t.runId === rerun.body.runId,
+    );
+    expect(run).toMatchObject({ codeVersion: 'v2' });
+    expect(task).toMatchObject({ taskKey: 'raw.orders', payload: { fixed: true }, maxAttempts: 4 });
   });
 
   it('takes partition keys as people write them, one run for every spelling, and shows them plainly', async () => {

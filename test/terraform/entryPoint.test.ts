@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { functionTargets } from '../../local/functionHost.ts';
 
 /**
@@ -17,11 +17,9 @@ const registered = (target: string) =>
     { env: { ...process.env, FUNCTION_TARGET: target, ARCO_LOCAL_SECRET: 'entry-point-test' }, encoding: 'utf8' },
   ).trim();
 
+// `npm test` builds first (`npm run build`), so this and the as-deployed Functions Framework tests load
+// the very bundles Cloud Build would deploy; run alone, they need a build.
 describe('the Cloud Functions entry point (index.mjs) over the build', () => {
-  beforeAll(() => {
-    execFileSync('npm', ['run', 'build'], { stdio: 'pipe' });
-  });
-
   it('registers exactly the function FUNCTION_TARGET names, from its compiled bundle', () => {
     for (const target of functionTargets()) expect(registered(target)).toBe(target);
   });

@@ -1,6 +1,7 @@
 import type { Scope } from '../../auth/principal.ts';
 import { canonicalJson } from '../../core/canonicalJson.ts';
 import { sha256Hex } from '../../core/hashing.ts';
+import { ManifestStore } from '../manifestStore.ts';
 import type { Dependencies } from '../../runtime/dependencies.ts';
 import { canonicalAssetKey, InvalidAssetKeyError } from '../assetKeys.ts';
 import type { TaskDef } from '../state/events.ts';
@@ -115,22 +116,33 @@ export async function rerunRun(
   const runKey =
     request.runKey ??
     `rerun:${parentRunId}:${REASON[request.mode]}:${sha256Hex(canonicalJson({ parentRunId, rerunKind: kind, selectedTasks, partitionKeys })).slice(0, 16)}`;
+  // The plan is the parent's (its tasks and edges); how each task runs is the latest deployed code's,
+  // so "fix and deploy, then rerun from the failure" reruns the fix. An asset no longer deployed keeps
+  // the parent's settings.
+  const manifest = await new ManifestStore(deps.documents, scope).latest();
+  const deployed = new Map((manifest?.assets ?? []).map((asset) => [asset.key, asset]));
   const defs: TaskDef[] = tasks
     .filter((t) => selected.has(t.taskKey))
     .sort((a, b) => (a.taskKey < b.taskKey ? -1 : 1))
-    .map((t) => ({
-      key: t.taskKey,
-      dependsOn: t.dependsOn.filter((d) => selected.has(d)),
-      ...(t.assetKey ? { assetKey: t.assetKey } : {}),
-      ...(t.partitionKey ? { partitionKey: t.partitionKey } : {}),
-      maxAttempts: t.maxAttempts,
-      heartbeatTimeoutSec: t.heartbeatTimeoutSec,
-      requiresVisibleOutput: t.requiresVisibleOutput,
-      initialBackoffSeconds: t.initialBackoffSeconds,
-      maxBackoffSeconds: t.maxBackoffSeconds,
-      ...(t.workerUrl ? { workerUrl: t.workerUrl } : {}),
-      ...(t.payload ? { payload: t.payload } : {}),
-    }));
+    .map((t) => {
+      const asset = deployed.get(t.assetKey ?? t.taskKey);
+      const workerUrl = asset ? asset.workerUrl : t.workerUrl;
+      const payload = asset ? asset.payload : t.payload;
+      return {
+        key: t.taskKey,
+        dependsOn: t.dependsOn.filter((d) => selected.has(d)),
+        ...(t.assetKey ? { assetKey: t.assetKey } : {}),
+        ...(t.partitionKey ? { partitionKey: t.partitionKey } : {}),
+        maxAttempts: asset?.retryPolicy.maxAttempts ?? t.maxAttempts,
+        heartbeatTimeoutSec: asset?.heartbeatTimeoutSec ?? t.heartbeatTimeoutSec,
+        requiresVisibleOutput: t.requiresVisibleOutput,
+        initialBackoffSeconds: asset?.retryPolicy.initialBackoffSeconds ?? t.initialBackoffSeconds,
+        maxBackoffSeconds: asset?.retryPolicy.maxBackoffSeconds ?? t.maxBackoffSeconds,
+        ...(workerUrl ? { workerUrl } : {}),
+        ...(payload && Object.keys(payload).length ? { payload } : {}),
+      };
+    });
+  const codeVersion = manifest?.codeVersionId ?? parent.codeVersion;
   const result = await startRun(deps, scope, runKey, fingerprint, (runId, planId) => ({
     runTriggered: {
       type: 'run_triggered',
@@ -140,7 +152,7 @@ export async function rerunRun(
       rootAssets: [...roots].sort(),
       runKey,
       labels,
-      ...(parent.codeVersion ? { codeVersion: parent.codeVersion } : {}),
+      ...(codeVersion ? { codeVersion } : {}),
     },
     planCreated: { type: 'plan_created', runId, planId, tasks: defs },
   }));
