@@ -53,12 +53,16 @@ export async function benchLoad(): Promise<void> {
   const readMs: number[] = [];
   let serverErrors = 0;
   let notYetVisible = 0;
+  /** What the failures were: `500 INTERNAL`, `fetch failed`, … with a count each. */
+  const failures = new Map<string, number>();
+  const failed = (kind: string) => {
+    serverErrors += 1;
+    failures.set(kind, (failures.get(kind) ?? 0) + 1);
+  };
   const inFlight = new Set<Promise<unknown>>();
   const fire = (work: () => Promise<void>) => {
     const promise = work()
-      .catch(() => {
-        serverErrors += 1;
-      })
+      .catch((error: unknown) => failed(String((error as Error).cause ?? (error as Error).message)))
       .finally(() => inFlight.delete(promise));
     inFlight.add(promise);
   };
@@ -70,7 +74,7 @@ export async function benchLoad(): Promise<void> {
     if (tick % 10 === 0)
       fire(async () => {
         const answer = await call('POST', '/runs', { selection: ['load.a'], includeDownstream: true });
-        if (answer.status >= 500) serverErrors += 1;
+        if (answer.status >= 500) failed(`${answer.status} ${String(answer.body.code)}`);
         else {
           triggerMs.push(answer.ms);
           runIds.push(String(answer.body.runId));
@@ -79,7 +83,7 @@ export async function benchLoad(): Promise<void> {
     fire(async () => {
       const runId = runIds.length ? runIds[Math.floor(Math.random() * runIds.length)]! : baselineRun;
       const answer = await call('GET', `/runs/${runId}`);
-      if (answer.status >= 500) serverErrors += 1;
+      if (answer.status >= 500) failed(`${answer.status} ${String(answer.body.code)}`);
       else if (answer.status === 404) notYetVisible += 1;
       else readMs.push(answer.ms);
     });
@@ -109,7 +113,7 @@ export async function benchLoad(): Promise<void> {
     `read one run: ${summary(readMs)}; idle baseline ${summary(idleReads)}; ratio p99 ${fmt(percentile(readMs, 99) / percentile(idleReads, 99), 1)}`,
   );
   console.log(
-    `5xx or failed requests: ${serverErrors}; reads of a run not yet visible (404): ${notYetVisible}`,
+    `5xx or failed requests: ${serverErrors}${failures.size ? ` (${[...failures].map(([k, n]) => `${n}× ${k}`).join(', ')})` : ''}; reads of a run not yet visible (404): ${notYetVisible}`,
   );
   console.log(
     `backlog after the load: every task executed ${fmt((executed - loadEnded) / 1000, 1)} s later, every run readable SUCCEEDED ${fmt((visible - loadEnded) / 1000, 1)} s later`,
