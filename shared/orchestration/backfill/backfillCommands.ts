@@ -21,6 +21,7 @@ import { plainPartitionFields } from '../run/runViews.ts';
 import { publicRunState } from '../run/publicStates.ts';
 import type { RunRow } from '../run/evolve.ts';
 import { appendVisible } from '../state/visibility.ts';
+import type { BackfillRow } from './evolve.ts';
 import {
   BackfillCommandError,
   type BackfillRequest,
@@ -259,7 +260,10 @@ export async function changeBackfillState(
   expectedStateVersion?: number,
 ) {
   const { row } = await readBackfill(deps, scope, backfillId);
-  const events = decideBackfillStateChange({ backfillId, toState, changedBy, expectedStateVersion }, row);
+  const events = decideBackfillStateChange(
+    { backfillId, toState, changedBy, expectedStateVersion },
+    row as BackfillRow,
+  );
   const { visibility_status } = await appendVisible(deps, scope, events);
   const after = await readBackfill(deps, scope, backfillId);
   if (visibility_status === 'visible') return after.view;
@@ -281,7 +285,7 @@ export async function retryFailedBackfill(
   return createBackfill(
     deps,
     scope,
-    decideRetryFailed(parentId, retryRequestId, row, chunks),
+    decideRetryFailed(parentId, retryRequestId, row as BackfillRow, chunks),
     undefined,
     parentId,
   );

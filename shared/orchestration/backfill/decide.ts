@@ -3,9 +3,9 @@
  * failed backfill's partitions. No I/O and no clock; backfillCommands.ts reads, decides and appends.
  */
 import type { AppendInput } from '../state/ledger.ts';
-import type { Row } from '../state/projectionTables.ts';
 import { ArcoError } from '../../core/arcoError.ts';
 import { canTransition, publicBackfillState } from './backfillPlan.ts';
+import type { BackfillRow } from './evolve.ts';
 
 /** `POST …/backfills` (spec §16.1): what to backfill, over which partitions, in chunks of what size. */
 export interface BackfillRequest {
@@ -33,15 +33,18 @@ export interface BackfillStateCommand {
  * next state version; the fold applies it only from the state and version it names. Throws conflict on
  * a stale `expectedStateVersion` or a transition the state machine does not allow.
  */
-export function decideBackfillStateChange(command: BackfillStateCommand, backfill: Row): AppendInput[] {
+export function decideBackfillStateChange(
+  command: BackfillStateCommand,
+  backfill: Pick<BackfillRow, 'state' | 'stateVersion'>,
+): AppendInput[] {
   const { backfillId, toState, changedBy, expectedStateVersion } = command;
-  const version = Number(backfill.stateVersion);
+  const version = backfill.stateVersion;
   if (expectedStateVersion !== undefined && expectedStateVersion !== version)
     throw new BackfillCommandError(
       'conflict',
       `backfill is at state version ${version}, not ${expectedStateVersion}`,
     );
-  const fromState = String(backfill.state);
+  const fromState = backfill.state;
   if (!canTransition(fromState, toState))
     throw new BackfillCommandError(
       'conflict',
@@ -69,7 +72,7 @@ export function decideBackfillStateChange(command: BackfillStateCommand, backfil
 export function decideRetryFailed(
   parentId: string,
   retryRequestId: string,
-  parent: Row,
+  parent: Pick<BackfillRow, 'state' | 'assetSelection' | 'chunkSize' | 'maxConcurrentRuns'>,
   chunks: Array<{ state: string; partitionKeys: string[] }>,
 ): BackfillRequest {
   if (parent.state !== 'FAILED')
@@ -81,10 +84,10 @@ export function decideRetryFailed(
     ...new Set(chunks.filter((c) => c.state === 'FAILED').flatMap((c) => c.partitionKeys)),
   ].sort();
   return {
-    assetSelection: parent.assetSelection as string[],
+    assetSelection: parent.assetSelection,
     partitionSelector: { type: 'explicit', partitions },
     clientRequestId: `backfill_retry:${parentId}:${retryRequestId}`,
-    chunkSize: Number(parent.chunkSize),
-    maxConcurrentRuns: Number(parent.maxConcurrentRuns),
+    chunkSize: parent.chunkSize,
+    maxConcurrentRuns: parent.maxConcurrentRuns,
   };
 }

@@ -4,7 +4,7 @@
  * sensorEvaluation.ts calls the evaluator, triggers the runs and appends what this decides.
  */
 import type { AppendInput } from '../state/ledger.ts';
-import type { Row } from '../state/projectionTables.ts';
+import type { SensorStateRow } from './evolve.ts';
 
 /** A message a push sensor received (Pub/Sub): its id is the evaluation's identity and cursor. */
 export interface SensorMessage {
@@ -52,7 +52,7 @@ export function sensorEvalId(sensorId: string, input: SensorInput): string {
 export function decideSensorEvaluation(
   sensorId: string,
   input: SensorInput,
-  state: Row | undefined,
+  state: Pick<SensorStateRow, 'cursor' | 'stateVersion'> | undefined,
   evaluated: { cursorAfter?: string; error?: string },
   runRequests: RecordedRunRequest[],
 ): { status: SensorEvalStatus; errorMessage?: string; events: AppendInput[] } {
@@ -62,7 +62,7 @@ export function decideSensorEvaluation(
     status = 'ERROR';
     errorMessage = runRequests.map((r) => r.error).join('; ');
   }
-  const cursorBefore = state?.cursor as string | undefined;
+  const cursorBefore = state?.cursor;
   const pollEpoch = 'pollAt' in input ? Math.floor(input.pollAt.getTime() / 1000) : undefined;
   const event: AppendInput = {
     data: {
@@ -74,7 +74,7 @@ export function decideSensorEvaluation(
         ? { cursorAfter: input.message.messageId }
         : {
             cursorAfter: evaluated.cursorAfter ?? cursorBefore,
-            expectedStateVersion: Number(state?.stateVersion ?? 0),
+            expectedStateVersion: state?.stateVersion ?? 0,
           }),
       triggerSource:
         'message' in input

@@ -1,9 +1,27 @@
 /** The sensor aggregate's part of the pure fold (orchestration spec §15): evaluations and each sensor's cursor and state. */
-import type { Handler, HandlerTable } from '../state/foldContext.ts';
+import type { Handler, HandlerTable, RowOf } from '../state/foldContext.ts';
+import type { Row } from '../state/projectionTables.ts';
+
+/** `sensor_evals`: one evaluation, what it found and the runs it asked for (`skipped_stale_cursor` if it lost a race). */
+export type SensorEvalRow = RowOf<'sensor_evaluated', { evaluatedAt: string }>;
+
+/** `sensor_state`: a sensor's cursor and status, versioned so a poll that read an older one moves nothing. */
+export interface SensorStateRow extends Row {
+  tenantId: string;
+  workspaceId: string;
+  sensorId: string;
+  cursor?: string;
+  lastEvaluationAt: string;
+  /** The tick time of the last poll (the poll interval is measured on it). */
+  lastPollAt?: string;
+  lastEvalId: string;
+  status: string;
+  stateVersion: number;
+}
 
 const onSensorEvaluated: Handler<'sensor_evaluated'> = (c, data) => {
-  const state = c.d.get('sensor_state', data.sensorId);
-  const version = Number(state?.stateVersion ?? 0);
+  const state = c.d.get<SensorStateRow>('sensor_state', data.sensorId);
+  const version = state?.stateVersion ?? 0;
   // A poll evaluation made against an older cursor version lost the race: record it, move nothing.
   const stale = data.expectedStateVersion !== undefined && data.expectedStateVersion !== version;
   const { type: _type, ...fields } = data;
@@ -14,7 +32,7 @@ const onSensorEvaluated: Handler<'sensor_evaluated'> = (c, data) => {
     status: stale ? 'skipped_stale_cursor' : data.status,
     evaluatedAt: c.time,
     rowVersion: c.event.eventId,
-  });
+  } satisfies SensorEvalRow);
   if (stale) return;
   c.d.put('sensor_state', {
     tenantId: c.event.tenantId,
@@ -34,10 +52,10 @@ const onSensorEvaluated: Handler<'sensor_evaluated'> = (c, data) => {
         : {}),
     lastEvalId: data.evalId,
     // Spec §15.3: an evaluation error is recorded on the eval; it does not change the sensor's status.
-    status: (state?.status as string | undefined) ?? 'ACTIVE',
+    status: state?.status ?? 'ACTIVE',
     stateVersion: version + 1,
     rowVersion: c.event.eventId,
-  });
+  } satisfies SensorStateRow);
 };
 
 /** The sensor aggregate's event handlers. */

@@ -17,6 +17,7 @@ import {
   type SensorEvalStatus,
   type SensorMessage,
 } from './decide.ts';
+import type { SensorStateRow } from './evolve.ts';
 
 export interface SensorEvalResult {
   evalId: string;
@@ -106,7 +107,8 @@ export async function evaluateSensor(
   snapshot?: ProjectionSnapshot,
 ): Promise<SensorEvalResult> {
   const view = snapshot ?? (await readerFor(deps, scope).snapshot());
-  const state = (await view.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
+  const state = (await view.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id) as
+    SensorStateRow | undefined;
   const push = 'message' in input;
   const evalId = sensorEvalId(sensor.id, input);
   const previous = (await view.shardRows('sensor_evals', sensor.id)).find((r) => r.evalId === evalId);

@@ -1,5 +1,6 @@
 import type { EventData, OrchestrationEvent } from './events.ts';
 import type { ProjectionDraft } from './projectionDraft.ts';
+import type { Row } from './projectionTables.ts';
 
 /** What a fold handler sees of one event: the draft it changes and the event's time (from its id). */
 export interface FoldContext {
@@ -18,3 +19,13 @@ export type Handler<T extends EventData['type']> = (
 
 /** Event type → handler, for the event types one aggregate owns; each handler narrows `data` itself. */
 export type HandlerTable = Partial<Record<EventData['type'], (c: FoldContext, data: never) => void>>;
+
+/**
+ * A projection row written from one event type's fields (its `type` dropped), with its owner, the id of
+ * the event that last wrote it (`rowVersion`) and the fields the fold adds (`Extra`).
+ */
+export type RowOf<T extends EventData['type'], Extra extends object = object> = Row & {
+  tenantId: string;
+  workspaceId: string;
+} & Omit<Extract<EventData, { type: T }>, 'type'> &
+  Extra;
