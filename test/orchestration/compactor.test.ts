@@ -2,7 +2,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../shared/adapters/clock.ts';
 import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
-import { canonicalJson } from '../../shared/core/canonicalJson.ts';
 import { InjectedFault } from '../../shared/core/failpoints.ts';
 import { CompactionLease } from '../../shared/orchestration/state/compactionLease.ts';
 import {
@@ -11,8 +10,8 @@ import {
   LeaseBusyError,
   resetCompactorCache,
 } from '../../shared/orchestration/state/compactor.ts';
-import { type EventData, ledgerPath } from '../../shared/orchestration/state/events.ts';
-import { Ledger, LedgerConflictError, pendingCollection } from '../../shared/orchestration/state/ledger.ts';
+import { ledgerPath } from '../../shared/orchestration/state/events.ts';
+import { Ledger } from '../../shared/orchestration/state/ledger.ts';
 import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import {
   POINTER_PATH,
@@ -78,42 +77,9 @@ describe('state store: ledger, compactor, projections', () => {
   const manifest = async () =>
     JSON.parse((await objects.get((await pointer()).manifest_path))!.bytes.toString()) as Manifest;
 
-  it('appends create-only canonical events, folds them, and publishes through the pointer', async () => {
-    const { events, batchId } = await quietLedger(scope).append(runEvents('r1').map((data) => ({ data })));
-    const stored = await objects.get(ledgerPath(events[0]!));
-    expect(stored!.bytes.toString()).toBe(canonicalJson(events[0]));
-    const result = await compactorFor(deps, scope).drain();
-    expect(result).toMatchObject({
-      events_processed: 5,
-      manifest_id: '00000000000000000001',
-      visibility_status: 'visible',
-    });
-    expect(await deps.documents.get(`${pendingCollection(scope)}/${batchId}`)).toBeNull();
-    const published = await manifest();
-    expect(published.watermarks).toMatchObject({
-      last_visible_event_id: events.at(-1)!.eventId,
-      last_processed_file: ledgerPath(events.at(-1)!),
-    });
-    const tables = await tablesOf();
-    expect(tables.runs).toHaveLength(1);
-    expect(tables.tasks.map((t) => [t.taskKey, t.state])).toEqual([
-      ['a', 'SUCCEEDED'],
-      ['b', 'READY'],
-    ]);
-    expect(tables.partition_status[0]).toMatchObject({ assetKey: 'a', deltaVersion: 3 });
-    expect(counts.list).toBe(0);
-  });
-
-  it('treats a repeated append of the same event as harmless and a changed one as a conflict', async () => {
-    const ledger = quietLedger(scope);
-    const { events } = await ledger.append([{ data: runEvents('r1')[0]! }]);
-    await ledger.appendEvents(events);
-    await expect(
-      ledger.appendEvents([{ ...events[0]!, data: { ...events[0]!.data, rootAssets: ['x'] } as EventData }]),
-    ).rejects.toThrow(LedgerConflictError);
-    await compactorFor(deps, scope).drain();
-    expect((await tablesOf()).runs).toHaveLength(1);
-  });
+  // Appending, folding and publishing one batch, and repeated or changed appends, are domain behaviour
+  // tested on the in-memory adapters (ledgerAndCompaction.memory.test.ts); the adapters' contract suites
+  // prove the emulator-backed ones behave the same.
 
   it('rewrites only the shards a compaction touched', async () => {
     const ledger = quietLedger(scope);
