@@ -32,7 +32,7 @@ export function sensorCommandRoutes(deps: Dependencies) {
     const sensor = await declaredSensor(deps, scope, c.req.param('sensorId'));
     const messageId = input.messageId ?? c.req.header('idempotency-key') ?? `manual_${deps.ids.next()}`;
     const snapshot = await readerFor(deps, scope).snapshot();
-    const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
+    const state = (await snapshot.rowsOf('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
     const result = await evaluateSensor(deps, scope, sensor, {
       message: { messageId, payload: input.payload, attributes: input.attributes ?? {} },
     });

@@ -105,7 +105,7 @@ describe('cancelling backfills on the emulators', () => {
 
     // A planner that read the backfill before the cancel starts chunk 2; its record is not written yet.
     const manifest = (await new ManifestStore(deps.documents, w.scope).latest())!;
-    const row = (await (await readerFor(deps, w.scope).snapshot()).shardRows('backfills', id)).find(
+    const row = (await (await readerFor(deps, w.scope).snapshot()).rowsOf('backfills', id)).find(
       (r) => r.backfillId === id,
     )!;
     const source = (index: number) => ({ backfill: { backfillId: id, chunkId: `${id}:${index}` } });

@@ -256,11 +256,11 @@ describe('state store: ledger, compactor, projections', () => {
     }
     const visible = await mutation;
     expect(visible.visibility_status).toBe('visible');
-    const run = (await (await readerFor(deps, scope).snapshot()).shardRows('runs', 'r1')).find(
+    const run = (await (await readerFor(deps, scope).snapshot()).rowsOf('runs', 'r1')).find(
       (r) => r.runId === 'r1',
     );
     expect(run).toMatchObject({ state: 'RUNNING' });
-    const tasks = await (await readerFor(deps, scope).snapshot()).shardRows('tasks', 'r1');
+    const tasks = await (await readerFor(deps, scope).snapshot()).rowsOf('tasks', 'r1');
     expect(tasks.map((t) => t.taskKey)).toEqual(['a', 'b']);
 
     await new CompactionLease(deps.documents, scope, clock, 'someone-else').acquire();
@@ -275,7 +275,7 @@ describe('state store: ledger, compactor, projections', () => {
     await compactorFor(deps, scope).drain();
     const snapshot = await readerFor(deps, scope).snapshot();
     expect((await snapshot.rows('runs')).map((r) => r.runId)).toEqual(expect.arrayContaining(['r1', 'r2']));
-    expect((await snapshot.shardRows('tasks', 'r2')).find((t) => t.taskKey === 'a')).toMatchObject({
+    expect((await snapshot.rowsOf('tasks', 'r2')).find((t) => t.taskKey === 'a')).toMatchObject({
       state: 'SUCCEEDED',
     });
     expect(keyOf('a', 'b')).toContain('a');

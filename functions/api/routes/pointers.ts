@@ -166,9 +166,9 @@ export function pointerRoutes(deps: Dependencies) {
     const body = await readJsonBody(c, dataPromote);
     const ref = (await dataRef(c, body.assetKey, body.partitionKey)) as Extract<PointerRef, { kind: 'data' }>;
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
-    const run = (await snapshot.shardRows('runs', body.runId)).find((r) => r.runId === body.runId) as
+    const run = (await snapshot.rowsOf('runs', body.runId)).find((r) => r.runId === body.runId) as
       RunRow | undefined;
-    const task = ((await snapshot.shardRows('tasks', body.runId)) as unknown as TaskRow[]).find(
+    const task = ((await snapshot.rowsOf('tasks', body.runId)) as unknown as TaskRow[]).find(
       (t) =>
         t.runId === body.runId &&
         (t.assetKey ?? t.taskKey) === body.assetKey &&

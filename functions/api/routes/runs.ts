@@ -38,10 +38,10 @@ export function runRoutes(deps: Dependencies) {
     const runId = c.req.param('runId');
     const scope = c.get('principal').scope!;
     const snapshot = await readerFor(deps, scope).snapshot();
-    const run = ((await snapshot.shardRows('runs', runId)) as RunRow[]).find((r) => r.runId === runId);
+    const run = ((await snapshot.rowsOf('runs', runId)) as RunRow[]).find((r) => r.runId === runId);
     if (!run) throw notFound(`run not found: ${runId}`);
-    const tasks = ((await snapshot.shardRows('tasks', runId)) as TaskRow[]).filter((t) => t.runId === runId);
-    const edges = ((await snapshot.shardRows('dep_satisfaction', runId)) as EdgeRow[]).filter(
+    const tasks = ((await snapshot.rowsOf('tasks', runId)) as TaskRow[]).filter((t) => t.runId === runId);
+    const edges = ((await snapshot.rowsOf('dep_satisfaction', runId)) as EdgeRow[]).filter(
       (e) => e.runId === runId,
     );
     return c.json(runResponse(run, tasks, edges, scope.workspace));
@@ -57,7 +57,7 @@ export function runRoutes(deps: Dependencies) {
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
     const rows = (
       assetKey
-        ? await snapshot.shardRows('partition_status', assetKey)
+        ? await snapshot.rowsOf('partition_status', assetKey)
         : await snapshot.rows('partition_status')
     )
       .filter((row) => !assetKey || row.assetKey === assetKey)
@@ -82,7 +82,7 @@ export function runRoutes(deps: Dependencies) {
   routes.get('/workspaces/:workspaceId/assets/:assetKey/partitions/summary', async (c) => {
     const assetKey = c.req.param('assetKey');
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
-    const rows = (await snapshot.shardRows('partition_status', assetKey)).filter(
+    const rows = (await snapshot.rowsOf('partition_status', assetKey)).filter(
       (r) => r.assetKey === assetKey,
     );
     if (!rows.length) throw notFound(`no partitions for asset ${assetKey}`);

@@ -58,7 +58,7 @@ export function scheduleRoutes(deps: Dependencies) {
     if (status && !['TRIGGERED', 'SKIPPED', 'FAILED'].includes(status))
       throw new ArcoError('invalid_argument', 'status must be TRIGGERED, SKIPPED or FAILED');
     const { snapshot } = await read(c, id);
-    const rows = (await snapshot.shardRows('schedule_ticks', id))
+    const rows = (await snapshot.rowsOf('schedule_ticks', id))
       .filter((r) => r.scheduleId === id && (!status || r.status === status))
       .sort((a, b) =>
         compareDescThenAsc(
@@ -79,7 +79,7 @@ export function scheduleRoutes(deps: Dependencies) {
   routes.get(`${base}/:scheduleId/ticks/:tickId`, async (c) => {
     const id = c.req.param('scheduleId');
     const { snapshot } = await read(c, id);
-    const tick = (await snapshot.shardRows('schedule_ticks', id)).find(
+    const tick = (await snapshot.rowsOf('schedule_ticks', id)).find(
       (r) => r.tickId === c.req.param('tickId') && r.scheduleId === id,
     );
     if (!tick) throw notFound(`tick not found: ${c.req.param('tickId')}`);

@@ -60,7 +60,7 @@ export function sensorRoutes(deps: Dependencies) {
     const scope = c.get('principal').scope!;
     const sensor = await declaredSensor(deps, scope, c.req.param('sensorId'));
     const snapshot = await readerFor(deps, scope).snapshot();
-    const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
+    const state = (await snapshot.rowsOf('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
     return c.json(sensorView(sensor.id, sensor.kind, state));
   });
 
@@ -78,7 +78,7 @@ export function sensorRoutes(deps: Dependencies) {
       if (value && Number.isNaN(Date.parse(value)))
         throw new ArcoError('invalid_argument', `${name} must be an RFC 3339 time`);
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
-    const rows = (await snapshot.shardRows('sensor_evals', id))
+    const rows = (await snapshot.rowsOf('sensor_evals', id))
       .filter(
         (r) =>
           r.sensorId === id &&

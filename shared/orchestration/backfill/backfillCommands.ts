@@ -192,14 +192,14 @@ export async function backfillChunks(
   snapshot: ProjectionSnapshot,
   backfillId: string,
 ): Promise<BackfillChunkView[]> {
-  const rows = (await snapshot.shardRows('backfill_chunks', backfillId)).filter(
+  const rows = (await snapshot.rowsOf('backfill_chunks', backfillId)).filter(
     (r) => r.backfillId === backfillId,
   );
   const views = await Promise.all(
     rows.map(async (row) => {
       const runId = row.runId as string | undefined;
       const run = runId
-        ? ((await snapshot.shardRows('runs', runId)).find((r) => r.runId === runId) as RunRow | undefined)
+        ? ((await snapshot.rowsOf('runs', runId)).find((r) => r.runId === runId) as RunRow | undefined)
         : undefined;
       return {
         chunkId: String(row.chunkId),
@@ -244,7 +244,7 @@ export function backfillView(row: Row, chunks: BackfillChunkView[]) {
 
 export async function readBackfill(deps: Dependencies, scope: Scope, backfillId: string) {
   const snapshot = await readerFor(deps, scope).snapshot();
-  const row = (await snapshot.shardRows('backfills', backfillId)).find((r) => r.backfillId === backfillId);
+  const row = (await snapshot.rowsOf('backfills', backfillId)).find((r) => r.backfillId === backfillId);
   if (!row) throw new BackfillCommandError('not_found', `backfill not found: ${backfillId}`);
   const chunks = await backfillChunks(snapshot, backfillId);
   return { row, chunks, view: backfillView(row, chunks) };

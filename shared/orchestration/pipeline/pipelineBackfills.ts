@@ -127,7 +127,7 @@ async function runsByPartition(
 
 /** The tasks of one run (read only where a decision needs them: the planner, not the tick's busy check). */
 const tasksOfRun = async (snapshot: ProjectionSnapshot, runId: string) =>
-  ((await snapshot.shardRows('tasks', runId)) as unknown as TaskRow[]).filter((t) => t.runId === runId);
+  ((await snapshot.rowsOf('tasks', runId)) as unknown as TaskRow[]).filter((t) => t.runId === runId);
 
 /** Spec §4.3: one decision per partition from the manifests of earlier runs (known-key reads). */
 export async function planPipelineRun(
@@ -328,7 +328,7 @@ export async function advancePipelineBackfill(
   const now = deps.clock.now();
 
   for (const row of backfill.partitions.filter((r) => r.status === 'running' && r.runId)) {
-    const run = (await snapshot.shardRows('runs', row.runId!)).find((r) => r.runId === row.runId) as
+    const run = (await snapshot.rowsOf('runs', row.runId!)).find((r) => r.runId === row.runId) as
       RunRow | undefined;
     if (!run || isActive(run)) continue;
     const tasks = await tasksOfRun(snapshot, run.runId);

@@ -45,7 +45,7 @@ export async function pipelineChecklist(deps: Dependencies, scope: Scope, name: 
       manifests: [],
       pointers: [],
     };
-  const tasks = ((await snapshot.shardRows('tasks', latest.runId)) as unknown as TaskRow[]).filter(
+  const tasks = ((await snapshot.rowsOf('tasks', latest.runId)) as unknown as TaskRow[]).filter(
     (t) => t.runId === latest.runId,
   );
   const state = publicRunState(latest);

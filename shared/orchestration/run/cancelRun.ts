@@ -14,7 +14,7 @@ import { publicRunState } from './publicStates.ts';
 export async function cancelRun(deps: Dependencies, scope: Scope, command: CancelCommand) {
   const { runId } = command;
   const read = async () =>
-    ((await (await readerFor(deps, scope).snapshot()).shardRows('runs', runId)) as RunRow[]).find(
+    ((await (await readerFor(deps, scope).snapshot()).rowsOf('runs', runId)) as RunRow[]).find(
       (r) => r.runId === runId,
     );
   const run = await read();

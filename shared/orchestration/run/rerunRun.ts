@@ -62,12 +62,12 @@ export async function rerunRun(
   if (reserved.length)
     throw new TriggerError('invalid_argument', `reserved labels cannot be set: ${reserved.join(', ')}`);
   const snapshot = await readerFor(deps, scope).snapshot();
-  const parent = (await snapshot.shardRows('runs', parentRunId)).find((r) => r.runId === parentRunId) as
+  const parent = (await snapshot.rowsOf('runs', parentRunId)).find((r) => r.runId === parentRunId) as
     RunRow | undefined;
   if (!parent) throw new RunNotFoundError(`run not found: ${parentRunId}`);
   if (request.mode === 'fromFailure' && parent.state !== 'FAILED')
     throw new TriggerError('conflict', 'rerun-from-failure requires a FAILED parent run');
-  const tasks = ((await snapshot.shardRows('tasks', parentRunId)) as TaskRow[]).filter(
+  const tasks = ((await snapshot.rowsOf('tasks', parentRunId)) as TaskRow[]).filter(
     (t) => t.runId === parentRunId,
   );
   if (!tasks.length) throw new TriggerError('conflict', 'parent run has no plan; cannot rerun');

@@ -19,8 +19,8 @@ export async function retryRun(
   requestedBy: string,
 ) {
   const snapshot = await readerFor(deps, scope).snapshot();
-  const run = (await snapshot.shardRows('runs', runId)).find((r) => r.runId === runId) as RunRow | undefined;
-  const tasks = ((await snapshot.shardRows('tasks', runId)) as unknown as TaskRow[]).filter(
+  const run = (await snapshot.rowsOf('runs', runId)).find((r) => r.runId === runId) as RunRow | undefined;
+  const tasks = ((await snapshot.rowsOf('tasks', runId)) as unknown as TaskRow[]).filter(
     (t) => t.runId === runId,
   );
   const { events, taskKeys: selected } = decideRetry({ ...request, runId, requestedBy }, { run, tasks });
@@ -28,11 +28,11 @@ export async function retryRun(
   // (about one publish interval) rather than the usual brief wait; it never compacts itself.
   const { visibility_status } = await appendVisible(deps, scope, events, READ_YOUR_WRITES_WAIT_MS);
   const after = await readerFor(deps, scope).snapshot();
-  const published = (await after.shardRows('runs', runId)).find((r) => r.runId === runId) as RunRow;
+  const published = (await after.rowsOf('runs', runId)).find((r) => r.runId === runId) as RunRow;
   // Not published within the wait: the retry has reopened the run all the same.
   const reread: RunRow = visibility_status === 'visible' ? published : { ...published, state: 'RUNNING' };
-  const edges = (await after.shardRows('dep_satisfaction', runId)).filter((e) => e.runId === runId);
-  const retried = ((await after.shardRows('tasks', runId)) as unknown as TaskRow[]).filter(
+  const edges = (await after.rowsOf('dep_satisfaction', runId)).filter((e) => e.runId === runId);
+  const retried = ((await after.rowsOf('tasks', runId)) as unknown as TaskRow[]).filter(
     (t) => t.runId === runId,
   );
   return {

@@ -45,9 +45,9 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
   let redispatched = 0;
   for (const run of runs) {
     put('runs', run);
-    const outbox = await snapshot.shardRows('dispatch_outbox', run.runId);
+    const outbox = await snapshot.rowsOf('dispatch_outbox', run.runId);
     for (const row of outbox) put('dispatch_outbox', row);
-    const tasks = ((await snapshot.shardRows('tasks', run.runId)) as TaskRow[]).filter(
+    const tasks = ((await snapshot.rowsOf('tasks', run.runId)) as TaskRow[]).filter(
       (t) => t.runId === run.runId,
     );
     for (const task of tasks) {
@@ -123,7 +123,7 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
 async function retryTimerOf(snapshot: ProjectionSnapshot, task: TaskRow): Promise<Row | undefined> {
   if (task.state !== 'RETRY_WAIT' || !task.retryNotBefore) return undefined;
   const timerId = retryTimerIdOf(task.runId, task.taskKey, task.attempt, Date.parse(task.retryNotBefore));
-  return (await snapshot.shardRows('timers', timerId)).find((row) => row.timerId === timerId);
+  return (await snapshot.rowsOf('timers', timerId)).find((row) => row.timerId === timerId);
 }
 
 async function nothingPending(deps: Dependencies, scope: Scope): Promise<boolean> {

@@ -78,7 +78,7 @@ export async function handleTaskCallback(
   const published = (await snapshot.rowsBeside('tasks', ids)).find(
     (t) => t.runId === ids.runId && t.taskKey === ids.taskKey,
   ) as TaskRow | undefined;
-  const run = (await snapshot.shardRows('runs', ids.runId)).find((r) => r.runId === ids.runId) as
+  const run = (await snapshot.rowsOf('runs', ids.runId)).find((r) => r.runId === ids.runId) as
     RunRow | undefined;
   // Projections are published on a cadence, so a worker may call back before its dispatch is visible.
   // The token is the orchestrator's own signed record of that dispatch: judge such a callback by it

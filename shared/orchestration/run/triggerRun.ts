@@ -308,7 +308,7 @@ async function appendRun(
   };
   if (!created) {
     const snapshot = await readerFor(deps, scope).snapshot();
-    const run = (await snapshot.shardRows('runs', reservation.runId)).find(
+    const run = (await snapshot.rowsOf('runs', reservation.runId)).find(
       (r) => r.runId === reservation.runId,
     ) as RunRow | undefined;
     if (run) return { ...base, state: publicRunState(run) };

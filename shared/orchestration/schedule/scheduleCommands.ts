@@ -14,7 +14,7 @@ export type { ScheduleInput } from './decide.ts';
 export async function readSchedule(deps: Dependencies, scope: Scope, scheduleId: string) {
   const snapshot = await readerFor(deps, scope).snapshot();
   const find = async (table: 'schedule_definitions' | 'schedule_state') =>
-    (await snapshot.shardRows(table, scheduleId)).find((r) => r.scheduleId === scheduleId);
+    (await snapshot.rowsOf(table, scheduleId)).find((r) => r.scheduleId === scheduleId);
   return {
     snapshot,
     definition: (await find('schedule_definitions')) as (Row & ScheduleDefinition) | undefined,

@@ -107,11 +107,11 @@ export async function evaluateSensor(
   snapshot?: ProjectionSnapshot,
 ): Promise<SensorEvalResult> {
   const view = snapshot ?? (await readerFor(deps, scope).snapshot());
-  const state = (await view.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id) as
+  const state = (await view.rowsOf('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id) as
     SensorStateRow | undefined;
   const push = 'message' in input;
   const evalId = sensorEvalId(sensor.id, input);
-  const previous = (await view.shardRows('sensor_evals', sensor.id)).find((r) => r.evalId === evalId);
+  const previous = (await view.rowsOf('sensor_evals', sensor.id)).find((r) => r.evalId === evalId);
   if (previous) return { ...evalResult(previous), eventsWritten: 0 };
 
   const cursorBefore = state?.cursor as string | undefined;
@@ -192,7 +192,7 @@ export async function pollSensors(deps: Dependencies, scope: Scope, snapshot: Pr
   let evaluated = 0;
   for (const sensor of manifest?.sensors ?? []) {
     if (sensor.kind !== 'poll' || !sensor.evaluatorUrl) continue;
-    const state = (await snapshot.shardRows('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
+    const state = (await snapshot.rowsOf('sensor_state', sensor.id)).find((r) => r.sensorId === sensor.id);
     if (state && state.status !== 'ACTIVE') continue;
     const last = state?.lastPollAt ? Date.parse(String(state.lastPollAt)) : 0;
     if (now.getTime() - last < (sensor.minIntervalSeconds ?? 30) * 1000) continue;

@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../../adapters/objectStore.ts';
+import type { ObjectStore, StoredObject } from '../../adapters/objectStore.ts';
 import {
   type Manifest,
   POINTER_PATH,
@@ -8,17 +8,26 @@ import {
 } from './projectionStore.ts';
 import {
   type Row,
-  shardHolds,
+  shardOf,
   shardOfRow,
   sortedRows,
   TABLE_SPECS,
   type TableName,
 } from './projectionTables.ts';
 
-/** Shards are immutable and content-addressed, so a process can keep them as long as memory allows. */
-const shardCache = new Map<string, Row[]>();
+/**
+ * A shard's rows, and the same rows by shard key (a run id…), so a read of one run does not scan the
+ * whole shard. Shards are immutable and content-addressed, so a process keeps them as long as memory
+ * allows; concurrent readers of a shard not yet cached share one read of it.
+ */
+interface LoadedShard {
+  rows: Row[];
+  byShardKey: Map<string, Row[]>;
+}
+const shardCache = new Map<string, Promise<LoadedShard>>();
 const manifestCache = new Map<string, Manifest>();
 const recentSnapshots = new Map<string, { at: number; snapshot: ProjectionSnapshot }>();
+const pointerReads = new Map<string, PointerReads>();
 const MAX_CACHED_SHARDS = 4000;
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
@@ -34,35 +43,93 @@ export class ProjectionSnapshot {
     readonly manifest: Manifest | null,
   ) {}
 
-  private async load(artifact: ShardArtifact): Promise<Row[]> {
-    const cached = shardCache.get(artifact.path);
-    if (cached) return cached;
-    const rows = await this.store.shard(artifact);
-    remember(shardCache, artifact.path, rows, MAX_CACHED_SHARDS);
-    return rows;
+  private load(table: TableName, artifact: ShardArtifact): Promise<LoadedShard> {
+    let loaded = shardCache.get(artifact.path);
+    if (!loaded) {
+      loaded = this.store.shard(artifact).then((rows) => ({ rows, byShardKey: groupBy(table, rows) }));
+      // A failed read is not kept: the next reader tries again.
+      loaded.catch(() => shardCache.delete(artifact.path));
+      remember(shardCache, artifact.path, loaded, MAX_CACHED_SHARDS);
+    }
+    return loaded;
   }
 
   /** Every row of a table, in key order within each shard. */
   async rows(table: TableName): Promise<Row[]> {
     const artifacts = Object.entries(this.manifest?.tables[table] ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
-    const rows = (await Promise.all(artifacts.map(([, artifact]) => this.load(artifact)))).flat();
+    const rows = (await Promise.all(artifacts.map(([, artifact]) => this.load(table, artifact)))).flatMap(
+      (shard) => shard.rows,
+    );
     return TABLE_SPECS[table].slices ? sortedRows(rows, table) : rows;
   }
 
-  /** The rows of the shard (every slice of it) that holds `shardKey` (a run id for run-scoped tables, an asset key…). */
-  async shardRows(table: TableName, shardKey: string): Promise<Row[]> {
-    const artifacts = Object.entries(this.manifest?.tables[table] ?? {}).filter(([shard]) =>
-      shardHolds(table, shard, shardKey),
+  /**
+   * The rows whose shard key is `shardKey` (a run id for run-scoped tables, a schedule id…), in key
+   * order: from the shard that holds them, every slice of it.
+   */
+  async rowsOf(table: TableName, shardKey: string): Promise<Row[]> {
+    const shard = shardOf(table, shardKey);
+    const artifacts = Object.entries(this.manifest?.tables[table] ?? {}).filter(
+      ([id]) => id === shard || id.startsWith(`${shard}.`),
     );
-    const slices = await Promise.all(artifacts.map(([, artifact]) => this.load(artifact)));
+    const slices = await Promise.all(artifacts.map(([, artifact]) => this.load(table, artifact)));
+    const rows = slices.flatMap((slice) => slice.byShardKey.get(shardKey) ?? []);
     // Slices each hold a key range's rows in key order; together they read as one shard would.
-    return slices.length === 1 ? slices[0]! : sortedRows(slices.flat(), table);
+    return slices.length === 1 ? rows : sortedRows(rows, table);
   }
 
   /** The rows of the one shard or slice where `row` (its key fields suffice) would live. */
   async rowsBeside(table: TableName, row: Record<string, unknown>): Promise<Row[]> {
     const artifact = this.manifest?.tables[table]?.[shardOfRow(table, row as Row)];
-    return artifact ? this.load(artifact) : [];
+    return artifact ? (await this.load(table, artifact)).rows : [];
+  }
+}
+
+function groupBy(table: TableName, rows: Row[]): Map<string, Row[]> {
+  const byShardKey = new Map<string, Row[]>();
+  const shardKeyOf = TABLE_SPECS[table].shardKey;
+  for (const row of rows) {
+    const key = shardKeyOf(row);
+    const group = byShardKey.get(key);
+    if (group) group.push(row);
+    else byShardKey.set(key, [row]);
+  }
+  return byShardKey;
+}
+
+/**
+ * Reads of one workspace's pointer, coalesced: a caller gets the result of a read that started after
+ * it asked (so it sees every publish that finished before it asked: read-your-writes), and callers
+ * that ask while a read is in flight share the one read that follows it. Under a hundred reads a
+ * second, that is a few pointer reads a second instead of one per request.
+ */
+class PointerReads {
+  private inFlight: Promise<StoredObject | null> | null = null;
+  private queued: Promise<StoredObject | null> | null = null;
+
+  constructor(private readonly objects: ObjectStore) {}
+
+  next(): Promise<StoredObject | null> {
+    if (!this.inFlight) return (this.inFlight = this.read());
+    this.queued ??= this.inFlight.then(
+      () => this.promote(),
+      () => this.promote(),
+    );
+    return this.queued;
+  }
+
+  private promote(): Promise<StoredObject | null> {
+    this.queued = null;
+    return (this.inFlight = this.read());
+  }
+
+  private read(): Promise<StoredObject | null> {
+    const read = this.objects.get(POINTER_PATH);
+    const settle = () => {
+      if (this.inFlight === read) this.inFlight = null;
+    };
+    read.then(settle, settle);
+    return read;
   }
 }
 
@@ -90,7 +157,9 @@ export class ProjectionReader {
   }
 
   private async readSnapshot(): Promise<ProjectionSnapshot> {
-    const stored = await this.objects.get(POINTER_PATH);
+    let reads = pointerReads.get(this.cachePrefix);
+    if (!reads) remember(pointerReads, this.cachePrefix, (reads = new PointerReads(this.objects)), 1000);
+    const stored = await reads.next();
     if (!stored) return new ProjectionSnapshot(this.store, null, null);
     const pointer = JSON.parse(stored.bytes.toString('utf8')) as Pointer;
     const key = `${this.cachePrefix}:${pointer.manifest_path}`;

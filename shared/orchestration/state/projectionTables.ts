@@ -132,12 +132,6 @@ export function shardOfRow(table: TableName, row: Row): string {
   return `${shard}.${hashBucket(spec.slices.of(row), spec.slices.count).toString(16).padStart(2, '0')}`;
 }
 
-/** True when `shardId` (a manifest entry) holds rows of `shardKey`: its shard, or a slice of it. */
-export function shardHolds(table: TableName, shardId: string, shardKey: string): boolean {
-  const shard = shardOf(table, shardKey);
-  return shardId === shard || shardId.startsWith(`${shard}.`);
-}
-
 export function emptyState(): FoldState {
   return Object.fromEntries(TABLES.map((t) => [t, new Map<string, Row>()])) as unknown as FoldState;
 }
