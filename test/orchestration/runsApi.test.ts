@@ -244,12 +244,8 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
     expect(rerun.status).toBe(201);
     await compactorFor(deps, { tenant: 'acme', workspace: ws }).drain();
     const snapshot = await readerFor(deps, { tenant: 'acme', workspace: ws }).snapshot();
-    const run = (await snapshot.rowsOf('runs', rerun.body.runId)).find(
-      (r) => r.runId === rerun.body.runId,
-    );
-    const task = (await snapshot.rowsOf('tasks', rerun.body.runId)).find(
-      (t) => t.runId === rerun.body.runId,
-    );
+    const run = (await snapshot.rowsOf('runs', rerun.body.runId)).find((r) => r.runId === rerun.body.runId);
+    const task = (await snapshot.rowsOf('tasks', rerun.body.runId)).find((t) => t.runId === rerun.body.runId);
     expect(run).toMatchObject({ codeVersion: 'v2' });
     expect(task).toMatchObject({ taskKey: 'raw.orders', payload: { fixed: true }, maxAttempts: 4 });
   });

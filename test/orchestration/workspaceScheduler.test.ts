@@ -102,9 +102,7 @@ describe('the workspace scheduler publishes on a cadence', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     expect(moves.length).toBe(before);
     const task = async () =>
-      (await (await readerFor(deps, scope).snapshot()).rowsOf('tasks', 'r1')).find(
-        (t) => t.taskKey === 'a',
-      );
+      (await (await readerFor(deps, scope).snapshot()).rowsOf('tasks', 'r1')).find((t) => t.taskKey === 'a');
     expect((await task())?.lastHeartbeatAt).toBeUndefined();
 
     const next = await ledger.append([{ data: startedRun('r2')[0]! }]);

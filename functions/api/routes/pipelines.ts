@@ -36,8 +36,7 @@ export function pipelineRoutes(deps: Dependencies) {
   const scopeOf = (c: Context<AppEnv>) => c.get('principal').scope!;
   const runAndTasks = async (c: Context<AppEnv>, runId: string) => {
     const snapshot = await readerFor(deps, scopeOf(c)).snapshot();
-    const run = (await snapshot.rowsOf('runs', runId)).find((r) => r.runId === runId) as
-      RunRow | undefined;
+    const run = (await snapshot.rowsOf('runs', runId)).find((r) => r.runId === runId) as RunRow | undefined;
     if (!run) throw notFound(`run not found: ${runId}`);
     const tasks = ((await snapshot.rowsOf('tasks', runId)) as unknown as TaskRow[]).filter(
       (t) => t.runId === runId,

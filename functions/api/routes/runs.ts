@@ -56,9 +56,7 @@ export function runRoutes(deps: Dependencies) {
     const ofPartition = partitionFilter(c.req.query('partitionKey'));
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
     const rows = (
-      assetKey
-        ? await snapshot.rowsOf('partition_status', assetKey)
-        : await snapshot.rows('partition_status')
+      assetKey ? await snapshot.rowsOf('partition_status', assetKey) : await snapshot.rows('partition_status')
     )
       .filter((row) => !assetKey || row.assetKey === assetKey)
       .filter((row) => staleOnly !== 'true' || row.staleSince !== undefined)
@@ -82,9 +80,7 @@ export function runRoutes(deps: Dependencies) {
   routes.get('/workspaces/:workspaceId/assets/:assetKey/partitions/summary', async (c) => {
     const assetKey = c.req.param('assetKey');
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
-    const rows = (await snapshot.rowsOf('partition_status', assetKey)).filter(
-      (r) => r.assetKey === assetKey,
-    );
+    const rows = (await snapshot.rowsOf('partition_status', assetKey)).filter((r) => r.assetKey === assetKey);
     if (!rows.length) throw notFound(`no partitions for asset ${assetKey}`);
     const materialized = rows.filter((r) => r.lastMaterializationRunId !== undefined).length;
     return c.json({
