@@ -21,7 +21,12 @@ export async function benchLoad(): Promise<void> {
   process.env.ARCO_LOG_LEVEL = 'silent';
   const bucket = `arco-bench-load-${Date.now()}`;
   await new Storage().createBucket(bucket);
-  const host = await startHostOnEmulators({ bucket, secret: BENCH_SECRET, pushToken: 'bench-push' });
+  const host = await startHostOnEmulators({
+    bucket,
+    secret: BENCH_SECRET,
+    pushToken: 'bench-push',
+    processes: true,
+  });
   const worker = await startInstantWorker();
   const workspace = 'load';
   const token = await mintLocalToken(BENCH_SECRET, { tenant: 'bench', workspace, roles: ['operator'] });

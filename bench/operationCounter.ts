@@ -1,90 +1,57 @@
-import { FirestoreDocumentStore } from '../shared/adapters/firestoreDocumentStore.ts';
-import { GcsObjectStore } from '../shared/adapters/gcsObjectStore.ts';
-import { POINTER_PATH } from '../shared/orchestration/state/projectionStore.ts';
-
-/** Storage operations seen by the adapters of this process, by kind. */
+/**
+ * What the whole local stack asked of storage, read from its aggregated `/metrics` (every function
+ * process's registry): adapter calls by store, manifest pointer moves, and the histogram of intervals
+ * between a workspace's pointer moves.
+ */
 export interface OperationCounts {
   gcs: number;
   firestore: number;
   pointerMoves: number;
+  /** Cumulative count of pointer-move intervals at or under each bucket bound (seconds). */
+  intervalsAtMost: Map<number, number>;
 }
 
-const counts: OperationCounts = { gcs: 0, firestore: 0, pointerMoves: 0 };
-const pointerMoveTimes: number[] = [];
+const SAMPLE = /^([a-z_]+)(\{[^}]*\})? (\S+)$/;
 
-function wrap<T extends object>(
-  prototype: T,
-  methods: string[],
-  count: (method: string, args: unknown[]) => void,
-) {
-  for (const method of methods) {
-    const original = (prototype as Record<string, (...args: unknown[]) => unknown>)[method]!;
-    (prototype as Record<string, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
-      count(method, args);
-      return original.apply(this, args);
-    };
-  }
-}
-
-let installed = false;
-
-/**
- * Counts every call of the GCS and Firestore adapters in this process (the benchmarks host every
- * function in-process, so this is what the whole system asks of storage), and pointer moves (puts of
- * the manifest pointer). Installed once; read with `operationCounts()`.
- */
-export function installOperationCounter() {
-  if (installed) return;
-  installed = true;
-  wrap(GcsObjectStore.prototype, ['get', 'head', 'put', 'delete', 'list'], (method, args) => {
-    counts.gcs += 1;
-    if (method === 'put' && String(args[0]).endsWith(POINTER_PATH)) {
-      counts.pointerMoves += 1;
-      pointerMoveTimes.push(performance.now());
+/** The counters now, from `GET {baseUrl}/metrics` with an operator's bearer token. */
+export async function operationCounts(baseUrl: string, token: string): Promise<OperationCounts> {
+  const response = await fetch(`${baseUrl}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  const counts: OperationCounts = { gcs: 0, firestore: 0, pointerMoves: 0, intervalsAtMost: new Map() };
+  for (const line of (await response.text()).split('\n')) {
+    const [, name, labels = '', value] = SAMPLE.exec(line) ?? [];
+    if (!name) continue;
+    const n = Number(value);
+    if (name === 'storage_operations_total') {
+      if (labels.includes('store="gcs"')) counts.gcs += n;
+      if (labels.includes('store="firestore"')) counts.firestore += n;
+    } else if (name === 'orchestration_pointer_moves_total') counts.pointerMoves += n;
+    else if (name === 'orchestration_pointer_move_interval_seconds_bucket') {
+      const le = Number(/le="([^"]+)"/.exec(labels)?.[1]);
+      counts.intervalsAtMost.set(le, (counts.intervalsAtMost.get(le) ?? 0) + n);
     }
-  });
-  wrap(
-    FirestoreDocumentStore.prototype,
-    [
-      'get',
-      'create',
-      'set',
-      'delete',
-      'deleteMany',
-      'getVersioned',
-      'compareAndSet',
-      'runTransaction',
-      'query',
-      'count',
-    ],
-    () => {
-      counts.firestore += 1;
-    },
-  );
-}
-
-/** A copy of the counters so far. */
-export function operationCounts(): OperationCounts {
-  return { ...counts };
+  }
+  return counts;
 }
 
 /** What happened between two readings. */
-export function countsSince(before: OperationCounts): OperationCounts {
-  const now = operationCounts();
+export function countsSince(before: OperationCounts, after: OperationCounts): OperationCounts {
   return {
-    gcs: now.gcs - before.gcs,
-    firestore: now.firestore - before.firestore,
-    pointerMoves: now.pointerMoves - before.pointerMoves,
+    gcs: after.gcs - before.gcs,
+    firestore: after.firestore - before.firestore,
+    pointerMoves: after.pointerMoves - before.pointerMoves,
+    intervalsAtMost: new Map(
+      [...after.intervalsAtMost].map(([le, n]) => [le, n - (before.intervalsAtMost.get(le) ?? 0)]),
+    ),
   };
 }
 
-/** The most pointer moves in any one-second window between two instants (performance.now() ms). */
-export function maxPointerMovesPerSecond(fromMs: number, toMs: number): number {
-  const times = pointerMoveTimes.filter((t) => t >= fromMs && t <= toMs);
-  let best = 0;
-  for (let i = 0, j = 0; j < times.length; j += 1) {
-    while (times[j]! - times[i]! >= 1000) i += 1;
-    best = Math.max(best, j - i + 1);
-  }
-  return best;
+/** The shortest interval between two pointer moves, as the histogram bucket it fell in (`0.9–1 s`). */
+export function shortestPointerInterval(counts: OperationCounts): string {
+  const bounds = [...counts.intervalsAtMost.keys()].sort((a, b) => a - b);
+  const first = bounds.findIndex((le) => (counts.intervalsAtMost.get(le) ?? 0) > 0);
+  if (first < 0) return 'none';
+  const upper = bounds[first]!;
+  if (!Number.isFinite(upper)) return `> ${bounds[first - 1]} s`;
+  return first === 0 ? `≤ ${upper} s` : `${bounds[first - 1]}–${upper} s`;
 }

@@ -14,6 +14,8 @@ export interface HostOnEmulatorsOptions {
   secret: string;
   pushToken: string;
   pushSubscriptions?: readonly PushSubscription[];
+  /** Each function in a process of its own, as on `npm start` (see FunctionHostOptions). */
+  processes?: boolean;
 }
 
 /** The example worker (user code, not one of our functions), served by the host under `/worker`. */
@@ -36,7 +38,11 @@ export async function startHostOnEmulators(options: HostOnEmulatorsOptions): Pro
     ARCO_PUSH_TOKEN: options.pushToken,
     ARCO_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
   });
-  const host = await startFunctionHost({ port, mounts: EXAMPLE_WORKER_MOUNT });
+  const host = await startFunctionHost({
+    port,
+    mounts: EXAMPLE_WORKER_MOUNT,
+    ...(options.processes ? { processes: true } : {}),
+  });
   await bootstrapLocalResources({
     project: process.env.GOOGLE_CLOUD_PROJECT!,
     location: process.env.ARCO_LOCATION ?? 'us-central1',

@@ -63,7 +63,7 @@ let host: Awaited<ReturnType<typeof startFunctionHost>> | undefined;
 try {
   Object.assign(process.env, emulators.env);
   // The demo's worker is user code, not one of our functions: it shares the host under /worker.
-  host = await startFunctionHost({ port, mounts: EXAMPLE_WORKER_MOUNT });
+  host = await startFunctionHost({ port, mounts: EXAMPLE_WORKER_MOUNT, processes: true });
   await bootstrapLocalResources({
     project,
     location: process.env.ARCO_LOCATION!,

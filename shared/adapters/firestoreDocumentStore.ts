@@ -8,6 +8,7 @@ import type {
   QueryOptions,
   VersionedDocument,
 } from './documentStore.ts';
+import { storageOperations } from '../observability/metrics.ts';
 
 const ALREADY_EXISTS = 6;
 const FAILED_PRECONDITION = 9;
@@ -18,11 +19,13 @@ export class FirestoreDocumentStore implements DocumentStore {
   constructor(readonly firestore: Firestore = new Firestore({ ignoreUndefinedProperties: true })) {}
 
   async get<T>(path: string): Promise<DocumentSnapshot<T> | null> {
+    storageOperations.inc({ store: 'firestore', operation: 'get' });
     const snapshot = await this.firestore.doc(path).get();
     return snapshot.exists ? { path, data: snapshot.data() as T } : null;
   }
 
   async create(path: string, data: object): Promise<CreateResult> {
+    storageOperations.inc({ store: 'firestore', operation: 'create' });
     try {
       await this.firestore.doc(path).create(data);
       return { status: 'created' };
@@ -33,6 +36,7 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   async getVersioned<T>(path: string): Promise<VersionedDocument<T> | null> {
+    storageOperations.inc({ store: 'firestore', operation: 'getVersioned' });
     const snapshot = await this.firestore.doc(path).get();
     if (!snapshot.exists) return null;
     const time = snapshot.updateTime!;
@@ -47,6 +51,7 @@ export class FirestoreDocumentStore implements DocumentStore {
     data: object,
     expectedVersion: string | null,
   ): Promise<CompareAndSetResult> {
+    storageOperations.inc({ store: 'firestore', operation: 'compareAndSet' });
     if (expectedVersion === null) {
       const created = await this.create(path, data);
       return created.status === 'created' ? { status: 'written' } : { status: 'precondition_failed' };
@@ -64,14 +69,17 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   async set(path: string, data: object): Promise<void> {
+    storageOperations.inc({ store: 'firestore', operation: 'set' });
     await this.firestore.doc(path).set(data);
   }
 
   async delete(path: string): Promise<void> {
+    storageOperations.inc({ store: 'firestore', operation: 'delete' });
     await this.firestore.doc(path).delete();
   }
 
   async deleteMany(paths: string[]): Promise<void> {
+    storageOperations.inc({ store: 'firestore', operation: 'deleteMany' });
     // A write batch takes at most 500 writes.
     for (let i = 0; i < paths.length; i += 500) {
       const batch = this.firestore.batch();
@@ -81,6 +89,7 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   runTransaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R> {
+    storageOperations.inc({ store: 'firestore', operation: 'runTransaction' });
     return this.firestore.runTransaction((transaction: Transaction) => {
       const tx: DocumentTransaction = {
         get: async <T>(path: string) => {
@@ -107,11 +116,13 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   async query<T>(collectionPath: string, options: QueryOptions = {}): Promise<Array<DocumentSnapshot<T>>> {
+    storageOperations.inc({ store: 'firestore', operation: 'query' });
     const snapshot = await this.buildQuery(collectionPath, options).get();
     return snapshot.docs.map((doc) => ({ path: doc.ref.path, data: doc.data() as T }));
   }
 
   async count(collectionPath: string, options: Pick<QueryOptions, 'where' | 'group'> = {}): Promise<number> {
+    storageOperations.inc({ store: 'firestore', operation: 'count' });
     const snapshot = await this.buildQuery(collectionPath, options).count().get();
     return snapshot.data().count;
   }

@@ -9,6 +9,7 @@ import {
   type PutResult,
   type StoredObject,
 } from './objectStore.ts';
+import { storageOperations } from '../observability/metrics.ts';
 
 /** The JSON-API path reports `code`, the resumable (gaxios) path `status`; both carry the HTTP status. */
 const codeOf = (error: unknown): number | undefined => {
@@ -98,6 +99,7 @@ export class GcsObjectStore implements ObjectStore {
    * object being replaced is read at one version or the next, never reported absent or mixed.
    */
   async get(key: string): Promise<StoredObject | null> {
+    storageOperations.inc({ store: 'gcs', operation: 'get' });
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let generation = '';
@@ -116,6 +118,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
+    storageOperations.inc({ store: 'gcs', operation: 'head' });
     try {
       const [metadata] = await this.bucket.file(key).getMetadata();
       return {
@@ -135,6 +138,7 @@ export class GcsObjectStore implements ObjectStore {
    * Throws ObjectStoreRateLimitedError on a 429 that is not (or no longer) retried.
    */
   async put(key: string, bytes: Buffer | string, options: PutOptions = {}): Promise<PutResult> {
+    storageOperations.inc({ store: 'gcs', operation: 'put' });
     const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
     const conditional = options.ifGenerationMatch !== undefined;
     try {
@@ -160,6 +164,7 @@ export class GcsObjectStore implements ObjectStore {
    * retries as for put. Throws ObjectStoreRateLimitedError on a 429 that is not (or no longer) retried.
    */
   async delete(key: string, options: { ifGenerationMatch?: string | number } = {}): Promise<DeleteResult> {
+    storageOperations.inc({ store: 'gcs', operation: 'delete' });
     const conditional = options.ifGenerationMatch !== undefined;
     try {
       await this.withRetries(key, 'delete', conditional, () =>
@@ -179,6 +184,7 @@ export class GcsObjectStore implements ObjectStore {
     prefix: string,
     options: { delimiter?: string; pageToken?: string; maxResults?: number } = {},
   ): Promise<ListPage> {
+    storageOperations.inc({ store: 'gcs', operation: 'list' });
     const [files, next, response] = await this.bucket.getFiles({
       prefix,
       autoPaginate: false,

@@ -11,6 +11,11 @@ export class InjectedFault extends Error {
 
 export class Failpoints {
   private readonly armed = new Map<string, number>();
+  /**
+   * Told of every fault this process injects. The local stack runs each function in a process of its
+   * own and shares one count among them: it passes each firing on to the other processes' `consume`.
+   */
+  onFire: ((name: string) => void) | undefined;
 
   constructor(readonly enabled: boolean) {}
 
@@ -20,12 +25,25 @@ export class Failpoints {
     else this.armed.set(name, count);
   }
 
+  /** Makes the armed set exactly `armed` (name → remaining count): another process's snapshot. */
+  replace(armed: Record<string, number>) {
+    this.armed.clear();
+    for (const [name, count] of Object.entries(armed)) this.arm(name, count);
+  }
+
   hit(name: string) {
+    if (!this.consume(name)) return;
+    this.onFire?.(name);
+    throw new InjectedFault(name);
+  }
+
+  /** Counts one firing of `name` without throwing (one that another process injected); false when not armed. */
+  consume(name: string): boolean {
     const remaining = this.armed.get(name);
-    if (!remaining) return;
+    if (!remaining) return false;
     if (remaining <= 1) this.armed.delete(name);
     else this.armed.set(name, remaining - 1);
-    throw new InjectedFault(name);
+    return true;
   }
 
   snapshot(): Record<string, number> {

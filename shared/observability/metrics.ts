@@ -17,3 +17,29 @@ export const apiRequests = new Counter({
   labelNames: ['route', 'method', 'status'] as const,
   registers: [metricsRegistry],
 });
+
+/** Calls of the GCS and Firestore adapters (`store`: gcs | firestore; `operation`: the adapter method). */
+export const storageOperations = new Counter({
+  name: 'storage_operations_total',
+  help: 'Storage calls by store (gcs, firestore) and adapter operation',
+  labelNames: ['store', 'operation'] as const,
+  registers: [metricsRegistry],
+});
+
+/** Moves of a workspace's manifest pointer: each publish of the orchestration projections. */
+export const pointerMoves = new Counter({
+  name: 'orchestration_pointer_moves_total',
+  help: 'Manifest pointer moves (projection publishes)',
+  registers: [metricsRegistry],
+});
+
+/**
+ * Seconds between a pointer move and the workspace's previous one: the publish cadence, which Cloud
+ * Storage's limit of about one write per second to one object name bounds from below.
+ */
+export const pointerMoveInterval = new Histogram({
+  name: 'orchestration_pointer_move_interval_seconds',
+  help: 'Seconds between consecutive manifest pointer moves of a workspace',
+  buckets: [0.2, 0.4, 0.6, 0.8, 0.9, 1, 1.5, 2, 5, 15, 60],
+  registers: [metricsRegistry],
+});

@@ -12,6 +12,21 @@ describe('failpoints', () => {
     expect(() => failpoints.hit('never.armed')).not.toThrow();
   });
 
+  it('share one count between processes: a firing is reported, and counted off elsewhere by consume', () => {
+    const [here, there] = [new Failpoints(true), new Failpoints(true)];
+    const fired: string[] = [];
+    here.onFire = (name) => fired.push(name);
+    here.arm('delta.after_log', 2);
+    there.replace(here.snapshot());
+    expect(() => here.hit('delta.after_log')).toThrow(InjectedFault);
+    for (const name of fired.splice(0)) there.consume(name);
+    expect(there.snapshot()).toEqual({ 'delta.after_log': 1 });
+    expect(() => there.hit('delta.after_log')).toThrow(InjectedFault);
+    expect(there.consume('delta.after_log')).toBe(false);
+    there.replace({});
+    expect(there.snapshot()).toEqual({});
+  });
+
   it('cannot be armed outside the local stack', () => {
     expect(() => new Failpoints(false).arm('delta.after_log', 1)).toThrow('disabled');
   });

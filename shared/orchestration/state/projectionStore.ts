@@ -12,6 +12,7 @@ import {
   emptyState,
   rowKey,
 } from './projectionTables.ts';
+import { pointerMoveInterval, pointerMoves } from '../../observability/metrics.ts';
 
 /** Scope-relative paths of the state store (state-and-delta spec B2). */
 export const POINTER_PATH = 'state/orchestration/manifest.pointer.json';
@@ -186,9 +187,11 @@ export class ProjectionStore {
     const result = await this.objects.put(POINTER_PATH, raw, {
       ifGenerationMatch: head.generation ?? 0,
     });
-    return result.status === 'written'
-      ? { moved: true as const, generation: result.generation, pointer, raw }
-      : { moved: false as const };
+    if (result.status !== 'written') return { moved: false as const };
+    pointerMoves.inc();
+    if (head.pointer)
+      pointerMoveInterval.observe((Date.parse(now) - Date.parse(head.pointer.updated_at)) / 1000);
+    return { moved: true as const, generation: result.generation, pointer, raw };
   }
 }
 

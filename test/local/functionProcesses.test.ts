@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FunctionHost } from '../../local/functionHost.ts';
+import { startHostOnEmulators } from '../../local/hostOnEmulators.ts';
+import { bearer, createTestBucket, TEST_SECRET, uniqueName } from '../support/testDependencies.ts';
+
+/**
+ * The local stack's host with each function in a process of its own (what `npm start` runs): requests
+ * reach the gateway document's function, failpoints keep one count across the processes, and
+ * `/metrics` covers every process.
+ */
+describe('the function host with a process per function', () => {
+  let host: FunctionHost;
+  const ws = uniqueName('ws');
+  let operator: Record<string, string>;
+  let internal: Record<string, string>;
+  const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
+    const response = await fetch(`${host.url}${path}`, {
+      method,
+      headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    host = await startHostOnEmulators({
+      bucket: await createTestBucket(),
+      secret: TEST_SECRET,
+      pushToken: 'push-secret',
+      pushSubscriptions: [],
+      processes: true,
+    });
+    operator = await bearer({ tenant: 'acme', workspace: ws, roles: ['operator', 'producer'] });
+    internal = await bearer({ internal: true });
+  }, 120_000);
+  afterAll(() => host?.close());
+
+  it('arms a failpoint in every process and counts a firing in one of them off in all', async () => {
+    const deployed = await call('POST', `/api/v1/workspaces/${ws}/manifests`, operator, {
+      codeVersionId: 'v1',
+      workerUrl: `${host.url}/worker`,
+      assets: [{ key: 'fp.one', dependencies: [] }],
+    });
+    expect(deployed.status).toBeLessThan(300);
+    // Armed through `api`, fired in `run-trigger`.
+    const armed = await call('POST', '/internal/failpoints', internal, { 'run.after_reservation': 1 });
+    expect(armed.json()).toEqual({ armed: { 'run.after_reservation': 1 } });
+    const trigger = { selection: ['fp.one'], runKey: uniqueName('key') };
+    const crashed = await call('POST', `/api/v1/workspaces/${ws}/runs`, operator, trigger);
+    expect(crashed.status).toBe(500);
+    expect(crashed.json().code).toBe('injected_fault');
+    // The firing reached `api` too: nothing is left armed anywhere.
+    await expect
+      .poll(async () => (await call('GET', '/internal/failpoints', internal)).json())
+      .toEqual({ armed: {} });
+    // The retry finds the reservation the crashed request made, and completes that run.
+    const retried = await call('POST', `/api/v1/workspaces/${ws}/runs`, operator, trigger);
+    expect(retried.status).toBe(200);
+    expect(retried.json().created).toBe(false);
+  });
+
+  it('answers /metrics with every process’s samples, after api checked the caller', async () => {
+    expect((await call('GET', '/metrics', {})).status).toBe(401);
+    const metrics = await call('GET', '/metrics', operator);
+    expect(metrics.status).toBe(200);
+    // Trigger answers are counted in the run-trigger process, manifest uploads in api.
+    expect(metrics.text).toMatch(
+      /api_requests_total\{[^}]*route="\/api\/v1\/workspaces\/:workspaceId\/runs"/,
+    );
+    expect(metrics.text).toMatch(
+      /api_requests_total\{[^}]*route="\/api\/v1\/workspaces\/:workspaceId\/manifests"/,
+    );
+  });
+});
