@@ -104,4 +104,45 @@ describe('ledger and compactor on the in-memory adapters', () => {
     const snapshot = await readerFor(deps, scope).snapshot();
     expect((await snapshot.rows('runs')).map((r) => r.runId)).toEqual(['r2']);
   });
+
+  it('reads one run from the slices that hold its rows, and coalesces concurrent pointer reads', async () => {
+    const tasks = Array.from({ length: 200 }, (_, i) => ({
+      key: `t${String(i).padStart(3, '0')}`,
+      dependsOn: i ? ['t000'] : [],
+    }));
+    const plan = (runId: string, keys: typeof tasks) =>
+      [
+        { data: { type: 'run_triggered', runId, planId: `p-${runId}`, trigger: {}, rootAssets: ['t000'] } },
+        { data: { type: 'plan_created', runId, planId: `p-${runId}`, tasks: keys } },
+      ] as Array<{ data: EventData }>;
+    await ledgerFor(deps, scope, { hint: false }).append([
+      ...plan('big', tasks),
+      ...plan('small', tasks.slice(0, 2)),
+    ]);
+    await compactorFor(deps, scope).drain();
+
+    const gets = vi.spyOn(deps.memory.objects, 'get');
+    const snapshots = await Promise.all(Array.from({ length: 20 }, () => readerFor(deps, scope).snapshot()));
+    const pointerReads = gets.mock.calls.filter(([key]) => key.endsWith(POINTER_PATH)).length;
+    // Each caller's read started after it asked; the twenty shared at most two reads.
+    expect(pointerReads).toBeLessThanOrEqual(2);
+    expect(new Set(snapshots.map((s) => s.manifest?.manifest_id)).size).toBe(1);
+
+    const snapshot = snapshots[0]!;
+    const rowsOfRun = async (runId: string) => {
+      const run = (await snapshot.rowsOf('runs', runId))[0] as { taskKeys: string[] };
+      return snapshot.rowsWithKeys(
+        'tasks',
+        run.taskKeys.map((taskKey) => ({ runId, taskKey })),
+      );
+    };
+    gets.mockClear();
+    const small = await rowsOfRun('small');
+    expect(small.map((t) => t.taskKey)).toEqual(['t000', 't001']);
+    // The runs shard and at most two task slices, not every slice of the run's shard.
+    expect(gets.mock.calls.length).toBeLessThanOrEqual(3);
+    const big = await rowsOfRun('big');
+    expect(big.map((t) => t.taskKey)).toEqual(tasks.map((t) => t.key));
+    expect(big).toEqual(await snapshot.rowsOf('tasks', 'big'));
+  });
 });

@@ -40,10 +40,21 @@ export function runRoutes(deps: Dependencies) {
     const snapshot = await readerFor(deps, scope).snapshot();
     const run = ((await snapshot.rowsOf('runs', runId)) as RunRow[]).find((r) => r.runId === runId);
     if (!run) throw notFound(`run not found: ${runId}`);
-    const tasks = ((await snapshot.rowsOf('tasks', runId)) as TaskRow[]).filter((t) => t.runId === runId);
-    const edges = ((await snapshot.rowsOf('dep_satisfaction', runId)) as EdgeRow[]).filter(
-      (e) => e.runId === runId,
-    );
+    // The run names its tasks and each task its upstreams: read just the slices that hold them.
+    const tasks = (await snapshot.rowsWithKeys(
+      'tasks',
+      run.taskKeys.map((taskKey) => ({ runId, taskKey })),
+    )) as TaskRow[];
+    const edges = (await snapshot.rowsWithKeys(
+      'dep_satisfaction',
+      tasks.flatMap((task) =>
+        task.dependsOn.map((upstreamTaskKey) => ({
+          runId,
+          upstreamTaskKey,
+          downstreamTaskKey: task.taskKey,
+        })),
+      ),
+    )) as EdgeRow[];
     return c.json(runResponse(run, tasks, edges, scope.workspace));
   });
 

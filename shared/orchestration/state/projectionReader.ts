@@ -8,6 +8,7 @@ import {
 } from './projectionStore.ts';
 import {
   type Row,
+  rowKey,
   shardOf,
   shardOfRow,
   sortedRows,
@@ -76,6 +77,25 @@ export class ProjectionSnapshot {
     const rows = slices.flatMap((slice) => slice.byShardKey.get(shardKey) ?? []);
     // Slices each hold a key range's rows in key order; together they read as one shard would.
     return slices.length === 1 ? rows : sortedRows(rows, table);
+  }
+
+  /**
+   * The rows of `table` with these keys (key fields suffice), reading only the slices they live in:
+   * a small run's tasks from a few slices of its shard rather than every slice.
+   */
+  async rowsWithKeys(table: TableName, keys: Array<Record<string, unknown>>): Promise<Row[]> {
+    const wanted = new Set(keys.map((key) => rowKey(table, key as Row)));
+    const shardKeys = new Set(keys.map((key) => TABLE_SPECS[table].shardKey(key as Row)));
+    const artifacts = new Set(
+      keys.flatMap((key) => this.manifest?.tables[table]?.[shardOfRow(table, key as Row)] ?? []),
+    );
+    const slices = await Promise.all([...artifacts].map((artifact) => this.load(table, artifact)));
+    const rows = slices.flatMap((slice) =>
+      [...shardKeys]
+        .flatMap((shardKey) => slice.byShardKey.get(shardKey) ?? [])
+        .filter((row) => wanted.has(rowKey(table, row))),
+    );
+    return sortedRows(rows, table);
   }
 
   /** The rows of the one shard or slice where `row` (its key fields suffice) would live. */
