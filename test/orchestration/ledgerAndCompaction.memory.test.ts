@@ -130,7 +130,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
 
     const snapshot = snapshots[0]!;
     const rowsOfRun = async (runId: string) => {
-      const run = (await snapshot.rowsOf('runs', runId))[0] as { taskKeys: string[] };
+      const run = (await snapshot.rowsOf('runs', runId))[0] as unknown as { taskKeys: string[] };
       return snapshot.rowsWithKeys(
         'tasks',
         run.taskKeys.map((taskKey) => ({ runId, taskKey })),
