@@ -116,6 +116,8 @@ interface WarmState {
   /** table → shard → keys, so a touched shard is rebuilt from its own rows only. */
   shards: Map<TableName, Map<string, Set<string>>>;
   unpublished: Unpublished;
+  /** Batches of the publish in flight: folded, not yet visible, and not to be folded again. */
+  publishing: Set<string>;
 }
 
 const emptyUnpublished = (): Unpublished => ({
@@ -326,14 +328,15 @@ export class Compactor {
       pending.push(...rows);
       if (rows.length < PENDING_BATCHES_PER_SCAN) break;
     }
-    const folded = all ? new Set<string>() : (cache.get(this.cacheKey)?.unpublished.batches ?? new Set());
+    const warm = cache.get(this.cacheKey);
+    const folded = (id: string) => !all && !!(warm?.unpublished.batches.has(id) || warm?.publishing.has(id));
     return pending
       .map(({ data }) => ({
         batchId: data.batchId,
         paths: data.paths,
         ...(data.eventsJson ? { eventsJson: data.eventsJson } : {}),
       }))
-      .filter((b) => !folded.has(b.batchId));
+      .filter((b) => !folded(b.batchId));
   }
 
   /**
@@ -347,7 +350,8 @@ export class Compactor {
     const stale: string[] = [];
     for (const batch of batches)
       if (published?.has(batch.batchId)) stale.push(batch.batchId);
-      else if (!warm.unpublished.batches.has(batch.batchId)) fresh.set(batch.batchId, batch);
+      else if (!warm.unpublished.batches.has(batch.batchId) && !warm.publishing.has(batch.batchId))
+        fresh.set(batch.batchId, batch);
     // A record that outlived its publish (its delete failed): it is visible already, so it just goes.
     if (stale.length)
       await this.deps.documents.deleteMany(stale.map((id) => `${pendingCollection(this.deps.scope)}/${id}`));
@@ -376,7 +380,15 @@ export class Compactor {
       if (published.some((id) => !index.has(id)))
         unpublished.shards.set(table, new Set([...index.keys(), ...published]));
     }
-    const fresh: WarmState = { head, state, shards, unpublished, deferred: [], background: [] };
+    const fresh: WarmState = {
+      head,
+      state,
+      shards,
+      unpublished,
+      publishing: new Set(),
+      deferred: [],
+      background: [],
+    };
     cache.set(this.cacheKey, fresh);
     return fresh;
   }
@@ -502,14 +514,20 @@ export class Compactor {
   }
 
   private async publishUnpublished(token: number, warm: WarmState): Promise<CompactionResult> {
-    const { head, unpublished } = warm;
+    const { head } = warm;
+    // What this publish makes visible, taken at once with the rows of its shards: folds that run while
+    // it writes (the scheduler keeps dispatching meanwhile) go to the next publish.
+    const unpublished = warm.unpublished;
+    warm.unpublished = emptyUnpublished();
+    warm.publishing = unpublished.batches;
+    const touched = touchedRows(warm, unpublished);
     const maxEvent = unpublished.events.reduce((a, b) => (b.eventId > a.eventId ? b : a));
     const watermarks = head.manifest.watermarks;
     const advances =
       !watermarks.last_committed_event_id || maxEvent.eventId > watermarks.last_committed_event_id;
     let published = head;
     if (unpublished.shards.size || advances) {
-      const tables = await this.writeTouchedShards(head.manifest, warm);
+      const tables = await this.writeShards(head.manifest, touched);
       this.deps.failpoints.hit('compactor.after_shards');
       const now = this.deps.clock.now().toISOString();
       const next: Manifest = {
@@ -559,8 +577,8 @@ export class Compactor {
     warm.head = published;
     const batches = [...unpublished.batches];
     const events = unpublished.events;
-    warm.unpublished = emptyUnpublished();
     this.rememberPublished(batches);
+    warm.publishing = new Set();
     // The batches are visible now. A crash (or a failed delete) before their records go only means a
     // later scan finds them: fold() deletes records of published batches on sight.
     await this.deps.documents
@@ -675,24 +693,37 @@ export class Compactor {
     return { path, event };
   }
 
-  private async writeTouchedShards(manifest: Manifest, warm: WarmState): Promise<Manifest['tables']> {
+  /** Writes the shards a publish took and returns the next manifest's tables. */
+  private async writeShards(manifest: Manifest, touched: ShardRows[]): Promise<Manifest['tables']> {
     const tables = Object.fromEntries(
       TABLES.map((t) => [t, { ...(manifest.tables[t] ?? {}) }]),
     ) as Manifest['tables'];
-    const touched = [...warm.unpublished.shards].flatMap(([table, shards]) =>
-      [...shards].map((shard) => ({ table, shard })),
-    );
-    await mapLimit(touched, 16, async ({ table, shard }) => {
-      const keys = warm.shards.get(table)?.get(shard) ?? new Set<string>();
-      const rows = [...keys]
-        .map((key) => warm.state[table].get(key))
-        .filter((r): r is Row => r !== undefined);
+    await mapLimit(touched, 16, async ({ table, shard, rows }) => {
       const artifact = await this.store.writeShard(table, shard, rows);
       if (artifact) tables[table][shard] = artifact;
       else delete tables[table][shard];
     });
     return tables;
   }
+}
+
+interface ShardRows {
+  table: TableName;
+  shard: string;
+  rows: Row[];
+}
+
+/** The rows each shard a publish touched holds now (rows are replaced, never changed in place). */
+function touchedRows(warm: WarmState, unpublished: Unpublished): ShardRows[] {
+  return [...unpublished.shards].flatMap(([table, shards]) =>
+    [...shards].map((shard) => ({
+      table,
+      shard,
+      rows: [...(warm.shards.get(table)?.get(shard) ?? [])]
+        .map((key) => warm.state[table].get(key))
+        .filter((r): r is Row => r !== undefined),
+    })),
+  );
 }
 
 /** Forgets warm state (tests that delete projections behind the compactor's back). */

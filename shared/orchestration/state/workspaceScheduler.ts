@@ -38,6 +38,8 @@ export class WorkspaceScheduler {
   private running: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private lastPublishMs = 0;
+  private publishing: Promise<void> | null = null;
+  private publishFailure: Error | null = null;
   private failures = 0;
 
   constructor(
@@ -48,11 +50,11 @@ export class WorkspaceScheduler {
   ) {}
 
   /**
-   * Folds a batch (or, without one, whatever is pending); resolves once folded and its controllers ran
+   * Folds hinted batches (or, without any, whatever is pending); resolves once folded and its controllers ran
    * (true), or at once when another instance holds the lease and will fold it (false).
    */
-  hint(batch?: PendingBatch): Promise<boolean> {
-    if (batch) this.inbox.push(batch);
+  hint(batches: PendingBatch[] = []): Promise<boolean> {
+    if (batches.length) this.inbox.push(...batches);
     else this.scanRequested = true;
     const done = new Promise<boolean>((resolve, reject) => this.foldWaiters.push({ resolve, reject }));
     this.kick();
@@ -95,7 +97,42 @@ export class WorkspaceScheduler {
   }
 
   private hasWork() {
-    return this.inbox.length > 0 || this.jobs.length > 0 || this.scanRequested || this.forcePublish;
+    return (
+      this.inbox.length > 0 ||
+      this.jobs.length > 0 ||
+      this.scanRequested ||
+      (this.forcePublish && !this.publishing)
+    );
+  }
+
+  /**
+   * Publishes what was folded so far while the session goes on folding and dispatching (issue: "projections
+   * published on a cadence, decoupled from dispatch"): the compactor takes the rows to write at once, so
+   * later folds wait for the next publish. One publish at a time; a failure ends the session, whose
+   * pending batches are then folded again.
+   */
+  private publishInBackground(
+    token: number,
+    dirty: boolean,
+    waiters: Array<Waiter<CompactionResult>>,
+  ): Promise<void> {
+    return this.compactor
+      .publish(token)
+      .then(
+        (result) => {
+          if (dirty) this.lastPublishMs = this.clock.now().getTime();
+          for (const waiter of waiters) waiter.resolve(result);
+          this.failures = 0;
+        },
+        (error: unknown) => {
+          for (const waiter of waiters) waiter.reject(error);
+          this.publishFailure = error instanceof Error ? error : new Error(String(error));
+        },
+      )
+      .finally(() => {
+        this.publishing = null;
+        this.wake?.();
+      });
   }
 
   private kick() {
@@ -162,7 +199,11 @@ export class WorkspaceScheduler {
       }
       nextRenew = this.clock.now().getTime() + renewEvery;
       for (;;) {
+        if (this.publishFailure) throw this.publishFailure;
         await renewIfDue();
+        // A job (a rebuild) replaces the warm state: the publish in flight finishes first.
+        if (this.jobs.length) await this.publishing;
+        if (this.publishFailure) throw this.publishFailure;
         for (const job of this.jobs.splice(0)) await job(token);
         // Everything asked for before this point is served by this pass: a drain that arrives during
         // the pass waits for the next one, which scans again.
@@ -191,29 +232,26 @@ export class WorkspaceScheduler {
           forced ||
           (worthPublishing && sincePublish >= this.options.publishIntervalMs) ||
           (dirty && sincePublish >= heartbeatEvery);
-        if (!due) this.publishWaiters.unshift(...publishWaiters);
-        else {
-          let result: CompactionResult;
-          try {
-            // A long pass must not publish on a lease that lapsed meanwhile.
-            await renewIfDue();
-            result = await this.compactor.publish(token);
-          } catch (error) {
-            for (const waiter of publishWaiters) waiter.reject(error);
-            throw error;
-          }
-          if (dirty) this.lastPublishMs = this.clock.now().getTime();
-          for (const waiter of publishWaiters) waiter.resolve(result);
-          this.failures = 0;
-        }
+        if (!due || this.publishing) {
+          // Served by a later publish: the one in flight took its rows before this pass folded.
+          this.publishWaiters.unshift(...publishWaiters);
+          if (forced) this.forcePublish = true;
+        } else this.publishing = this.publishInBackground(token, dirty, publishWaiters);
+        if (this.publishFailure) throw this.publishFailure;
         if (this.hasWork()) continue;
         const after = this.compactor.dirty();
-        if (!after.dirty) break;
-        // Folded but unpublished (heartbeats wait up to their own interval): keep the lease until then.
+        if (!after.dirty && !this.publishing) break;
+        // Folded but unpublished (heartbeats wait up to their own interval), or a publish still writing:
+        // keep the lease until then. A finished publish wakes the loop.
         const interval = after.worthPublishing ? this.options.publishIntervalMs : heartbeatEvery;
-        await this.sleep(Math.max(1, this.lastPublishMs + interval - now), nextScan);
+        const untilPublish =
+          this.publishing || !after.dirty ? Number.POSITIVE_INFINITY : this.lastPublishMs + interval - now;
+        await this.sleep(Math.max(1, untilPublish), nextScan);
       }
     } catch (error) {
+      // A publish still writing finishes (or fails) before the warm state goes.
+      await this.publishing?.catch(() => {});
+      this.publishFailure = null;
       this.compactor.forget();
       this.settleAll(error);
       // What was folded is gone with the warm state; its pending records bring it back.
