@@ -17,6 +17,22 @@ export interface StandInsArguments {
   oidcSecret?: string;
 }
 
+/**
+ * Google signs one OIDC token per service account and audience and hands it out until near its expiry;
+ * so does the stand-in: a token (valid 600 s) is reused for `reuseMs`.
+ */
+function reusedFor(reuseMs: number, mint: (subject: string) => Promise<string>) {
+  const minted = new Map<string, { token: Promise<string>; untilMs: number }>();
+  return (subject: string) => {
+    const hit = minted.get(subject);
+    if (hit && hit.untilMs > Date.now()) return hit.token;
+    const token = mint(subject);
+    token.catch(() => minted.delete(subject));
+    minted.set(subject, { token, untilMs: Date.now() + reuseMs });
+    return token;
+  };
+}
+
 const args = JSON.parse(process.argv[2] ?? '{}') as StandInsArguments;
 const secret = args.oidcSecret;
 const [gcs, tasks] = await Promise.all([
@@ -29,8 +45,9 @@ const [gcs, tasks] = await Promise.all([
     port: args.tasksPort,
     ...(secret
       ? {
-          mintOidcToken: (subject: string) =>
+          mintOidcToken: reusedFor(300_000, (subject: string) =>
             mintLocalToken(secret, { internal: true, subject, ttlSeconds: 600 }),
+          ),
         }
       : {}),
   }),

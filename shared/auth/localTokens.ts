@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { isRole, type Principal, type Role, SCOPE_ID_PATTERN } from './principal.ts';
 import { InvalidTokenError, type TokenVerifier } from './tokenVerifier.ts';
+import { expiryMsOf, VerifiedTokens } from './verifiedTokens.ts';
 
 const ISSUER = 'arco-local';
 const AUDIENCE = 'arco';
@@ -62,24 +63,27 @@ export async function mintLocalToken(secret: string, request: LocalTokenRequest)
 /** Verifies HS256 tokens minted by `arco token` for the local stack. */
 export class LocalTokenVerifier implements TokenVerifier {
   private readonly key: Uint8Array;
+  private readonly verified = new VerifiedTokens<Principal>();
 
   constructor(secret: string) {
     this.key = new TextEncoder().encode(secret);
   }
 
-  async verify(token: string): Promise<Principal> {
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(token, this.key, {
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        algorithms: ['HS256'],
-      }));
-    } catch (error) {
-      if (error instanceof errors.JWTExpired) throw new InvalidTokenError('token expired');
-      throw new InvalidTokenError('invalid token');
-    }
-    return principalFromClaims(payload);
+  verify(token: string): Promise<Principal> {
+    return this.verified.get(token, async () => {
+      let payload: Record<string, unknown> & { exp?: number };
+      try {
+        ({ payload } = await jwtVerify(token, this.key, {
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          algorithms: ['HS256'],
+        }));
+      } catch (error) {
+        if (error instanceof errors.JWTExpired) throw new InvalidTokenError('token expired');
+        throw new InvalidTokenError('invalid token');
+      }
+      return { value: principalFromClaims(payload), expiresAtMs: expiryMsOf(payload) };
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { expiryMsOf, VerifiedTokens } from '../../auth/verifiedTokens.ts';
 
 /** The bearer a worker presents on its callbacks (orchestration spec §18.6): HS256, one per dispatch. */
 export interface TaskTokenClaims {
@@ -40,18 +41,23 @@ export async function mintTaskToken(
     .sign(key(secret));
 }
 
-export async function verifyTaskToken(secret: string, token: string): Promise<TaskTokenClaims> {
-  try {
-    const { payload } = await jwtVerify(token, key(secret), {
-      issuer: 'arco-orchestrator',
-      audience: 'arco-task-callbacks',
-      algorithms: ['HS256'],
-    });
-    for (const claim of ['taskId', 'tenantId', 'workspaceId', 'runId', 'attempt', 'attemptId'])
-      if (payload[claim] === undefined) throw new TaskTokenError('missing_scope_claims');
-    return payload as unknown as TaskTokenClaims;
-  } catch (error) {
-    if (error instanceof TaskTokenError) throw error;
-    throw new TaskTokenError(error instanceof errors.JWTExpired ? 'token expired' : 'invalid token');
-  }
+export function verifyTaskToken(secret: string, token: string): Promise<TaskTokenClaims> {
+  // The secret is part of the key: a token verified under one secret is not taken under another.
+  return verifiedTaskTokens.get(`${secret.length}:${secret}:${token}`, async () => {
+    try {
+      const { payload } = await jwtVerify(token, key(secret), {
+        issuer: 'arco-orchestrator',
+        audience: 'arco-task-callbacks',
+        algorithms: ['HS256'],
+      });
+      for (const claim of ['taskId', 'tenantId', 'workspaceId', 'runId', 'attempt', 'attemptId'])
+        if (payload[claim] === undefined) throw new TaskTokenError('missing_scope_claims');
+      return { value: payload as unknown as TaskTokenClaims, expiresAtMs: expiryMsOf(payload) };
+    } catch (error) {
+      if (error instanceof TaskTokenError) throw error;
+      throw new TaskTokenError(error instanceof errors.JWTExpired ? 'token expired' : 'invalid token');
+    }
+  });
 }
+
+const verifiedTaskTokens = new VerifiedTokens<TaskTokenClaims>();
