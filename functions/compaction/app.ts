@@ -15,14 +15,13 @@ import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 export function createCompactionApp(deps: Dependencies): Hono<AppEnv> {
   const app = createFunctionApp(deps);
   app.use('/compactor/*', requireInternal);
-  // Fold the batch and run its controllers, then answer; publishing follows on the workspace's cadence.
+  // Fold the batches and run their controllers, then answer; publishing follows on the workspace's cadence.
   // A failure answers 500 so that Cloud Tasks retries the hint.
   app.post('/compactor/hint', async (c) => {
     const hint = parseCompactionHint(await c.req.json().catch(() => null));
     if (!hint) return c.json({ ignored: 'the hint names no workspace' });
-    const { tenant, workspace, batchId, paths, eventsJson } = hint;
-    const folded = await compactorFor(deps, { tenant, workspace }).hint(
-      batchId && paths ? { batchId, paths, ...(eventsJson ? { eventsJson } : {}) } : undefined,
+    const folded = await compactorFor(deps, { tenant: hint.tenant, workspace: hint.workspace }).hint(
+      hint.batches,
     );
     // Not folded here: another instance holds the workspace's lease, and its scans fold the batch.
     return c.json(folded ? { folded } : { folded, deferred_to: 'lease_holder' });

@@ -1,8 +1,7 @@
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 import { type BackfillPlanning, planBackfills } from './backfill/backfillController.ts';
-import { cloudTasksHintSender } from './state/compactionHint.ts';
-import { readerFor } from './orchestrationServices.ts';
+import { hintSenderFor, readerFor } from './orchestrationServices.ts';
 import { advancePipelineBackfills } from './pipeline/pipelineBackfills.ts';
 import { evaluateSchedules, type ScheduleEvaluation } from './schedule/scheduleController.ts';
 import { pollSensors } from './sensor/sensorEvaluation.ts';
@@ -27,11 +26,8 @@ export interface TickResult {
 export async function runAutomationTick(deps: Dependencies, scope: Scope, now: Date): Promise<TickResult> {
   // Anti-entropy for lost hints: the compactor scans what is pending. The tick itself never compacts;
   // its controllers decide on the published state and are idempotent against its lag.
-  await cloudTasksHintSender(
-    deps.tasks,
-    deps.config,
-  )({ tenant: scope.tenant, workspace: scope.workspace }).catch((error: unknown) =>
-    deps.log.warn('tick could not hint the compactor', { error: String(error) }),
+  await hintSenderFor(deps)({ tenant: scope.tenant, workspace: scope.workspace, batches: [] }).catch(
+    (error: unknown) => deps.log.warn('tick could not hint the compactor', { error: String(error) }),
   );
   const snapshot = await readerFor(deps, scope).snapshot();
   const schedules = await evaluateSchedules(deps, scope, snapshot, now);

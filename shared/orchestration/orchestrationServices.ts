@@ -1,7 +1,7 @@
 import { scopedObjectStore } from '../adapters/scopedObjectStore.ts';
 import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
-import { cloudTasksHintSender } from './state/compactionHint.ts';
+import { cloudTasksHintSender, type HintSender } from './state/compactionHint.ts';
 import { Compactor } from './state/compactor.ts';
 import { reconcileDispatches } from './run/dispatchController.ts';
 import { Ledger } from './state/ledger.ts';
@@ -102,8 +102,16 @@ function ledgerDeps(deps: Dependencies, scope: Scope) {
 export function ledgerFor(deps: Dependencies, scope: Scope, options: { hint?: boolean } = {}): Ledger {
   return new Ledger({
     ...ledgerDeps(deps, scope),
-    ...(options.hint === false ? {} : { hints: cloudTasksHintSender(deps.tasks, deps.config) }),
+    ...(options.hint === false ? {} : { hints: hintSenderFor(deps) }),
   });
+}
+
+/** The process's hint sender for `deps` (one per set of dependencies), so that its appends' hints coalesce. */
+const hintSenders = new WeakMap<Dependencies, HintSender>();
+export function hintSenderFor(deps: Dependencies): HintSender {
+  let sender = hintSenders.get(deps);
+  if (!sender) hintSenders.set(deps, (sender = cloudTasksHintSender(deps.tasks, deps.config)));
+  return sender;
 }
 
 export function readerFor(deps: Dependencies, scope: Scope): ProjectionReader {

@@ -78,7 +78,7 @@ describe('the workspace scheduler publishes on a cadence', () => {
       const runId = `r${runIds.length}`;
       runIds.push(runId);
       const { batchId, paths } = await ledger.append(startedRun(runId).map((data) => ({ data })));
-      void compactorFor(deps, scope).hint({ batchId, paths });
+      void compactorFor(deps, scope).hint([{ batchId, paths }]);
       await new Promise((r) => setTimeout(r, 20));
     }
     await compactorFor(deps, scope).drain();
@@ -98,7 +98,7 @@ describe('the workspace scheduler publishes on a cadence', () => {
     const heartbeat = await ledger.append([
       { data: { type: 'task_heartbeat', ...facts('r1'), heartbeatAt: new Date().toISOString() } },
     ]);
-    await compactorFor(deps, scope).hint({ batchId: heartbeat.batchId, paths: heartbeat.paths });
+    await compactorFor(deps, scope).hint([{ batchId: heartbeat.batchId, paths: heartbeat.paths }]);
     await new Promise((r) => setTimeout(r, 1_500));
     expect(moves.length).toBe(before);
     const task = async () =>
@@ -106,7 +106,7 @@ describe('the workspace scheduler publishes on a cadence', () => {
     expect((await task())?.lastHeartbeatAt).toBeUndefined();
 
     const next = await ledger.append([{ data: startedRun('r2')[0]! }]);
-    await compactorFor(deps, scope).hint({ batchId: next.batchId, paths: next.paths });
+    await compactorFor(deps, scope).hint([{ batchId: next.batchId, paths: next.paths }]);
     const deadline = Date.now() + 5_000;
     while (moves.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(moves.length).toBe(before + 1);

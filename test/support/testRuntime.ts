@@ -41,8 +41,7 @@ export function testServices(logSink?: LogSink): Pick<Dependencies, 'failpoints'
 export function deliverHintInProcess(deps: Dependencies, body: unknown): void {
   const hint = parseCompactionHint(body);
   if (!hint) return;
-  const { tenant, workspace, batchId, paths, eventsJson } = hint;
-  void compactorFor(deps, { tenant, workspace })
-    .hint(batchId && paths ? { batchId, paths, ...(eventsJson ? { eventsJson } : {}) } : undefined)
+  void compactorFor(deps, { tenant: hint.tenant, workspace: hint.workspace })
+    .hint(hint.batches)
     .catch(() => {});
 }
