@@ -39,6 +39,8 @@ export interface DocumentStore {
   get<T>(path: string): Promise<DocumentSnapshot<T> | null>;
   create(path: string, data: object): Promise<CreateResult>;
   set(path: string, data: object): Promise<void>;
+  /** Sets many documents in one atomic write (Firestore: one batch, at most 500 writes and 10 MB). */
+  setMany(entries: Array<{ path: string; data: object }>): Promise<void>;
   delete(path: string): Promise<void>;
   /** Deletes many documents in as few round trips as the store allows (not atomic across batches). */
   deleteMany(paths: string[]): Promise<void>;

@@ -73,6 +73,14 @@ export class FirestoreDocumentStore implements DocumentStore {
     await this.firestore.doc(path).set(data);
   }
 
+  async setMany(entries: Array<{ path: string; data: object }>): Promise<void> {
+    storageOperations.inc({ store: 'firestore', operation: 'setMany' });
+    if (!entries.length) return;
+    const batch = this.firestore.batch();
+    for (const { path, data } of entries) batch.set(this.firestore.doc(path), data);
+    await batch.commit();
+  }
+
   async delete(path: string): Promise<void> {
     storageOperations.inc({ store: 'firestore', operation: 'delete' });
     await this.firestore.doc(path).delete();

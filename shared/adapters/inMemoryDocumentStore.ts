@@ -130,6 +130,13 @@ export class InMemoryDocumentStore implements DocumentStore {
     this.commit([{ kind: 'set', path, fields }]);
   }
 
+  async setMany(entries: Array<{ path: string; data: object }>): Promise<void> {
+    for (const { path } of entries) documentSegments(path);
+    const writes = entries.map(({ path, data }) => ({ kind: 'set' as const, path, fields: copyIn(data) }));
+    await settle();
+    if (writes.length) this.commit(writes);
+  }
+
   async delete(path: string): Promise<void> {
     documentSegments(path);
     await settle();

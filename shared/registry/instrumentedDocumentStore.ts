@@ -11,6 +11,7 @@ const OPERATIONS: Record<keyof DocumentStore, Operation> = {
   count: 'read',
   create: 'write',
   set: 'write',
+  setMany: 'write',
   delete: 'write',
   deleteMany: 'write',
   compareAndSet: 'write',

@@ -51,6 +51,26 @@ export function describeDocumentStoreContract(
       await store.deleteMany([]);
     });
 
+    it('sets many documents in one write', async () => {
+      fresh();
+      await store.set(doc('a'), { n: 0, gone: true });
+      await store.setMany([
+        { path: doc('a'), data: { n: 1 } },
+        { path: doc('b'), data: { n: 2 } },
+      ]);
+      expect((await store.get(doc('a')))?.data).toEqual({ n: 1 });
+      expect((await store.get(doc('b')))?.data).toEqual({ n: 2 });
+      await store.setMany([]);
+      // A collection path is not a document: nothing of the batch is written.
+      await expect(
+        store.setMany([
+          { path: doc('c'), data: { n: 3 } },
+          { path: root, data: {} },
+        ]),
+      ).rejects.toThrow();
+      expect(await store.get(doc('c'))).toBeNull();
+    });
+
     it('drops undefined properties, and is not changed by callers mutating what they passed or got', async () => {
       fresh();
       const data = { keep: 1, skip: undefined, inner: { list: [1, 2] } };
