@@ -12,6 +12,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export const PURE_TESTS = [
   'test/**/*.memory.test.ts',
   'test/harness/summaryReporter.test.ts',
+  'test/auth/verifiedTokens.test.ts',
+  'test/orchestration/compactionHint.test.ts',
+  'test/core/groupCommit.test.ts',
   'test/orchestration/partitionKeys.test.ts',
   'test/orchestration/backfillPlan.test.ts',
   'test/orchestration/scheduleTicks.test.ts',

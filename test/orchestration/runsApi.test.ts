@@ -369,7 +369,7 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
         },
       },
     ]);
-    expect(await waitUntilVisible(deps, scope, batchId, 10_000)).toBe('visible');
+    expect(await waitUntilVisible(deps, scope, batchId, Date.now(), 10_000)).toBe('visible');
     const run = await api.get<{ tasks: Array<Record<string, unknown>> }>(
       `/api/v1/workspaces/${ws}/runs/${runId}`,
     );

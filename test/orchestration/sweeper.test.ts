@@ -54,7 +54,7 @@ describe('the automation tick: stuck-task sweeper', () => {
       },
       { data: { type: 'task_started', ...facts } },
     ]);
-    await waitUntilVisible(deps, scope, batchId, 10_000);
+    await waitUntilVisible(deps, scope, batchId, Date.now(), 10_000);
     const read = async () =>
       (await api.get<{ tasks: Array<Record<string, unknown>> }>(`/api/v1/workspaces/${ws}/runs/${runId}`))
         .body.tasks[0]!;
@@ -117,7 +117,7 @@ describe('the automation tick: stuck-task sweeper', () => {
         }),
       ),
     );
-    await waitUntilVisible(deps, scope2, batchId, 10_000);
+    await waitUntilVisible(deps, scope2, batchId, Date.now(), 10_000);
     // The publish that folded the failures requested one retry timer per task; fold those requests too.
     const timers = async () =>
       (await (await readerFor(deps, scope2).snapshot()).rows('timers')).filter((t) => t.runId === runId);

@@ -256,6 +256,7 @@ export async function startRun(
   fingerprint: string,
   events: (runId: string, planId: string) => { runTriggered: EventData; planCreated: EventData },
 ): Promise<{ status: 200 | 201; body: TriggerResponse }> {
+  const startedAtMs = Date.now();
   const now = deps.clock.now();
   const runId = deps.ids.next(now.getTime());
   const planId = deps.ids.next(now.getTime());
@@ -269,7 +270,7 @@ export async function startRun(
     createdAt: now.toISOString(),
     ...events(runId, planId),
   };
-  if (!runKey) return { status: 201, body: await appendRun(deps, scope, reservation, true) };
+  if (!runKey) return { status: 201, body: await appendRun(deps, scope, reservation, true, startedAtMs) };
 
   const existing = await readReservation(deps.documents, scope, runKey);
   const outcome = existing
@@ -277,7 +278,7 @@ export async function startRun(
     : await reserveRunKey(deps.documents, scope, reservation);
   if (outcome.created) {
     deps.failpoints.hit('run.after_reservation');
-    return { status: 201, body: await appendRun(deps, scope, reservation, true) };
+    return { status: 201, body: await appendRun(deps, scope, reservation, true, startedAtMs) };
   }
   const prior = outcome.existing;
   if (prior.requestFingerprint !== fingerprint)
@@ -290,7 +291,7 @@ export async function startRun(
       requestedFingerprint: fingerprint,
       existingCreatedAt: prior.createdAt,
     });
-  return { status: 200, body: await appendRun(deps, scope, prior, false) };
+  return { status: 200, body: await appendRun(deps, scope, prior, false, startedAtMs) };
 }
 
 /** Appends (or re-appends, idempotently) the run's two events and reports the run as it now reads. */
@@ -299,6 +300,7 @@ async function appendRun(
   scope: Scope,
   reservation: RunKeyReservation,
   created: boolean,
+  startedAtMs: number,
 ): Promise<TriggerResponse> {
   const base = {
     runId: reservation.runId,
@@ -331,6 +333,6 @@ async function appendRun(
     }),
   ];
   const { batchId } = await ledgerFor(deps, scope).appendEvents(events);
-  const visibility = await waitUntilVisible(deps, scope, batchId);
+  const visibility = await waitUntilVisible(deps, scope, batchId, startedAtMs);
   return { ...base, state: 'PENDING', visibility_status: visibility };
 }

@@ -8,7 +8,10 @@ import type { OrchestrationEvent } from './events.ts';
 
 export type VisibilityStatus = 'visible' | 'persisted_not_visible';
 
-/** How long a mutation waits for its own events to become readable before it answers anyway, ms. */
+/**
+ * How long a mutation may take, from its start, before it answers anyway, ms: the time its append
+ * took counts, so a busy stack answers `persisted_not_visible` at once rather than after a further wait.
+ */
 export const VISIBILITY_WAIT_MS = 100;
 const POLL_MS = 20;
 /**
@@ -22,14 +25,17 @@ export const READ_YOUR_WRITES_WAIT_MS = 2_500;
  * compacts; the compactor, woken by the append's hint, publishes on its cadence. A batch is visible
  * exactly when its pending record is gone, since the compactor deletes it only after the pointer moved.
  * `persisted_not_visible` means durable and about to be readable (within about a publish interval).
+ * The wait ends `timeoutMs` after `startedAtMs` (epoch ms, when the mutation began); past that, one
+ * look decides.
  */
 export async function waitUntilVisible(
   deps: Dependencies,
   scope: Scope,
   batchId: string,
+  startedAtMs: number,
   timeoutMs = VISIBILITY_WAIT_MS,
 ): Promise<VisibilityStatus> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = startedAtMs + timeoutMs;
   const pending = `${pendingCollection(scope)}/${batchId}`;
   for (;;) {
     if (!(await deps.documents.get(pending))) return 'visible';
@@ -46,6 +52,7 @@ export async function appendVisible(
   inputs: AppendInput[],
   timeoutMs = VISIBILITY_WAIT_MS,
 ): Promise<{ events: OrchestrationEvent[]; visibility_status: VisibilityStatus }> {
+  const startedAtMs = Date.now();
   const { events, batchId } = await ledgerFor(deps, scope).append(inputs);
-  return { events, visibility_status: await waitUntilVisible(deps, scope, batchId, timeoutMs) };
+  return { events, visibility_status: await waitUntilVisible(deps, scope, batchId, startedAtMs, timeoutMs) };
 }
