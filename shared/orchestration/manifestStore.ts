@@ -4,6 +4,10 @@ import type { CodeLocationManifest } from './codeLocationManifest.ts';
 
 export const WORKSPACE_REGISTRY = 'arco_workspaces';
 
+/** Manifests are create-only: a process keeps the ones it read (read-only), so a trigger reads one pointer. */
+const manifests = new Map<string, CodeLocationManifest>();
+const MAX_CACHED_MANIFESTS = 200;
+
 /** Deployed code-location manifests (Firestore), and which one is the latest. */
 export class ManifestStore {
   constructor(
@@ -38,12 +42,14 @@ export class ManifestStore {
       `${this.base}/orchestrationConfig/latestManifest`,
     );
     if (!pointer) return null;
-    return (
-      (
-        await this.documents.get<CodeLocationManifest>(
-          `${this.base}/codeLocationManifests/${pointer.data.manifestId}`,
-        )
-      )?.data ?? null
-    );
+    const path = `${this.base}/codeLocationManifests/${pointer.data.manifestId}`;
+    const cached = manifests.get(path);
+    if (cached) return cached;
+    const manifest = (await this.documents.get<CodeLocationManifest>(path))?.data ?? null;
+    if (manifest) {
+      if (manifests.size >= MAX_CACHED_MANIFESTS) manifests.delete(manifests.keys().next().value!);
+      manifests.set(path, manifest);
+    }
+    return manifest;
   }
 }
