@@ -33,10 +33,14 @@ export interface QueryOptions {
   offset?: number;
   /** Query every collection with this id, across parents (a Firestore collection-group query). */
   group?: boolean;
+  /** Only these top-level fields of each document (a Firestore projection query); others are absent. */
+  fields?: string[];
 }
 
 export interface DocumentStore {
   get<T>(path: string): Promise<DocumentSnapshot<T> | null>;
+  /** Reads many documents in one round trip; the result follows `paths`, null where one does not exist. */
+  getMany<T>(paths: string[]): Promise<Array<DocumentSnapshot<T> | null>>;
   create(path: string, data: object): Promise<CreateResult>;
   set(path: string, data: object): Promise<void>;
   /** Sets many documents in one atomic write (Firestore: one batch, at most 500 writes and 10 MB). */

@@ -24,6 +24,15 @@ export class FirestoreDocumentStore implements DocumentStore {
     return snapshot.exists ? { path, data: snapshot.data() as T } : null;
   }
 
+  async getMany<T>(paths: string[]): Promise<Array<DocumentSnapshot<T> | null>> {
+    storageOperations.inc({ store: 'firestore', operation: 'getMany' });
+    if (!paths.length) return [];
+    const snapshots = await this.firestore.getAll(...paths.map((path) => this.firestore.doc(path)));
+    return snapshots.map((snapshot, i) =>
+      snapshot.exists ? { path: paths[i]!, data: snapshot.data() as T } : null,
+    );
+  }
+
   async create(path: string, data: object): Promise<CreateResult> {
     storageOperations.inc({ store: 'firestore', operation: 'create' });
     try {
@@ -120,6 +129,7 @@ export class FirestoreDocumentStore implements DocumentStore {
     for (const [field, direction] of options.orderBy ?? []) query = query.orderBy(field, direction);
     if (options.offset) query = query.offset(options.offset);
     if (options.limit) query = query.limit(options.limit);
+    if (options.fields) query = query.select(...options.fields);
     return query;
   }
 

@@ -149,6 +149,15 @@ export class InMemoryDocumentStore implements DocumentStore {
     if (paths.length) this.commit(paths.map((path) => ({ kind: 'delete', path })));
   }
 
+  async getMany<T>(paths: string[]): Promise<Array<DocumentSnapshot<T> | null>> {
+    for (const path of paths) documentSegments(path);
+    await settle();
+    return paths.map((path) => {
+      const stored = this.documents.get(path);
+      return stored ? { path, data: copyOut(stored.fields) as T } : null;
+    });
+  }
+
   async getVersioned<T>(path: string): Promise<VersionedDocument<T> | null> {
     documentSegments(path);
     await settle();
@@ -241,7 +250,11 @@ export class InMemoryDocumentStore implements DocumentStore {
       });
     const start = options.offset || 0;
     const page = options.limit ? sorted.slice(start, start + options.limit) : sorted.slice(start);
-    return page.map(([path, fields]) => ({ path, data: copyOut(fields) as T }));
+    const projected = (fields: Record<string, unknown>) =>
+      options.fields
+        ? Object.fromEntries(options.fields.filter((f) => f in fields).map((f) => [f, fields[f]]))
+        : fields;
+    return page.map(([path, fields]) => ({ path, data: copyOut(projected(fields)) as T }));
   }
 
   async count(collectionPath: string, options: Pick<QueryOptions, 'where' | 'group'> = {}): Promise<number> {

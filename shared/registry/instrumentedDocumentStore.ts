@@ -6,6 +6,7 @@ type Operation = 'read' | 'write';
 
 const OPERATIONS: Record<keyof DocumentStore, Operation> = {
   get: 'read',
+  getMany: 'read',
   getVersioned: 'read',
   query: 'read',
   count: 'read',

@@ -51,6 +51,20 @@ export function describeDocumentStoreContract(
       await store.deleteMany([]);
     });
 
+    it('reads many documents in one call, in the order asked, null where absent', async () => {
+      fresh();
+      await store.setMany([
+        { path: doc('a'), data: { n: 1 } },
+        { path: doc('b'), data: { n: 2 } },
+      ]);
+      expect(await store.getMany([doc('b'), doc('none'), doc('a')])).toEqual([
+        { path: doc('b'), data: { n: 2 } },
+        null,
+        { path: doc('a'), data: { n: 1 } },
+      ]);
+      expect(await store.getMany([])).toEqual([]);
+    });
+
     it('sets many documents in one write', async () => {
       fresh();
       await store.set(doc('a'), { n: 0, gone: true });
@@ -317,6 +331,17 @@ export function describeDocumentStoreContract(
       await expect(store.query(root, { where: [['value', 'in', []]] })).rejects.toThrow();
       await expect(store.query(doc('x'))).rejects.toThrow();
       await expect(store.query('a/b', { group: true })).rejects.toThrow();
+    });
+
+    it('returns only the fields a projection names', async () => {
+      fresh();
+      await store.set(doc('1'), { id: 'a', big: 'x'.repeat(100), n: 1 });
+      await store.set(doc('2'), { big: 'y', n: 2 });
+      const rows = await store.query(root, { orderBy: [['n', 'asc']], fields: ['id', 'n'] });
+      expect(rows).toEqual([
+        { path: doc('1'), data: { id: 'a', n: 1 } },
+        { path: doc('2'), data: { n: 2 } },
+      ]);
     });
 
     it('filters on nested fields with dotted paths', async () => {

@@ -317,26 +317,43 @@ export class Compactor {
    * was lost). `all` also returns batches already folded and awaiting publication.
    */
   async pendingBatches(all = false): Promise<PendingBatch[]> {
-    const pending: Array<{ data: PendingBatch }> = [];
+    // Ids and paths only: most records were folded from their hint already, and a record carries up to
+    // 32 KB of events, fetched below only for a batch this compactor has not seen.
+    const listed: PendingBatch[] = [];
     for (let page = 0; page < MAX_SCAN_PAGES; page += 1) {
-      const after = pending.at(-1)?.data.batchId;
+      const after = listed.at(-1)?.batchId;
       const rows = await this.deps.documents.query<PendingBatch>(pendingCollection(this.deps.scope), {
         ...(after ? { where: [['batchId', '>', after]] } : {}),
         orderBy: [['batchId', 'asc']],
         limit: PENDING_BATCHES_PER_SCAN,
+        fields: ['batchId', 'paths'],
       });
-      pending.push(...rows);
+      listed.push(...rows.map(({ data }) => ({ batchId: data.batchId, paths: data.paths })));
       if (rows.length < PENDING_BATCHES_PER_SCAN) break;
     }
     const warm = cache.get(this.cacheKey);
-    const folded = (id: string) => !all && !!(warm?.unpublished.batches.has(id) || warm?.publishing.has(id));
-    return pending
-      .map(({ data }) => ({
-        batchId: data.batchId,
-        paths: data.paths,
-        ...(data.eventsJson ? { eventsJson: data.eventsJson } : {}),
-      }))
-      .filter((b) => !folded(b.batchId));
+    const published = recentlyPublished.get(this.cacheKey);
+    const folded = (id: string) => !!(warm?.unpublished.batches.has(id) || warm?.publishing.has(id));
+    const wanted = listed.filter((b) => all || !folded(b.batchId));
+    // Folded or published already (fold() deletes the record of a published one): no events needed.
+    const unseen = wanted.filter((b) => !folded(b.batchId) && !published?.has(b.batchId));
+    const records = new Map<string, PendingBatch>();
+    for (let i = 0; i < unseen.length; i += PENDING_BATCHES_PER_SCAN) {
+      const read = await this.deps.documents.getMany<PendingBatch>(
+        unseen
+          .slice(i, i + PENDING_BATCHES_PER_SCAN)
+          .map((b) => `${pendingCollection(this.deps.scope)}/${b.batchId}`),
+      );
+      for (const record of read) if (record) records.set(record.data.batchId, record.data);
+    }
+    const batches = wanted.map((batch) => {
+      if (!unseen.includes(batch)) return batch;
+      const record = records.get(batch.batchId);
+      // Gone meanwhile: its publish deleted it.
+      if (!record) return null;
+      return { ...batch, ...(record.eventsJson ? { eventsJson: record.eventsJson } : {}) };
+    });
+    return batches.filter((b): b is PendingBatch => b !== null);
   }
 
   /**
@@ -484,10 +501,9 @@ export class Compactor {
    */
   async publish(token: number): Promise<CompactionResult> {
     const warm = await this.warm();
-    if (warm.deferred.length || warm.background.length) {
+    if (warm.deferred.length) {
       try {
-        // Background work reports its own failures; a publish never waits on them beyond finishing.
-        await Promise.all(warm.background.splice(0));
+        // The controllers' deferred events (dispatch acknowledgements) are published with the rest.
         const deferred = await this.appendOwn(warm, warm.deferred.splice(0));
         if (deferred.length) this.apply(warm, deferred);
       } catch (error) {
@@ -521,6 +537,9 @@ export class Compactor {
     warm.unpublished = emptyUnpublished();
     warm.publishing = unpublished.batches;
     const touched = touchedRows(warm, unpublished);
+    // The work off the dispatch path for what this publish shows (step manifests of finished tasks)
+    // ends first, so a reader that sees a task finished finds its manifests. It reports its own failures.
+    await Promise.all(warm.background.splice(0));
     const maxEvent = unpublished.events.reduce((a, b) => (b.eventId > a.eventId ? b : a));
     const watermarks = head.manifest.watermarks;
     const advances =
