@@ -112,4 +112,49 @@ describe('the workspace scheduler publishes on a cadence', () => {
     expect(moves.length).toBe(before + 1);
     expect((await task())?.lastHeartbeatAt).toEqual(expect.any(String));
   });
+
+  it('goes on folding while a publish is still writing its shards', async () => {
+    let releaseShards: () => void = () => {};
+    let shardsHeld = false;
+    const gate = new Promise<void>((resolve) => (releaseShards = resolve));
+    const held: ObjectStore = {
+      ...deps.objects,
+      get: (k) => deps.objects.get(k),
+      head: (k) => deps.objects.head(k),
+      delete: (k, o) => deps.objects.delete(k, o),
+      list: (p, o) => deps.objects.list(p, o),
+      put: async (k, b, o) => {
+        if (k.includes('state/orchestration/shards/') && shardsHeld) await gate;
+        return deps.objects.put(k, b, o);
+      },
+    };
+    const slow = { ...deps, objects: held } as Dependencies;
+    // Hinted by hand, to `slow`'s scheduler only.
+    const ledger = ledgerFor(slow, scope, { hint: false });
+    const first = await ledger.append(startedRun('r1').map((data) => ({ data })));
+    await compactorFor(slow, scope).hint([{ batchId: first.batchId, paths: first.paths }]);
+    await compactorFor(slow, scope).drain();
+    const published = moves.length;
+
+    shardsHeld = true;
+    const second = await ledger.append(startedRun('r2').map((data) => ({ data })));
+    await compactorFor(slow, scope).hint([{ batchId: second.batchId, paths: second.paths }]);
+    // The publish of r2 starts on the cadence and stays on its shard writes.
+    await new Promise((r) => setTimeout(r, 1_300));
+    expect(moves.length).toBe(published);
+    const third = await ledger.append(startedRun('r3').map((data) => ({ data })));
+    const folded = await Promise.race([
+      compactorFor(slow, scope).hint([{ batchId: third.batchId, paths: third.paths }]),
+      new Promise((r) => setTimeout(() => r('timed out'), 3_000)),
+    ]);
+    expect(folded).toBe(true);
+    expect(moves.length).toBe(published);
+
+    shardsHeld = false;
+    releaseShards();
+    await compactorFor(slow, scope).drain();
+    const runs = await (await readerFor(slow, scope).snapshot()).rows('runs');
+    expect(runs.map((r) => r.runId).sort()).toEqual(['r1', 'r2', 'r3']);
+    expect(await slow.documents.count(pendingCollection(scope))).toBe(0);
+  });
 });
