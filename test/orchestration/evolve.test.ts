@@ -15,6 +15,7 @@ import {
   TABLES,
 } from '../../shared/orchestration/state/projectionTables.ts';
 import { eventFactory } from '../support/eventFactory.ts';
+import { batchedDispatchEvents, dispatchRequest } from '../../shared/orchestration/run/dispatchController.ts';
 
 const task = (s: FoldState, run: string, key: string) => s.tasks.get(keyOf(run, key)) as TaskRow;
 const run = (s: FoldState, id: string) => s.runs.get(id) as RunRow;
@@ -187,6 +188,47 @@ describe('evolve: task and run state machines', () => {
       f.event({ type: 'run_cancel_requested', runId: 'r1', requestedBy: 'ops' }),
     ]);
     expect(run(s, 'r1')).toMatchObject({ state: 'CANCELLED', cancelRequested: true, tasksCancelled: 3 });
+  });
+
+  it('folds batched dispatch intents and acknowledgements as it folds them one by one', () => {
+    const fanOut: TaskDef[] = Array.from({ length: 5 }, (_, i) => ({ key: `t${i}`, dependsOn: [] }));
+    const requests = fanOut.map((def) => dispatchRequest('r1', def.key, 1));
+    const acks: EventData[] = requests.map((r) => ({
+      type: 'dispatch_enqueued',
+      dispatchId: (r as { dispatchId: string }).dispatchId,
+      cloudTaskId: `ct-${(r as { taskKey: string }).taskKey}`,
+    }));
+    const fold = (intents: EventData[], acknowledgements: EventData[]) => {
+      const f = eventFactory();
+      const trigger: EventData = {
+        type: 'run_triggered',
+        runId: 'r1',
+        planId: 'p1',
+        trigger: {},
+        rootAssets: [],
+      };
+      const planned: EventData = { type: 'plan_created', runId: 'r1', planId: 'p1', tasks: fanOut };
+      const events = [trigger, planned].map((data) => f.event(data));
+      // The singles share their batch's time, so that rows stamped with the event time compare equal.
+      f.advance(1000);
+      events.push(...intents.map((data) => f.event(data)));
+      f.advance(1000);
+      events.push(...acknowledgements.map((data) => f.event(data)));
+      const state = foldEvents(emptyState(), events);
+      // Rows also record the id of the event that wrote them: compare without it.
+      return {
+        tasks: [...state.tasks.values()].map(({ rowVersion: _, ...row }) => row),
+        outbox: [...state.dispatch_outbox.values()].map(({ rowVersion: _, ...row }) => row),
+      };
+    };
+    const batchedIntents = batchedDispatchEvents(requests);
+    const batchedAcks = batchedDispatchEvents(acks);
+    expect(batchedIntents.map((e) => e.type)).toEqual(['dispatches_requested']);
+    expect(batchedAcks.map((e) => e.type)).toEqual(['dispatches_enqueued']);
+    const batched = fold(batchedIntents, batchedAcks);
+    expect(batched.outbox.map((row) => row.status)).toEqual(Array(5).fill('CREATED'));
+    expect(batched.tasks.map((row) => row.state)).toEqual(Array(5).fill('DISPATCHED'));
+    expect(batched).toEqual(fold(requests, acks));
   });
 
   it('ignores unknown event types and leaves the input state untouched (pure)', () => {

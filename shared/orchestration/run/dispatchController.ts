@@ -30,6 +30,44 @@ export function dispatchRequest(runId: string, taskKey: string, attempt: number)
   };
 }
 
+/** The most dispatches one batched event names (a ledger object stays small). */
+const DISPATCHES_PER_EVENT = 200;
+
+/**
+ * The controller's dispatch intents and acknowledgements as few ledger events: more than one
+ * `dispatch_requested` (or `dispatch_enqueued`) become `dispatches_requested` (`dispatches_enqueued`)
+ * events of up to 200, so a fan-out of a thousand costs a few writes instead of a thousand. Other
+ * events come first, in their order (each names another task, so the order between them is free).
+ */
+export function batchedDispatchEvents(events: EventData[]): EventData[] {
+  const requested = events.filter((e) => e.type === 'dispatch_requested');
+  const enqueued = events.filter((e) => e.type === 'dispatch_enqueued');
+  const chunks = <T>(list: T[]) =>
+    Array.from({ length: Math.ceil(list.length / DISPATCHES_PER_EVENT) }, (_, i) =>
+      list.slice(i * DISPATCHES_PER_EVENT, (i + 1) * DISPATCHES_PER_EVENT),
+    );
+  const strip = <T extends { type: string }>({ type: _type, ...rest }: T) => rest;
+  return [
+    ...events.filter(
+      (e) =>
+        !(e.type === 'dispatch_requested' && requested.length > 1) &&
+        !(e.type === 'dispatch_enqueued' && enqueued.length > 1),
+    ),
+    ...(requested.length > 1
+      ? chunks(requested).map((group) => ({
+          type: 'dispatches_requested' as const,
+          dispatches: group.map(strip),
+        }))
+      : []),
+    ...(enqueued.length > 1
+      ? chunks(enqueued).map((group) => ({
+          type: 'dispatches_enqueued' as const,
+          dispatches: group.map(strip),
+        }))
+      : []),
+  ];
+}
+
 /**
  * The ready-dispatch, dispatcher and retry-timer controllers (orchestration spec §10.4), run on the
  * compactor's warm state for the tasks a fold changed (readiness comes from this cycle's events, never
@@ -129,7 +167,7 @@ export async function reconcileDispatches(
     }
   }
   // Intents first: a failed Cloud Task below must not cost the other tasks their dispatch.
-  if (intents.length) await append(intents);
+  if (intents.length) await append(batchedDispatchEvents(intents));
   // A fan-out enqueues hundreds at once; Cloud Tasks takes them in parallel.
   await mapLimit(enqueues, 32, async ({ run, task, dispatchId }) => {
     const cloudTaskId = await enqueueDispatch(deps, scope, run, task, dispatchId, now.getTime()).catch(
@@ -150,7 +188,7 @@ export async function reconcileDispatches(
       });
   });
   // Acknowledgements only stop the sweeper from creating the task again (a duplicate name is refused).
-  if (acks.length) await acknowledge(acks);
+  if (acks.length) await acknowledge(batchedDispatchEvents(acks));
 }
 
 /**

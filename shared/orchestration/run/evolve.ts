@@ -718,6 +718,14 @@ const onRunRetryRequested: Handler<'run_retry_requested'> = (c, data) => {
   putRun(c, reopenedRun);
 };
 
+const onDispatchesRequested: Handler<'dispatches_requested'> = (c, data) => {
+  for (const dispatch of data.dispatches) onDispatchRequested(c, { type: 'dispatch_requested', ...dispatch });
+};
+
+const onDispatchesEnqueued: Handler<'dispatches_enqueued'> = (c, data) => {
+  for (const dispatch of data.dispatches) onDispatchEnqueued(c, { type: 'dispatch_enqueued', ...dispatch });
+};
+
 /** The run aggregate's event handlers. */
 export const RUN_HANDLERS = {
   run_triggered: onRunTriggered,
@@ -729,6 +737,8 @@ export const RUN_HANDLERS = {
   task_completion_recorded: onTaskFinished,
   dispatch_requested: onDispatchRequested,
   dispatch_enqueued: onDispatchEnqueued,
+  dispatches_requested: onDispatchesRequested,
+  dispatches_enqueued: onDispatchesEnqueued,
   timer_requested: onTimer,
   timer_enqueued: onTimer,
   timer_fired: onTimer,

@@ -107,6 +107,29 @@ export type EventData =
       cloudTaskId: string;
     }
   | {
+      /** Many `dispatch_requested` in one ledger object: a fan-out's intents cost one write. */
+      type: 'dispatches_requested';
+      dispatches: Array<{
+        runId: string;
+        taskKey: string;
+        attempt: number;
+        attemptId: string;
+        workerQueue: string;
+        dispatchId: string;
+      }>;
+    }
+  | {
+      /** Many `dispatch_enqueued` in one ledger object: a publish's acknowledgements cost one write. */
+      type: 'dispatches_enqueued';
+      dispatches: Array<{
+        dispatchId: string;
+        runId?: string;
+        taskKey?: string;
+        attempt?: number;
+        cloudTaskId: string;
+      }>;
+    }
+  | {
       type: 'timer_requested' | 'timer_enqueued' | 'timer_fired';
       timerId: string;
       timerType?: string;
@@ -248,6 +271,10 @@ export function defaultIdempotencyKey(data: EventData): string {
       return `dispatch_req:${data.dispatchId}`;
     case 'dispatch_enqueued':
       return `dispatch_ack:${data.dispatchId}`;
+    case 'dispatches_requested':
+      return `dispatch_reqs:${sha256Hex(data.dispatches.map((d) => d.dispatchId).join('\n'))}`;
+    case 'dispatches_enqueued':
+      return `dispatch_acks:${sha256Hex(data.dispatches.map((d) => d.dispatchId).join('\n'))}`;
     case 'timer_requested':
       return `timer_req:${data.timerId}`;
     case 'timer_enqueued':
