@@ -12,7 +12,7 @@ export type VisibilityStatus = 'visible' | 'persisted_not_visible';
  * How long a mutation may take, from its start, before it answers anyway, ms: the time its append
  * took counts, so a busy stack answers `persisted_not_visible` at once rather than after a further wait.
  */
-export const VISIBILITY_WAIT_MS = 100;
+export const VISIBILITY_WAIT_MS = 50;
 const POLL_MS = 20;
 /**
  * The wait of the few answers that promise read-your-writes (a retry answers with the reopened run):
