@@ -247,6 +247,7 @@ describe('state store: ledger, compactor, projections', () => {
       deps,
       scope,
       runEvents('r1').map((data) => ({ data })),
+      5_000,
     );
     let answered = false;
     void mutation.finally(() => (answered = true));
