@@ -7,6 +7,7 @@ import { ledgerFor } from '../shared/orchestration/orchestrationServices.ts';
 import { dependencies } from '../shared/runtime/dependencies.ts';
 import { BENCH_SECRET, fmt, percentile } from './benchStack.ts';
 import { startInstantWorker } from './instantWorker.ts';
+import { stackCpuSeconds } from './stackCpu.ts';
 import { countsSince, operationCounts, shortestPointerInterval } from './operationCounter.ts';
 
 const SECRET = BENCH_SECRET;
@@ -94,7 +95,8 @@ async function measureFloor(samples: number): Promise<number> {
  * wall time (trigger → run SUCCEEDED readable), dependency hop p50/p95 (dependent's dispatch received
  * by the worker − last upstream's completion answered), tasks/s, pointer moves per second and the
  * shortest interval between two, GCS and Firestore operations per task (from the stack's aggregated
- * `/metrics`); and the floor of this stack with the ratio hop p50 / floor. Every function runs in a
+ * `/metrics`), CPU ms the whole stack spent per task (every process under the bench, emulators
+ * included; Linux only); and the floor of this stack with the ratio hop p50 / floor. Every function runs in a
  * process of its own, as on `npm start`.
  */
 export async function benchDag(): Promise<void> {
@@ -131,12 +133,14 @@ export async function benchDag(): Promise<void> {
   const floor = await measureFloor(30);
   console.log(`floor (ledger append + Cloud Task create → delivery): p50 ${fmt(floor, 1)} ms`);
   console.log(
-    '| shape | wall | last completion | hop p50 / p95 | hop p50 ÷ floor | tasks/s | pointer moves/s (shortest interval) | GCS ops/task | Firestore ops/task |',
+    '| shape | wall | last completion | hop p50 / p95 | hop p50 ÷ floor | tasks/s | pointer moves/s (shortest interval) | GCS ops/task | Firestore ops/task | stack CPU ms/task |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const breakdowns: string[] = [];
   for (const shape of shapes) {
     const roots = shape.assets.filter((a) => a.dependencies.length === 0).map((a) => a.key);
     const before = await operationCounts(host.url, token);
+    const cpuBefore = stackCpuSeconds();
     const started = performance.now();
     const trigger = await api('POST', '/runs', { selection: roots, includeDownstream: true });
     const runId = String(trigger.body.runId);
@@ -145,7 +149,10 @@ export async function benchDag(): Promise<void> {
     const done = () => shape.assets.every((a) => worker.completedAt.has(`${runId}/${a.key}`));
     while (!done() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     const lastCompletion = performance.now();
+    const cpuAfter = stackCpuSeconds();
     const ops = countsSince(before, await operationCounts(host.url, token));
+    const cpuPerTask =
+      cpuBefore === null || cpuAfter === null ? 'n/a' : fmt(((cpuAfter - cpuBefore) * 1000) / total, 1);
     let state = '';
     while (performance.now() < deadline) {
       state = String((await api('GET', `/runs/${runId}`)).body.state);
@@ -167,9 +174,12 @@ export async function benchDag(): Promise<void> {
       `| ${shape.name} | ${fmt(wallS, 2)} s (${state}) | ${fmt((lastCompletion - started) / 1000, 2)} s | ` +
         `${fmt(percentile(hops, 50), 1)} / ${fmt(percentile(hops, 95), 1)} ms | ${fmt(percentile(hops, 50) / floor, 2)} | ` +
         `${fmt(total / ((lastCompletion - started) / 1000), 0)} | ${fmt(ops.pointerMoves / seconds, 2)} (${shortestPointerInterval(ops)}) | ` +
-        `${fmt(ops.gcs / total, 1)} | ${fmt(ops.firestore / total, 1)} |`,
+        `${fmt(ops.gcs / total, 1)} | ${fmt(ops.firestore / total, 1)} | ${cpuPerTask} |`,
     );
+    const kinds = [...ops.byOperation].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    breakdowns.push(`${shape.name}: ${kinds.map(([kind, n]) => `${kind} ${fmt(n / total, 2)}`).join(', ')}`);
   }
+  console.log(`storage operations per task by kind:\n${breakdowns.map((line) => `- ${line}`).join('\n')}`);
   console.log(
     `duplicate deliveries: ${worker.duplicateDeliveries}; callbacks sent again after a refusal: ${worker.retriedCallbacks.length}` +
       (worker.retriedCallbacks.length ? ` (${worker.retriedCallbacks.slice(0, 3).join('; ')})` : ''),

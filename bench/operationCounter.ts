@@ -7,6 +7,8 @@ export interface OperationCounts {
   gcs: number;
   firestore: number;
   pointerMoves: number;
+  /** Adapter calls by `store operation` (`gcs put`, `firestore setMany`). */
+  byOperation: Map<string, number>;
   /** Cumulative count of pointer-move intervals at or under each bucket bound (seconds). */
   intervalsAtMost: Map<number, number>;
 }
@@ -17,7 +19,13 @@ const SAMPLE = /^([a-z_]+)(\{[^}]*\})? (\S+)$/;
 export async function operationCounts(baseUrl: string, token: string): Promise<OperationCounts> {
   const response = await fetch(`${baseUrl}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
   if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
-  const counts: OperationCounts = { gcs: 0, firestore: 0, pointerMoves: 0, intervalsAtMost: new Map() };
+  const counts: OperationCounts = {
+    gcs: 0,
+    firestore: 0,
+    pointerMoves: 0,
+    byOperation: new Map(),
+    intervalsAtMost: new Map(),
+  };
   for (const line of (await response.text()).split('\n')) {
     const [, name, labels = '', value] = SAMPLE.exec(line) ?? [];
     if (!name) continue;
@@ -25,6 +33,8 @@ export async function operationCounts(baseUrl: string, token: string): Promise<O
     if (name === 'storage_operations_total') {
       if (labels.includes('store="gcs"')) counts.gcs += n;
       if (labels.includes('store="firestore"')) counts.firestore += n;
+      const kind = `${/store="([^"]+)"/.exec(labels)?.[1]} ${/operation="([^"]+)"/.exec(labels)?.[1]}`;
+      counts.byOperation.set(kind, (counts.byOperation.get(kind) ?? 0) + n);
     } else if (name === 'orchestration_pointer_moves_total') counts.pointerMoves += n;
     else if (name === 'orchestration_pointer_move_interval_seconds_bucket') {
       const le = Number(/le="([^"]+)"/.exec(labels)?.[1]);
@@ -40,6 +50,9 @@ export function countsSince(before: OperationCounts, after: OperationCounts): Op
     gcs: after.gcs - before.gcs,
     firestore: after.firestore - before.firestore,
     pointerMoves: after.pointerMoves - before.pointerMoves,
+    byOperation: new Map(
+      [...after.byOperation].map(([kind, n]) => [kind, n - (before.byOperation.get(kind) ?? 0)]),
+    ),
     intervalsAtMost: new Map(
       [...after.intervalsAtMost].map(([le, n]) => [le, n - (before.intervalsAtMost.get(le) ?? 0)]),
     ),

@@ -1,3 +1,5 @@
+import { detachedFromRequest } from '../runtime/detachedFromRequest.ts';
+
 /**
  * Group commit (the database technique): the first call for a key is sent at once; calls for the key
  * made while that send is in flight wait and then go together in the next send, as many as `groupSize`
@@ -39,6 +41,6 @@ export function groupCommit<T>(
       if (queue) return void queue.push({ item, resolve, reject });
       const fresh = [{ item, resolve, reject }];
       queues.set(key, fresh);
-      void pump(key, fresh);
+      void detachedFromRequest(() => pump(key, fresh));
     });
 }

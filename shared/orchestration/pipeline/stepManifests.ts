@@ -191,23 +191,69 @@ export function manifestDocument(
   };
 }
 
+/**
+ * Manifests this process has written or found written, per bucket (object store), as tenant-scoped
+ * path → attempt. A task's row changes again after it became terminal (a late dispatch
+ * acknowledgement, for one), and each change would otherwise cost a create-only write answered 412.
+ * Bounded; a path forgotten or never seen here (another instance, a restart) costs that one
+ * harmless write.
+ */
+const written = new WeakMap<ObjectStore, Map<string, number>>();
+const REMEMBERED_MANIFESTS = 50_000;
+
+function writtenIn(bucket: ObjectStore): Map<string, number> {
+  let paths = written.get(bucket);
+  if (!paths) written.set(bucket, (paths = new Map()));
+  return paths;
+}
+
+function remember(paths: Map<string, number>, key: string, attempt: number) {
+  paths.delete(key);
+  paths.set(key, attempt);
+  if (paths.size > REMEMBERED_MANIFESTS) paths.delete(paths.keys().next().value!);
+}
+
+const memoKey = (scope: Scope, path: string) => `${scope.tenant}/${scope.workspace}/${path}`;
+
+/** True when this process knows the manifest at `path` holds `attempt` (or, for a step, a later one). */
+function known(
+  paths: Map<string, number>,
+  scope: Scope,
+  path: string,
+  attempt: number,
+  replaceIfOlder: boolean,
+) {
+  const stored = paths.get(memoKey(scope, path));
+  return stored !== undefined && (!replaceIfOlder || stored >= attempt);
+}
+
+interface ManifestWrite {
+  path: string;
+  document: Record<string, unknown>;
+  attempt: number;
+  /** A step manifest: replaced by a later attempt's. An attempt manifest is create-only. */
+  replaceIfOlder: boolean;
+}
+
 async function writeOnce(
   objects: ObjectStore,
-  path: string,
-  document: Record<string, unknown>,
-  replaceIfOlderThan?: number,
+  paths: Map<string, number>,
+  scope: Scope,
+  { path, document, attempt, replaceIfOlder }: ManifestWrite,
 ) {
+  const key = memoKey(scope, path);
   const bytes = JSON.stringify(document, null, 2);
   const created = await objects.put(path, bytes, { ifGenerationMatch: 0, contentType: 'application/json' });
-  if (created.status === 'written' || replaceIfOlderThan === undefined) return;
+  if (created.status === 'written' || !replaceIfOlder) return remember(paths, key, attempt);
   const existing = await objects.get(path);
   if (!existing) return;
   const previous = JSON.parse(existing.bytes.toString('utf8')) as { attempt: number };
-  if (previous.attempt < replaceIfOlderThan)
-    await objects.put(path, bytes, {
-      ifGenerationMatch: existing.generation,
-      contentType: 'application/json',
-    });
+  if (previous.attempt >= attempt) return remember(paths, key, previous.attempt);
+  const replaced = await objects.put(path, bytes, {
+    ifGenerationMatch: existing.generation,
+    contentType: 'application/json',
+  });
+  if (replaced.status === 'written') remember(paths, key, attempt);
 }
 
 /**
@@ -224,32 +270,41 @@ export async function writeStepManifests(
   const objects = scopedObjectStore(deps.objects, scope);
   const now = deps.clock.now().toISOString();
   // Documents are built now, from the state as this fold left it; only the writes wait.
-  const writes: Array<Parameters<typeof writeOnce>> = [];
+  const writes: ManifestWrite[] = [];
+  const paths = writtenIn(deps.objects);
   for (const key of taskKeys) {
     const task = state.tasks.get(key) as unknown as TaskRow | undefined;
     if (!task) continue;
     const run = state.runs.get(task.runId) as unknown as RunRow | undefined;
     if (!run) continue;
-    const upstream = (task.dependsOn ?? [])
-      .map((dep) => state.tasks.get(keyOf(task.runId, dep)) as unknown as TaskRow | undefined)
-      .filter((t): t is TaskRow => t !== undefined);
+    const upstream = () =>
+      (task.dependsOn ?? [])
+        .map((dep) => state.tasks.get(keyOf(task.runId, dep)) as unknown as TaskRow | undefined)
+        .filter((t): t is TaskRow => t !== undefined);
     const assetKey = task.assetKey ?? task.taskKey;
     const terminal = isTerminal(task.state);
-    if (task.attempt >= 1 && (task.state === 'RETRY_WAIT' || (terminal && task.state !== 'SKIPPED')))
-      writes.push([
-        objects,
-        attemptManifestPath(assetKey, task.partitionKey, task.runId, task.attempt),
-        manifestDocument(scope, run, task, 'attempt', upstream, now),
-      ]);
-    if (terminal)
-      writes.push([
-        objects,
-        stepManifestPath(assetKey, task.partitionKey, task.runId),
-        manifestDocument(scope, run, task, 'step', upstream, now),
-        task.attempt,
-      ]);
+    const attemptPath = attemptManifestPath(assetKey, task.partitionKey, task.runId, task.attempt);
+    const stepPath = stepManifestPath(assetKey, task.partitionKey, task.runId);
+    if (
+      task.attempt >= 1 &&
+      (task.state === 'RETRY_WAIT' || (terminal && task.state !== 'SKIPPED')) &&
+      !known(paths, scope, attemptPath, task.attempt, false)
+    )
+      writes.push({
+        path: attemptPath,
+        document: manifestDocument(scope, run, task, 'attempt', upstream(), now),
+        attempt: task.attempt,
+        replaceIfOlder: false,
+      });
+    if (terminal && !known(paths, scope, stepPath, task.attempt, true))
+      writes.push({
+        path: stepPath,
+        document: manifestDocument(scope, run, task, 'step', upstream(), now),
+        attempt: task.attempt,
+        replaceIfOlder: true,
+      });
   }
-  await mapLimit(writes, 16, (args) => writeOnce(...args));
+  await mapLimit(writes, 16, (write) => writeOnce(objects, paths, scope, write));
 }
 
 /** Which tasks of a run have their step manifest, by known-key reads (spec §2.5). */

@@ -1,6 +1,7 @@
 import type { Clock } from '../../adapters/clock.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { type CompactionResult, type Compactor, LeaseBusyError, type PendingBatch } from './compactor.ts';
+import { detachedFromRequest } from '../../runtime/detachedFromRequest.ts';
 
 export interface SchedulerOptions {
   /** Least time between two publishes, ms (the pointer takes about one write per second). */
@@ -140,7 +141,7 @@ export class WorkspaceScheduler {
       this.wake?.();
       return;
     }
-    this.running = this.session()
+    this.running = detachedFromRequest(() => this.session())
       .catch((error: unknown) => {
         this.failures += 1;
         this.log.error('compaction session failed; the pending batches are folded again', {
