@@ -4,6 +4,7 @@
  * a child process of their own with `standInsProcess`).
  * Used by the vitest global setup and by `npm start`, so tests and the dev stack run the same thing.
  */
+import { profiling } from './cpuProfiling.ts';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
@@ -58,10 +59,14 @@ const STAND_INS_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'standIns
 
 /** Starts local/standInsProcess.ts and waits for its ready line. */
 async function spawnStandIns(args: StandInsArguments, logFile: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', STAND_INS_SCRIPT, JSON.stringify(args)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...LOOPBACK_ONLY_ENV },
-  });
+  const child = spawn(
+    process.execPath,
+    [...profiling('stand-ins'), '--import', 'tsx', STAND_INS_SCRIPT, JSON.stringify(args)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...LOOPBACK_ONLY_ENV },
+    },
+  );
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stderr?.pipe(log);
   const ready = await new Promise<{ gcsUrl: string; tasksAddress: string }>((resolve, reject) => {

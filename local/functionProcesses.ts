@@ -10,6 +10,7 @@
  *   all the others.
  * - `GET /metrics` (served by `api`, which checks the caller): every process's registry, aggregated.
  */
+import { profiling } from './cpuProfiling.ts';
 import { type ChildProcess, fork } from 'node:child_process';
 import {
   Agent,
@@ -225,15 +226,6 @@ export async function startFunctionProcesses(plans: FunctionProcessPlan[]): Prom
       );
     },
   };
-}
-
-/**
- * With ARCO_CPU_PROFILE_DIR set, each function process writes a V8 CPU profile there when it stops
- * (under `{dir}/{function}/`, for Chrome DevTools): where a function's time goes under a benchmark.
- */
-function profiling(name: string): string[] {
-  const dir = process.env.ARCO_CPU_PROFILE_DIR;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
 }
 
 function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {

@@ -1,3 +1,4 @@
+import { hmacKeyFor } from './hmacKey.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -57,23 +58,20 @@ export async function mintLocalToken(secret: string, request: LocalTokenRequest)
     .setSubject(request.subject ?? (request.internal ? 'internal' : 'local-user'))
     .setIssuedAt()
     .setExpirationTime(`${request.ttlSeconds ?? 12 * 3600}s`)
-    .sign(new TextEncoder().encode(secret));
+    .sign(await hmacKeyFor(secret));
 }
 
 /** Verifies HS256 tokens minted by `arco token` for the local stack. */
 export class LocalTokenVerifier implements TokenVerifier {
-  private readonly key: Uint8Array;
   private readonly verified = new VerifiedTokens<Principal>();
 
-  constructor(secret: string) {
-    this.key = new TextEncoder().encode(secret);
-  }
+  constructor(private readonly secret: string) {}
 
   verify(token: string): Promise<Principal> {
     return this.verified.get(token, async () => {
       let payload: Record<string, unknown> & { exp?: number };
       try {
-        ({ payload } = await jwtVerify(token, this.key, {
+        ({ payload } = await jwtVerify(token, await hmacKeyFor(this.secret), {
           issuer: ISSUER,
           audience: AUDIENCE,
           algorithms: ['HS256'],

@@ -1,4 +1,5 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { hmacKeyFor } from '../../auth/hmacKey.ts';
 import { expiryMsOf, VerifiedTokens } from '../../auth/verifiedTokens.ts';
 
 /** The bearer a worker presents on its callbacks (orchestration spec §18.6): HS256, one per dispatch. */
@@ -22,8 +23,6 @@ export interface TaskTokenClaims {
 
 export class TaskTokenError extends Error {}
 
-const key = (secret: string) => new TextEncoder().encode(secret);
-
 export async function mintTaskToken(
   secret: string,
   claims: TaskTokenClaims,
@@ -38,14 +37,14 @@ export async function mintTaskToken(
     .setIssuedAt(now)
     .setNotBefore(now - 5)
     .setExpirationTime(now + ttlSeconds)
-    .sign(key(secret));
+    .sign(await hmacKeyFor(secret));
 }
 
 export function verifyTaskToken(secret: string, token: string): Promise<TaskTokenClaims> {
   // The secret is part of the key: a token verified under one secret is not taken under another.
   return verifiedTaskTokens.get(`${secret.length}:${secret}:${token}`, async () => {
     try {
-      const { payload } = await jwtVerify(token, key(secret), {
+      const { payload } = await jwtVerify(token, await hmacKeyFor(secret), {
         issuer: 'arco-orchestrator',
         audience: 'arco-task-callbacks',
         algorithms: ['HS256'],
