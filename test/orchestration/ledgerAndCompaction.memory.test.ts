@@ -12,7 +12,12 @@ import {
   type Pointer,
   POINTER_PATH,
 } from '../../shared/orchestration/state/projectionStore.ts';
-import { type Row, TABLES, type TableName } from '../../shared/orchestration/state/projectionTables.ts';
+import {
+  type Row,
+  shardOf,
+  TABLES,
+  type TableName,
+} from '../../shared/orchestration/state/projectionTables.ts';
 import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
 import { COMPACTION_HINT_QUEUE } from '../../shared/runtime/resources.ts';
 import { runEvents } from '../support/eventFactory.ts';
@@ -144,5 +149,70 @@ describe('ledger and compactor on the in-memory adapters', () => {
     const big = await rowsOfRun('big');
     expect(big.map((t) => t.taskKey)).toEqual(tasks.map((t) => t.key));
     expect(big).toEqual(await snapshot.rowsOf('tasks', 'big'));
+
+    // Edges are sliced by upstream: a run's task keys name every slice that holds its edges.
+    const edgesOf = (runId: string, keys: string[]) =>
+      snapshot.rowsInSlicesOf(
+        'dep_satisfaction',
+        keys.map((upstreamTaskKey) => ({ runId, upstreamTaskKey })),
+      );
+    gets.mockClear();
+    expect((await edgesOf('small', ['t000', 't001'])).map((e) => e.downstreamTaskKey)).toEqual(['t001']);
+    expect(gets.mock.calls.length).toBeLessThanOrEqual(2);
+    expect(
+      await edgesOf(
+        'big',
+        tasks.map((t) => t.key),
+      ),
+    ).toEqual(await snapshot.rowsOf('dep_satisfaction', 'big'));
+    // The fan-out's 199 edges all leave t000: one slice of the run's shard holds them.
+    const shard = shardOf('dep_satisfaction', 'big');
+    const edgeSlices = Object.keys(snapshot.manifest!.tables.dep_satisfaction);
+    expect(edgeSlices.filter((slice) => slice.startsWith(`${shard}.`))).toHaveLength(1);
+  });
+
+  it('rewrites a table whose published slices have another layout than the current one', async () => {
+    const tasks = Array.from({ length: 60 }, (_, i) => ({
+      key: `t${String(i).padStart(2, '0')}`,
+      dependsOn: i ? [`t${String(i - 1).padStart(2, '0')}`] : [],
+    }));
+    await ledgerFor(deps, scope, { hint: false }).append([
+      { data: { type: 'run_triggered', runId: 'r', planId: 'p', trigger: {}, rootAssets: ['t00'] } },
+      { data: { type: 'plan_created', runId: 'r', planId: 'p', tasks } },
+    ]);
+    await compactorFor(deps, scope).drain();
+    const edges = await (await readerFor(deps, scope).snapshot()).rowsOf('dep_satisfaction', 'r');
+    expect(edges).toHaveLength(59);
+
+    // As an earlier version published it: the same rows under slice names without the layout's tag.
+    const pointerObject = (await objects.get(POINTER_PATH))!;
+    const pointer = JSON.parse(pointerObject.bytes.toString()) as Pointer;
+    const manifest = await readJson<Manifest>(pointer.manifest_path);
+    const renamed = Object.entries(manifest.tables.dep_satisfaction).map(
+      ([slice, artifact]) => [slice.replace('.u', '.'), artifact] as const,
+    );
+    expect(renamed.every(([slice]) => !slice.includes('.u'))).toBe(true);
+    const oldPath = pointer.manifest_path.replace('.json', '-old-layout.json');
+    await objects.put(
+      oldPath,
+      JSON.stringify({
+        ...manifest,
+        tables: { ...manifest.tables, dep_satisfaction: Object.fromEntries(renamed) },
+      }),
+    );
+    await objects.put(POINTER_PATH, JSON.stringify({ ...pointer, manifest_path: oldPath }), {
+      ifGenerationMatch: pointerObject.generation,
+    });
+    resetCompactorCache();
+
+    await ledgerFor(deps, scope, { hint: false }).append([
+      { data: { type: 'run_triggered', runId: 'other', planId: 'p2', trigger: {}, rootAssets: ['t00'] } },
+    ]);
+    await compactorFor(deps, scope).drain();
+    const after = await readerFor(deps, scope).snapshot();
+    expect(Object.keys(after.manifest!.tables.dep_satisfaction).every((slice) => slice.includes('.u'))).toBe(
+      true,
+    );
+    expect(await after.rowsOf('dep_satisfaction', 'r')).toEqual(edges);
   });
 });

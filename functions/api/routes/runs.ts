@@ -40,21 +40,18 @@ export function runRoutes(deps: Dependencies) {
     const snapshot = await readerFor(deps, scope).snapshot();
     const run = ((await snapshot.rowsOf('runs', runId)) as RunRow[]).find((r) => r.runId === runId);
     if (!run) throw notFound(`run not found: ${runId}`);
-    // The run names its tasks and each task its upstreams: read just the slices that hold them.
-    const tasks = (await snapshot.rowsWithKeys(
-      'tasks',
-      run.taskKeys.map((taskKey) => ({ runId, taskKey })),
-    )) as TaskRow[];
-    const edges = (await snapshot.rowsWithKeys(
-      'dep_satisfaction',
-      tasks.flatMap((task) =>
-        task.dependsOn.map((upstreamTaskKey) => ({
-          runId,
-          upstreamTaskKey,
-          downstreamTaskKey: task.taskKey,
-        })),
+    // The run names its tasks, and so the slices of its tasks and of its edges (sliced by upstream):
+    // both are read at once.
+    const [tasks, edges] = (await Promise.all([
+      snapshot.rowsWithKeys(
+        'tasks',
+        run.taskKeys.map((taskKey) => ({ runId, taskKey })),
       ),
-    )) as EdgeRow[];
+      snapshot.rowsInSlicesOf(
+        'dep_satisfaction',
+        run.taskKeys.map((upstreamTaskKey) => ({ runId, upstreamTaskKey })),
+      ),
+    ])) as [TaskRow[], EdgeRow[]];
     return c.json(runResponse(run, tasks, edges, scope.workspace));
   });
 

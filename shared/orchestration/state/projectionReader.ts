@@ -98,6 +98,20 @@ export class ProjectionSnapshot {
     return sortedRows(rows, table);
   }
 
+  /**
+   * Every row of the keys' shard keys in the slices the keys fall in; a key needs only the fields its
+   * table's shard key and slice are computed from (for `dep_satisfaction`: runId, upstreamTaskKey).
+   */
+  async rowsInSlicesOf(table: TableName, keys: Array<Record<string, unknown>>): Promise<Row[]> {
+    const shardKeys = new Set(keys.map((key) => TABLE_SPECS[table].shardKey(key as Row)));
+    const artifacts = new Set(
+      keys.flatMap((key) => this.manifest?.tables[table]?.[shardOfRow(table, key as Row)] ?? []),
+    );
+    const slices = await Promise.all([...artifacts].map((artifact) => this.load(table, artifact)));
+    const rows = slices.flatMap((slice) => [...shardKeys].flatMap((key) => slice.byShardKey.get(key) ?? []));
+    return sortedRows(rows, table);
+  }
+
   /** The rows of the one shard or slice where `row` (its key fields suffice) would live. */
   async rowsBeside(table: TableName, row: Record<string, unknown>): Promise<Row[]> {
     const artifact = this.manifest?.tables[table]?.[shardOfRow(table, row as Row)];

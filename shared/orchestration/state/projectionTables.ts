@@ -41,8 +41,10 @@ interface TableSpec {
   /**
    * Splits each shard further by a hash of this value (`{shard}.{hh}`), so one task's change rewrites
    * a bounded slice of a large run instead of every row of it. Readers of a shard key read every slice.
+   * `tag` prefixes the slice's number (`{shard}.{tag}{hh}`): a table sliced by another value than
+   * before gets other slice names, so a compactor sees the published layout is older and rewrites it.
    */
-  slices?: { of: (row: Row) => string; count: number };
+  slices?: { of: (row: Row) => string; count: number; tag?: string };
 }
 
 const str = (row: Row, field: string) => String(row[field] ?? '');
@@ -83,11 +85,13 @@ export const TABLE_SPECS: Record<TableName, TableSpec> = {
     shardFor: RUN_SHARDS,
     slices: { of: joined('runId', 'taskKey'), count: RUN_SLICES },
   },
+  // Sliced by upstream: a task's completion changes all its outgoing edges at once, so it rewrites one
+  // slice; and a reader that knows a run's task keys knows every slice holding its edges.
   dep_satisfaction: {
     key: joined('runId', 'upstreamTaskKey', 'downstreamTaskKey'),
     shardKey: byField('runId'),
     shardFor: RUN_SHARDS,
-    slices: { of: joined('runId', 'upstreamTaskKey', 'downstreamTaskKey'), count: RUN_SLICES },
+    slices: { of: joined('runId', 'upstreamTaskKey'), count: RUN_SLICES, tag: 'u' },
   },
   dispatch_outbox: {
     key: byField('dispatchId'),
@@ -129,7 +133,8 @@ export function shardOfRow(table: TableName, row: Row): string {
   const spec = TABLE_SPECS[table];
   const shard = shardOf(table, spec.shardKey(row));
   if (!spec.slices) return shard;
-  return `${shard}.${hashBucket(spec.slices.of(row), spec.slices.count).toString(16).padStart(2, '0')}`;
+  const slice = hashBucket(spec.slices.of(row), spec.slices.count).toString(16).padStart(2, '0');
+  return `${shard}.${spec.slices.tag ?? ''}${slice}`;
 }
 
 export function emptyState(): FoldState {
