@@ -153,16 +153,29 @@ export async function waitForHttp(url: string, timeoutMs: number, child?: ChildP
  * suit a long-lived server with cores to spare; on the 2-core machines the stack targets, C2's
  * compiler threads and G1's workers took the Firestore emulator to about 8 CPU seconds during the
  * 1 000-task fan-out of `npm run bench dag`, against about 3 with C1 only and the serial collector,
- * CPU the function processes then lack. Added to any JAVA_TOOL_OPTIONS the user set.
+ * CPU the function processes then lack.
  */
-const EMULATOR_JVM_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+const EMULATOR_JIT_OPTIONS = '-XX:TieredStopAtLevel=1';
+const EMULATOR_GC_OPTIONS = '-XX:+UseSerialGC';
+
+/**
+ * JAVA_TOOL_OPTIONS for the emulators: the user's `user`, then ours, without our collector when the
+ * user chose one (a JVM given two collectors refuses to start).
+ */
+export function emulatorJavaOptions(user = ''): string {
+  const picksCollector = /-XX:\+Use\w*GC\b/.test(user);
+  return [user, EMULATOR_JIT_OPTIONS, picksCollector ? '' : EMULATOR_GC_OPTIONS].filter(Boolean).join(' ');
+}
 
 function spawnLogged(command: string, args: string[], logFile: string): ChildProcess {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const javaOptions = [process.env.JAVA_TOOL_OPTIONS, EMULATOR_JVM_OPTIONS].filter(Boolean).join(' ');
   const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...LOOPBACK_ONLY_ENV, JAVA_TOOL_OPTIONS: javaOptions },
+    env: {
+      ...process.env,
+      ...LOOPBACK_ONLY_ENV,
+      JAVA_TOOL_OPTIONS: emulatorJavaOptions(process.env.JAVA_TOOL_OPTIONS),
+    },
     detached: false,
   });
   child.stdout?.pipe(log);

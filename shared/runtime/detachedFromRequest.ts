@@ -13,17 +13,15 @@
 export function detachedFromRequest<T>(start: () => T): T {
   const active = withDomain.domain;
   if (!active) return start();
-  setActiveDomain(null);
+  // exit() also clears `domain.active`, which EventEmitters created in `start` (sockets, streams) bind
+  // to, and the uncaught-exception capture; clearing process.domain alone left both on the request.
+  active.exit();
   try {
     return start();
   } finally {
-    setActiveDomain(active);
+    active.enter();
   }
 }
 
-/** `process.domain` (absent from @types/node) is what the domain module's hook reads to tie a new resource. */
-const withDomain = process as unknown as { domain?: unknown };
-
-function setActiveDomain(domain: unknown) {
-  withDomain.domain = domain;
-}
+/** `process.domain` (absent from @types/node): the domain the running callback entered, if any. */
+const withDomain = process as unknown as { domain?: { enter(): void; exit(): void } | null };

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { emulatorJavaOptions } from '../../local/emulators.ts';
 
 describe('the emulator launcher', () => {
   it('names every missing piece instead of failing with a spawn error', () => {
@@ -29,5 +30,11 @@ describe('the emulator launcher', () => {
     expect(message).toContain(
       'the gcloud Pub/Sub emulator is missing: /nonexistent/google-cloud-sdk/platform/pubsub-emulator',
     );
+  });
+
+  it('gives the emulators C1 and the serial collector, keeping a collector the user chose', () => {
+    expect(emulatorJavaOptions()).toBe('-XX:TieredStopAtLevel=1 -XX:+UseSerialGC');
+    expect(emulatorJavaOptions('-Xmx1g')).toBe('-Xmx1g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC');
+    expect(emulatorJavaOptions('-XX:+UseG1GC')).toBe('-XX:+UseG1GC -XX:TieredStopAtLevel=1');
   });
 });

@@ -203,6 +203,15 @@ describe('ledger and compactor on the in-memory adapters', () => {
     await objects.put(POINTER_PATH, JSON.stringify({ ...pointer, manifest_path: oldPath }), {
       ifGenerationMatch: pointerObject.generation,
     });
+    // Until that publish (an idle workspace may never make one), readers of the old manifest find the
+    // edges by their run's task keys all the same.
+    const old = await readerFor(deps, scope).snapshot();
+    expect(
+      await old.rowsInSlicesOf(
+        'dep_satisfaction',
+        tasks.map((t) => ({ runId: 'r', upstreamTaskKey: t.key })),
+      ),
+    ).toEqual(edges);
     resetCompactorCache();
 
     await ledgerFor(deps, scope, { hint: false }).append([

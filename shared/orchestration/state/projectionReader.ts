@@ -86,10 +86,9 @@ export class ProjectionSnapshot {
   async rowsWithKeys(table: TableName, keys: Array<Record<string, unknown>>): Promise<Row[]> {
     const wanted = new Set(keys.map((key) => rowKey(table, key as Row)));
     const shardKeys = new Set(keys.map((key) => TABLE_SPECS[table].shardKey(key as Row)));
-    const artifacts = new Set(
-      keys.flatMap((key) => this.manifest?.tables[table]?.[shardOfRow(table, key as Row)] ?? []),
+    const slices = await Promise.all(
+      [...this.slicesOf(table, keys)].map((artifact) => this.load(table, artifact)),
     );
-    const slices = await Promise.all([...artifacts].map((artifact) => this.load(table, artifact)));
     const rows = slices.flatMap((slice) =>
       [...shardKeys]
         .flatMap((shardKey) => slice.byShardKey.get(shardKey) ?? [])
@@ -104,12 +103,32 @@ export class ProjectionSnapshot {
    */
   async rowsInSlicesOf(table: TableName, keys: Array<Record<string, unknown>>): Promise<Row[]> {
     const shardKeys = new Set(keys.map((key) => TABLE_SPECS[table].shardKey(key as Row)));
-    const artifacts = new Set(
-      keys.flatMap((key) => this.manifest?.tables[table]?.[shardOfRow(table, key as Row)] ?? []),
+    const slices = await Promise.all(
+      [...this.slicesOf(table, keys)].map((artifact) => this.load(table, artifact)),
     );
-    const slices = await Promise.all([...artifacts].map((artifact) => this.load(table, artifact)));
     const rows = slices.flatMap((slice) => [...shardKeys].flatMap((key) => slice.byShardKey.get(key) ?? []));
     return sortedRows(rows, table);
+  }
+
+  /**
+   * The slices the keys fall in. A manifest published under an older slicing of the table names none
+   * of them (compactor.ts `warm()` renames slices only on the next publish, which an idle workspace may
+   * never make): for a key whose slice is absent, the shard's slices of another layout are read too.
+   */
+  private slicesOf(table: TableName, keys: Array<Record<string, unknown>>): Set<ShardArtifact> {
+    const published = this.manifest?.tables[table] ?? {};
+    const artifacts = new Set<ShardArtifact>();
+    const absent = new Set<string>();
+    for (const key of keys) {
+      const artifact = published[shardOfRow(table, key as Row)];
+      if (artifact) artifacts.add(artifact);
+      else absent.add(shardOf(table, TABLE_SPECS[table].shardKey(key as Row)));
+    }
+    for (const shard of absent)
+      for (const [id, artifact] of Object.entries(published))
+        if ((id === shard || id.startsWith(`${shard}.`)) && !inCurrentLayout(table, shard, id))
+          artifacts.add(artifact);
+    return artifacts;
   }
 
   /** The rows of the one shard or slice where `row` (its key fields suffice) would live. */
@@ -117,6 +136,14 @@ export class ProjectionSnapshot {
     const artifact = this.manifest?.tables[table]?.[shardOfRow(table, row as Row)];
     return artifact ? (await this.load(table, artifact)).rows : [];
   }
+}
+
+/** Whether `id` is a name the table's current layout gives a slice (or shard) of `shard`. */
+function inCurrentLayout(table: TableName, shard: string, id: string): boolean {
+  const slices = TABLE_SPECS[table].slices;
+  if (!slices) return id === shard;
+  const tag = slices.tag ?? '';
+  return id.startsWith(`${shard}.${tag}`) && /^[0-9a-f]{2}$/.test(id.slice(shard.length + 1 + tag.length));
 }
 
 function groupBy(table: TableName, rows: Row[]): Map<string, Row[]> {

@@ -141,22 +141,25 @@ export class WorkspaceScheduler {
       this.wake?.();
       return;
     }
-    this.running = detachedFromRequest(() => this.session())
-      .catch((error: unknown) => {
-        this.failures += 1;
-        this.log.error('compaction session failed; the pending batches are folded again', {
-          error: String(error),
-        });
-      })
-      .finally(() => {
-        this.running = null;
-        if (this.hasWork() || this.compactor.dirty().worthPublishing) {
-          this.scanRequested = true;
-          // Back off after failures so a persistent fault does not spin.
-          const delay = this.failures ? Math.min(5_000, 100 * 2 ** (this.failures - 1)) : 0;
-          setTimeout(() => this.kick(), delay).unref?.();
-        }
-      });
+    // The handlers too: chained here they, and the retry timer they set, were bound to the request.
+    this.running = detachedFromRequest(() =>
+      this.session()
+        .catch((error: unknown) => {
+          this.failures += 1;
+          this.log.error('compaction session failed; the pending batches are folded again', {
+            error: String(error),
+          });
+        })
+        .finally(() => {
+          this.running = null;
+          if (this.hasWork() || this.compactor.dirty().worthPublishing) {
+            this.scanRequested = true;
+            // Back off after failures so a persistent fault does not spin.
+            const delay = this.failures ? Math.min(5_000, 100 * 2 ** (this.failures - 1)) : 0;
+            setTimeout(() => this.kick(), delay).unref?.();
+          }
+        }),
+    );
   }
 
   private settleAll(error: unknown) {
