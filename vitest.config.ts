@@ -16,6 +16,7 @@ export const PURE_TESTS = [
   'test/orchestration/compactionHint.test.ts',
   'test/core/groupCommit.test.ts',
   'test/runtime/detachedFromRequest.test.ts',
+  'test/api/requestBodyLimit.test.ts',
   'test/orchestration/partitionKeys.test.ts',
   'test/orchestration/backfillPlan.test.ts',
   'test/orchestration/scheduleTicks.test.ts',

@@ -1,12 +1,11 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { IdGenerator } from '../adapters/idGenerator.ts';
 import type { TokenVerifier } from '../auth/tokenVerifier.ts';
 import type { Logger } from '../observability/logger.ts';
-import { ArcoError } from '../core/arcoError.ts';
 import type { AppEnv } from './appEnv.ts';
 import { authenticate, requireWorkspace } from './authMiddleware.ts';
 import { handleError, handleNotFound } from './errorHandler.ts';
+import { requestBodyLimit } from './requestBodyLimit.ts';
 import { requestContext } from './requestContext.ts';
 
 /** What every HTTP function's app needs of its dependencies. */
@@ -33,15 +32,7 @@ export const SENSOR_PUSH_PATH = '/internal/sensors/pubsub';
 export function createFunctionApp(deps: FunctionAppDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requestContext(deps.log, deps.ids));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.config.maxBodyBytes,
-      onError: () => {
-        throw new ArcoError('payload_too_large', `request body exceeds ${deps.config.maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  app.use('*', requestBodyLimit(deps.config.maxBodyBytes));
   app.onError(handleError);
   app.notFound(handleNotFound);
 

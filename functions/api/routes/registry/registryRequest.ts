@@ -1,5 +1,4 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { every } from 'hono/combine';
 import type { Role } from '../../../../shared/auth/principal.ts';
 import { canonicalJsonText } from '../../../../shared/registry/canonicalSchemaJson.ts';
@@ -7,6 +6,7 @@ import { sha256Hex } from '../../../../shared/core/hashing.ts';
 import { ArcoError, badRequest, type ErrorCode } from '../../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../../shared/http/appEnv.ts';
 import { requireRole } from '../../../../shared/http/authMiddleware.ts';
+import { requestBodyLimit } from '../../../../shared/http/requestBodyLimit.ts';
 import { errorBody, HTTP_STATUS } from '../../../../shared/http/errorBody.ts';
 import { idempotentRequest } from '../../../../shared/http/idempotentRequest.ts';
 import { stringifyLosslessJson } from '../../../../shared/core/losslessJson.ts';
@@ -53,15 +53,7 @@ export function endpoint(
     await next();
   };
   const chain: MiddlewareHandler<AppEnv>[] = [rateLimit, requireRole(...roles)];
-  if (method === 'POST')
-    chain.push(
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: () => {
-          throw new ArcoError('payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
-        },
-      }),
-    );
+  if (method === 'POST') chain.push(requestBodyLimit(MAX_BODY_BYTES));
   return every(...chain) as MiddlewareHandler<AppEnv>;
 }
 
