@@ -24,10 +24,19 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** UTF-8 byte order, which differs from JavaScript's UTF-16 order only above the BMP. */
+/**
+ * UTF-8 byte order, which is code point order. JavaScript's `<` compares UTF-16 code units, which
+ * agrees with it unless a surrogate (half of a character above the BMP) meets a code unit in
+ * U+E000–U+FFFF; strings without code units from U+D800 up are compared with `<`, without the two
+ * buffers per comparison that made key sorting a tenth of the compactor's own CPU.
+ */
 export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  if (!FROM_D800.test(a) && !FROM_D800.test(b)) return a < b ? -1 : 1;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+
+const FROM_D800 = /[\uD800-\uFFFF]/;
 
 /** Sorted-key JSON that, unlike canonicalJson, accepts any JSON number: for fingerprints of free-form bodies. */
 export function stableJson(value: unknown): string {

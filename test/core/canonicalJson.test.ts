@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../shared/core/canonicalJson.ts';
+import { canonicalJson, compareUtf8 } from '../../shared/core/canonicalJson.ts';
 
 describe('canonicalJson', () => {
   it('sorts keys, drops whitespace and undefined, and rejects non-integers', () => {
@@ -34,6 +34,20 @@ describe('canonicalJson', () => {
         );
         expect(canonicalJson(reversed)).toBe(text);
       }),
+    );
+  });
+
+  it('orders strings by their UTF-8 bytes, above the BMP and in U+E000–U+FFFF too', () => {
+    const bytes = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect(compareUtf8('\u{1F600}', '\uFFFD')).toBe(1);
+    expect('\u{1F600}' < '\uFFFD').toBe(true);
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 6 }),
+        fc.string({ unit: 'binary', maxLength: 6 }),
+        (a, b) => compareUtf8(a, b) === bytes(a, b),
+      ),
+      { numRuns: 2000 },
     );
   });
 });
