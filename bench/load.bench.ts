@@ -4,6 +4,8 @@ import { mintLocalToken } from '../shared/auth/localTokens.ts';
 import { mapLimit } from '../shared/core/mapLimit.ts';
 import { BENCH_SECRET, fmt, percentile } from './benchStack.ts';
 import { startInstantWorker } from './instantWorker.ts';
+import { countsSince, operationCounts } from './operationCounter.ts';
+import { stackCpuSeconds } from './stackCpu.ts';
 
 const TASKS = ['load.a', 'load.b', 'load.c'];
 
@@ -14,7 +16,8 @@ const summary = (samples: number[]) =>
  * `npm run bench load`: a mixed load on the local stack for ARCO_BENCH_LOAD_SECONDS (60): 10 triggers/s
  * of a three-task chain and 100 reads/s of one run, open loop (requests are sent on schedule whatever
  * the answers take). Prints trigger and read latency percentiles, 5xx answers, how long the backlog
- * took to drain after the load stopped, and whether every run ended SUCCEEDED with each task run once.
+ * took to drain after the load stopped, the CPU the stack used and its storage operations per second
+ * during the load, and whether every run ended SUCCEEDED with each task run once.
  * Baseline in the same run: reading one run with no load.
  */
 export async function benchLoad(): Promise<void> {
@@ -71,6 +74,8 @@ export async function benchLoad(): Promise<void> {
       .finally(() => inFlight.delete(promise));
     inFlight.add(promise);
   };
+  const opsBefore = await operationCounts(host.url, token);
+  const cpuBefore = stackCpuSeconds();
   const started = performance.now();
   for (let tick = 0; performance.now() - started < seconds * 1000; tick += 1) {
     const due = started + tick * 10;
@@ -94,7 +99,9 @@ export async function benchLoad(): Promise<void> {
     });
   }
   const loadEnded = performance.now();
+  const cpuDuring = stackCpuSeconds();
   await Promise.all(inFlight);
+  const opsDuring = countsSince(opsBefore, await operationCounts(host.url, token));
   const deadline = loadEnded + 600_000;
   const allDone = () => runIds.every((id) => TASKS.every((t) => worker.completedAt.has(`${id}/${t}`)));
   while (!allDone() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -123,6 +130,15 @@ export async function benchLoad(): Promise<void> {
   console.log(
     `backlog after the load: every task executed ${fmt((executed - loadEnded) / 1000, 1)} s later, every run readable SUCCEEDED ${fmt((visible - loadEnded) / 1000, 1)} s later`,
   );
+  const loadSeconds = (loadEnded - started) / 1000;
+  const perSecond = [...opsDuring.byOperation]
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${kind} ${fmt(n / loadSeconds, 0)}`)
+    .join(', ');
+  const cores =
+    cpuBefore === null || cpuDuring === null ? 'n/a' : fmt((cpuDuring - cpuBefore) / loadSeconds, 2);
+  console.log(`during the load: the stack used ${cores} cores; storage operations per second: ${perSecond}`);
   console.log(
     `runs SUCCEEDED ${succeeded}/${runIds.length}; duplicate deliveries ${worker.duplicateDeliveries}; callbacks sent again ${worker.retriedCallbacks.length}`,
   );

@@ -109,15 +109,26 @@ export function checkPrerequisites(): void {
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const server = createServer();
       server.once('error', () => resolve(false));
       server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-    if (free) return port;
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
   }
   throw new Error('no free loopback port between 20000 and 32000');
 }
+
+/**
+ * Ports this process has handed out: each is free only until its server binds it, so a later call
+ * could draw it again (seen: the Firestore and Pub/Sub emulators of one stack given the same port,
+ * where Pub/Sub won, answered Firestore's readiness probe, and refused its gRPC methods).
+ */
+const handedOut = new Set<number>();
 
 async function assertPortFree(port: number, what: string) {
   const inUse = await new Promise<boolean>((resolve) => {
