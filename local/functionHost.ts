@@ -145,6 +145,9 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
       // the server is closing at that moment (Node's 5 s default races fetch's pool).
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
+      // A body that never arrives in full (a Content-Length larger than what is sent) is answered 408
+      // after this long, not Node's 300 s; it must be at least headersTimeout.
+      server.requestTimeout = 70_000;
       server.listen(options.port, host, resolve);
     });
   } catch (error) {

@@ -11,7 +11,14 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { http, type HttpFunction, type Request, type Response } from '@google-cloud/functions-framework';
+import {
+  cloudEvent,
+  type CloudEventFunction,
+  http,
+  type HttpFunction,
+  type Request,
+  type Response,
+} from '@google-cloud/functions-framework';
 import type { IdGenerator } from '../adapters/idGenerator.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ArcoError, badRequest } from '../core/arcoError.ts';
@@ -229,6 +236,21 @@ export function registerHttpFunction(
   };
   settingsOf.set(guarded, settings);
   http(target, guarded);
+}
+
+/**
+ * Registers `handler` as the CloudEvent function `target` (what `cloudEvent()` does), with the same
+ * answer as registerHttpFunction's for a push body the framework cannot parse: the API's error body,
+ * never express' HTML page with the stack trace. What the handler throws stays the framework's
+ * affair: Eventarc redelivers an event whose delivery failed.
+ */
+export function registerCloudEventFunction<T>(
+  target: string,
+  handler: CloudEventFunction<T>,
+  settings: FunctionSettings,
+): void {
+  frameworkHook().set(handler, settings);
+  cloudEvent(target, handler);
 }
 
 /**

@@ -178,6 +178,15 @@ describe('every function answers body errors with its API error body (local func
         expect(answer[dialect === 'registry' ? 'correlation_id' : 'requestId']).toBe('caller-id-123');
       });
 
+  it('the CloudEvent function answers a push body it cannot parse with the error body, not HTML', async () => {
+    const response = await fetch(`${host.url}/_eventarc/automation/projects/p/topics/arco-automation-ticks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"message": {',
+    });
+    await expectErrorBody(response, 400, 'orchestration');
+  });
+
   it('the issue example: POST runs with {"selection": [ answers 400 in the orchestration body', async () => {
     const response = await fetch(`${host.url}/api/v1/workspaces/ws1/runs`, {
       method: 'POST',
