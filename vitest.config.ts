@@ -17,7 +17,7 @@ export const PURE_TESTS = [
   'test/core/groupCommit.test.ts',
   'test/runtime/detachedFromRequest.test.ts',
   'test/api/requestBodyLimit.test.ts',
-  'test/api/transientStorageError.test.ts',
+  'test/api/transientBackendError.test.ts',
   'test/orchestration/partitionKeys.test.ts',
   'test/orchestration/backfillPlan.test.ts',
   'test/orchestration/scheduleTicks.test.ts',

@@ -3,13 +3,13 @@ import { HTTPException } from 'hono/http-exception';
 import { InjectedFault } from '../core/failpoints.ts';
 import { ArcoError } from '../core/arcoError.ts';
 import type { AppEnv } from './appEnv.ts';
-import { transientStorageError } from './transientStorageError.ts';
+import { transientBackendError } from './transientBackendError.ts';
 import { dialectForPath, errorBody, errorCodeForStatus, errorHeaders, HTTP_STATUS } from './errorBody.ts';
 
 /**
  * Turns anything thrown by a route into the API family's error body: an ArcoError as its code maps
- * (errorBody.ts), an injected fault as 500 `injected_fault`, a transient storage failure as 503
- * retryable (transientStorageError.ts), anything else as 500 `internal error` with its stack in the
+ * (errorBody.ts), an injected fault as 500 `injected_fault`, a transient failure of a backing service as 503
+ * retryable (transientBackendError.ts), anything else as 500 `internal error` with its stack in the
  * log only.
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
@@ -26,8 +26,8 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
   else if (error instanceof HTTPException)
     apiError = new ArcoError(errorCodeForStatus(error.status), error.message || 'request rejected');
   else {
-    const transient = transientStorageError(error);
-    if (transient) log?.warn('storage busy; answered retryable', { error: String(error) });
+    const transient = transientBackendError(error);
+    if (transient) log?.warn('backing service busy; answered retryable', { error: String(error) });
     else log?.error('unhandled error', { error: error.stack ?? String(error) });
     apiError = transient ?? new ArcoError('internal', 'internal error');
   }

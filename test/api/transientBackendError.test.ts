@@ -21,15 +21,15 @@ async function answerTo(error: Error) {
   };
 }
 
-describe('a transient storage failure', () => {
+describe('a transient failure of a backing service', () => {
   it('answers 503 retryable, naming the kind, instead of 500', async () => {
     const contention = await answerTo(grpcError(10));
     expect(contention).toMatchObject({
       status: 503,
       retryAfter: '1',
-      body: { details: { retryable: true, reason: 'storage_contention' } },
+      body: { details: { retryable: true, reason: 'backend_contention' } },
     });
-    expect((await answerTo(grpcError(14))).body.details.reason).toBe('storage_unavailable');
+    expect((await answerTo(grpcError(14))).body.details.reason).toBe('backend_unavailable');
     expect(
       (await answerTo(new ObjectStoreRateLimitedError('state/pointer.json', 'put', true))).body.details,
     ).toEqual({ retryable: true, reason: 'storage_rate_limited' });
