@@ -118,16 +118,16 @@ export class ProjectionSnapshot {
   private slicesOf(table: TableName, keys: Array<Record<string, unknown>>): Set<ShardArtifact> {
     const published = this.manifest?.tables[table] ?? {};
     const artifacts = new Set<ShardArtifact>();
-    const absent = new Set<string>();
+    let older: Map<string, ShardArtifact[]> | undefined;
     for (const key of keys) {
       const artifact = published[shardOfRow(table, key as Row)];
       if (artifact) artifacts.add(artifact);
-      else absent.add(shardOf(table, TABLE_SPECS[table].shardKey(key as Row)));
+      else if (this.manifest) {
+        older ??= olderLayoutSlices(this.manifest, table);
+        const shard = shardOf(table, TABLE_SPECS[table].shardKey(key as Row));
+        for (const slice of older.get(shard) ?? []) artifacts.add(slice);
+      }
     }
-    for (const shard of absent)
-      for (const [id, artifact] of Object.entries(published))
-        if ((id === shard || id.startsWith(`${shard}.`)) && !inCurrentLayout(table, shard, id))
-          artifacts.add(artifact);
     return artifacts;
   }
 
@@ -138,13 +138,33 @@ export class ProjectionSnapshot {
   }
 }
 
-/** Whether `id` is a name the table's current layout gives a slice (or shard) of `shard`. */
-function inCurrentLayout(table: TableName, shard: string, id: string): boolean {
+/**
+ * A manifest's slices of `table` whose names the table's current layout does not give, by shard: what
+ * an older slicing published. Worked out once per manifest (a reader's keys often fall in slices that
+ * simply have no rows, and scanning the table's whole listing for each would cost every read).
+ */
+function olderLayoutSlices(manifest: Manifest, table: TableName): Map<string, ShardArtifact[]> {
+  let tables = olderLayouts.get(manifest);
+  if (!tables) olderLayouts.set(manifest, (tables = new Map()));
+  let byShard = tables.get(table);
+  if (byShard) return byShard;
+  byShard = new Map();
   const slices = TABLE_SPECS[table].slices;
-  if (!slices) return id === shard;
-  const tag = slices.tag ?? '';
-  return id.startsWith(`${shard}.${tag}`) && /^[0-9a-f]{2}$/.test(id.slice(shard.length + 1 + tag.length));
+  const current = slices ? new RegExp(`\\.${slices.tag ?? ''}[0-9a-f]{2}$`) : null;
+  for (const [id, artifact] of Object.entries(manifest.tables[table] ?? {})) {
+    const dot = id.indexOf('.');
+    const shard = dot < 0 ? id : id.slice(0, dot);
+    const inCurrentLayout = current ? dot >= 0 && current.test(id) : dot < 0;
+    if (inCurrentLayout) continue;
+    const older = byShard.get(shard);
+    if (older) older.push(artifact);
+    else byShard.set(shard, [artifact]);
+  }
+  tables.set(table, byShard);
+  return byShard;
 }
+
+const olderLayouts = new WeakMap<Manifest, Map<TableName, Map<string, ShardArtifact[]>>>();
 
 function groupBy(table: TableName, rows: Row[]): Map<string, Row[]> {
   const byShardKey = new Map<string, Row[]>();
