@@ -18,6 +18,7 @@ export const PURE_TESTS = [
   'test/runtime/detachedFromRequest.test.ts',
   'test/api/requestBodyLimit.test.ts',
   'test/api/transientBackendError.test.ts',
+  'test/adapters/transactionGaveUp.test.ts',
   'test/orchestration/partitionKeys.test.ts',
   'test/orchestration/backfillPlan.test.ts',
   'test/orchestration/scheduleTicks.test.ts',

@@ -105,8 +105,16 @@ export class FirestoreDocumentStore implements DocumentStore {
     }
   }
 
-  runTransaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R> {
+  async runTransaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R> {
     storageOperations.inc({ store: 'firestore', operation: 'runTransaction' });
+    try {
+      return await this.transaction(fn);
+    } catch (error) {
+      throw transactionGaveUp(error) ?? error;
+    }
+  }
+
+  private transaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R> {
     return this.firestore.runTransaction((transaction: Transaction) => {
       const tx: DocumentTransaction = {
         get: async <T>(path: string) => {
@@ -144,4 +152,26 @@ export class FirestoreDocumentStore implements DocumentStore {
     const snapshot = await this.buildQuery(collectionPath, options).count().get();
     return snapshot.data().count;
   }
+}
+
+/**
+ * The errors on which the Firestore client retries a transaction (its `isRetryableTransactionError`,
+ * 7.x/8.x: contention, a lost or expired transaction, transient server states), so one of them out of
+ * `runTransaction` means its attempts ran out under contention. Such an error is given gRPC code 10
+ * (ABORTED), which callers read as "retry later" (shared/http/transientBackendError.ts answers 503),
+ * whatever code the last attempt happened to end with (UNKNOWN, INTERNAL, an expired transaction's
+ * INVALID_ARGUMENT).
+ */
+export function transactionGaveUp(error: unknown): Error | null {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const retried =
+    [10, 409, 1, 2, 4, 13, 14, 16, 8].includes(code as number) ||
+    (code === 3 && /transaction has expired/.test(String(message)));
+  if (!retried) return null;
+  return Object.assign(
+    new Error(`transaction gave up after its retries: ${String(message)}`, { cause: error }),
+    {
+      code: 10,
+    },
+  );
 }

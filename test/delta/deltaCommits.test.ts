@@ -383,16 +383,16 @@ describe('Delta commit coordinator over HTTP, on the emulators', () => {
 
     it('lets exactly one of concurrent creates of different names on one location win', async () => {
       const names = Array.from({ length: 5 }, (_, i) => `sales.race_${i}`);
-      // As a client does: a 503 retryable (the creates contend on one claim document, and on a busy
-      // machine the emulator's lock retries can run out) is sent again.
-      const createRetrying = async (name: string) => {
+      // As a client does: a 503 retryable (the creates contend on the claim documents, and on a busy
+      // machine the Firestore client's transaction attempts can run out) is sent again.
+      const createRetrying = async (name: string, location: string) => {
         for (;;) {
-          const answer = await create(name, 'warehouse/race/orders');
+          const answer = await create(name, location);
           const retryable = (answer.body as { details?: { retryable?: boolean } }).details?.retryable;
           if (answer.status !== 503 || !retryable) return answer;
         }
       };
-      const results = await Promise.all(names.map(createRetrying));
+      const results = await Promise.all(names.map((name) => createRetrying(name, 'warehouse/race/orders')));
       expect(results.filter((r) => r.status === 201)).toHaveLength(1);
       expect(results.filter((r) => r.status === 409).map((r) => r.body)).toEqual(
         Array(4).fill(
@@ -404,8 +404,8 @@ describe('Delta commit coordinator over HTTP, on the emulators', () => {
       expect(await logVersions(winner)).toEqual([0]);
 
       const nested = await Promise.all([
-        create('sales.nest_outer', 'warehouse/nest'),
-        create('sales.nest_inner', 'warehouse/nest/inner'),
+        createRetrying('sales.nest_outer', 'warehouse/nest'),
+        createRetrying('sales.nest_inner', 'warehouse/nest/inner'),
       ]);
       expect(nested.map((r) => r.status).sort()).toEqual([201, 409]);
     });
