@@ -31,6 +31,25 @@ export interface TaskErrorInfo {
   tracebackSnippet?: string;
 }
 
+/** The intent to dispatch one attempt of a task (orchestration spec §10.4, the outbox's entry). */
+export interface DispatchRequest {
+  runId: string;
+  taskKey: string;
+  attempt: number;
+  attemptId: string;
+  workerQueue: string;
+  dispatchId: string;
+}
+
+/** That a dispatch's Cloud Task (`cloudTaskId`) was created. */
+export interface DispatchEnqueued {
+  dispatchId: string;
+  runId?: string;
+  taskKey?: string;
+  attempt?: number;
+  cloudTaskId: string;
+}
+
 export type EventData =
   | {
       type: 'run_triggered';
@@ -89,45 +108,17 @@ export type EventData =
       codeVersion?: string;
       retryReason?: string;
     }
-  | {
-      type: 'dispatch_requested';
-      runId: string;
-      taskKey: string;
-      attempt: number;
-      attemptId: string;
-      workerQueue: string;
-      dispatchId: string;
-    }
-  | {
-      type: 'dispatch_enqueued';
-      dispatchId: string;
-      runId?: string;
-      taskKey?: string;
-      attempt?: number;
-      cloudTaskId: string;
-    }
+  | ({ type: 'dispatch_requested' } & DispatchRequest)
+  | ({ type: 'dispatch_enqueued' } & DispatchEnqueued)
   | {
       /** Many `dispatch_requested` in one ledger object: a fan-out's intents cost one write. */
       type: 'dispatches_requested';
-      dispatches: Array<{
-        runId: string;
-        taskKey: string;
-        attempt: number;
-        attemptId: string;
-        workerQueue: string;
-        dispatchId: string;
-      }>;
+      dispatches: DispatchRequest[];
     }
   | {
       /** Many `dispatch_enqueued` in one ledger object: a publish's acknowledgements cost one write. */
       type: 'dispatches_enqueued';
-      dispatches: Array<{
-        dispatchId: string;
-        runId?: string;
-        taskKey?: string;
-        attempt?: number;
-        cloudTaskId: string;
-      }>;
+      dispatches: DispatchEnqueued[];
     }
   | {
       type: 'timer_requested' | 'timer_enqueued' | 'timer_fired';
