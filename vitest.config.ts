@@ -17,6 +17,7 @@ export const PURE_TESTS = [
   'test/core/groupCommit.test.ts',
   'test/runtime/detachedFromRequest.test.ts',
   'test/api/requestBodyLimit.test.ts',
+  'test/api/requestDomain.test.ts',
   'test/api/transientBackendError.test.ts',
   'test/adapters/transactionGaveUp.test.ts',
   'test/orchestration/partitionKeys.test.ts',

@@ -25,6 +25,7 @@ import { ArcoError, badRequest } from '../core/arcoError.ts';
 import { dialectForPath, errorBody, errorCodeForStatus, errorHeaders, HTTP_STATUS } from './errorBody.ts';
 import { jsonEncodingProblem } from './jsonBody.ts';
 import { requestIdFor } from './requestContext.ts';
+import { detachedFromRequest } from '../runtime/detachedFromRequest.ts';
 
 export interface FunctionSettings {
   log: Logger;
@@ -206,6 +207,12 @@ function frameworkHook(): WeakMap<object, FunctionSettings> {
  * body-parser's errors go through `frameworkError`; a body over `maxBodyBytes` answers 413 and a JSON
  * body that is not UTF-8 400/415 before the handler runs; an `ArcoError` the handler throws is answered
  * as such and anything else it throws as 500 `internal error` (the stack goes to the log only).
+ *
+ * The handler runs outside the framework's per-request `domain` (detachedFromRequest): the domain's
+ * bookkeeping on every promise and callback of a request was about a tenth of the api process's CPU
+ * under `npm run bench load`. It only ever caught synchronous throws from callbacks; the handlers are
+ * promise-based and answer their own errors here, and a throw that escapes them (a bug) meets the
+ * framework's process-wide handler, as an unhandled rejection already did.
  */
 export function registerHttpFunction(
   target: string,
@@ -213,7 +220,8 @@ export function registerHttpFunction(
   settings: FunctionSettings,
 ): void {
   const settingsOf = frameworkHook();
-  const guarded: HttpFunction = async (req, res) => {
+  const guarded: HttpFunction = (req, res) => detachedFromRequest(() => guardedRun(req, res));
+  const guardedRun = async (req: Request, res: Response) => {
     try {
       const problem = requestBodyProblem(req.header('content-type'), req.rawBody, settings.maxBodyBytes);
       if (problem) return answer(req, res, problem, settings);

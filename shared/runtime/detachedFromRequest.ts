@@ -1,7 +1,7 @@
 /**
  * Runs `start` with no active Node.js domain, so the promises and timers of work that outlives the
  * request which started it (the compaction session, a group commit's pump serving many requests)
- * are not bound to that request.
+ * are not bound to that request; registerHttpFunction runs each whole request this way.
  *
  * Why: the Functions Framework runs each HTTP request inside a `domain` (function_wrappers.js, 5.x).
  * Every async resource created while a domain is active is tied to it, and each of its callbacks
