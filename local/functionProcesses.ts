@@ -93,6 +93,8 @@ export async function startFunctionProcesses(plans: FunctionProcessPlan[]): Prom
     new Promise<Running>((resolve, reject) => {
       const child = fork(ENTRY, [JSON.stringify(plan)], {
         execArgv: ['--import', 'tsx', ...profiling(plan.name)],
+        // What GCP sets for each function's service: every log line names the function that wrote it.
+        env: { ...process.env, K_SERVICE: plan.name },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       const timer = setTimeout(

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionHost } from '../../local/functionHost.ts';
 import { startHostOnEmulators } from '../../local/hostOnEmulators.ts';
@@ -23,7 +26,13 @@ describe('the function host with a process per function', () => {
     return { status: response.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
   };
 
+  const logFile = join(mkdtempSync(join(tmpdir(), 'arco-fp-')), 'functions.log');
+  const saved = { ARCO_LOG_FILE: process.env.ARCO_LOG_FILE, ARCO_LOG_LEVEL: process.env.ARCO_LOG_LEVEL };
+
   beforeAll(async () => {
+    // The function processes inherit it: their log lines go to one file, as on `npm start`.
+    process.env.ARCO_LOG_FILE = logFile;
+    process.env.ARCO_LOG_LEVEL = 'INFO';
     host = await startHostOnEmulators({
       bucket: await createTestBucket(),
       secret: TEST_SECRET,
@@ -34,7 +43,12 @@ describe('the function host with a process per function', () => {
     operator = await bearer({ tenant: 'acme', workspace: ws, roles: ['operator', 'producer'] });
     internal = await bearer({ internal: true });
   }, 120_000);
-  afterAll(() => host?.close());
+  afterAll(async () => {
+    await host?.close();
+    for (const [name, value] of Object.entries(saved))
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+  });
 
   it('arms a failpoint in every process and counts a firing in one of them off in all', async () => {
     const deployed = await call('POST', `/api/v1/workspaces/${ws}/manifests`, operator, {
@@ -71,5 +85,27 @@ describe('the function host with a process per function', () => {
     expect(metrics.text).toMatch(
       /api_requests_total\{[^}]*route="\/api\/v1\/workspaces\/:workspaceId\/manifests"/,
     );
+  });
+
+  it("names in each log line the function that wrote it (GCP's K_SERVICE)", async () => {
+    await call('GET', `/api/v1/workspaces/${ws}/runs`, operator);
+    const requests = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { message?: string; route?: string; service?: string })
+      .filter((line) => line.message === 'request');
+    const serviceOf = (method: string, route: string) =>
+      new Set(
+        requests
+          .filter(
+            (line) =>
+              line.route === route &&
+              (line as { httpRequest?: { requestMethod?: string } }).httpRequest?.requestMethod === method,
+          )
+          .map((line) => line.service),
+      );
+    expect(serviceOf('POST', '/api/v1/workspaces/:workspaceId/runs')).toEqual(new Set(['run-trigger']));
+    expect(serviceOf('POST', '/api/v1/workspaces/:workspaceId/manifests')).toEqual(new Set(['api']));
+    expect(serviceOf('GET', '/api/v1/workspaces/:workspaceId/runs')).toEqual(new Set(['api']));
   });
 });
