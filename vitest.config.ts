@@ -29,6 +29,7 @@ export const PURE_TESTS = [
   'test/terraform/entryPoint.test.ts',
   'test/terraform/terraform.test.ts',
   'test/cli/jsonFlag.test.ts',
+  'test/cli/localErrors.test.ts',
   'test/delta/deltaPaths.test.ts',
   'test/delta/coordinatorState.test.ts',
   'test/delta/deltaActions.test.ts',

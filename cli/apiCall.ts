@@ -30,7 +30,11 @@ export async function apiCall<T = Record<string, unknown>>(
     );
   }
   const text = await response.text();
-  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  const parsed = parsedBody(text);
+  if (parsed === null)
+    throw new CliError(
+      `${response.status}: ${base} answered something other than JSON; is ARCO_API_URL the Arco API?`,
+    );
   if (!response.ok) {
     const hint = response.status === 401 ? ' (mint a fresh token with `npx arco token …`)' : '';
     throw new CliError(
@@ -38,6 +42,17 @@ export async function apiCall<T = Record<string, unknown>>(
     );
   }
   return parsed as T;
+}
+
+/** The API's JSON object answer ({} for an empty body), or null for a body that is not JSON. */
+function parsedBody(text: string): Record<string, unknown> | null {
+  if (!text) return {};
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Prints a value as indented JSON: what every `--json` prints, and what JSON-only commands print anyway. */

@@ -15,7 +15,14 @@ try {
   else if (error instanceof CliError) {
     process.stderr.write(`arco: ${error.message}\n`);
     process.exitCode = 1;
-  } else throw error;
+  } else if (process.env.ARCO_DEBUG) throw error;
+  else {
+    // A bug of ours: one line for the user, the stack only when asked for.
+    process.stderr.write(
+      `arco: unexpected error: ${(error as Error).message ?? String(error)} (ARCO_DEBUG=1 shows where)\n`,
+    );
+    process.exitCode = 1;
+  }
 }
 // The progress poller may leave a timer behind after a detach; the exit code is already decided.
 if (process.exitCode === 130) process.exit(130);

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { apiCall, CliError, JSON_ALWAYS, printTable, workspacePath } from './apiCall.ts';
+import { readJsonFile } from './localFile.ts';
 
 const json = (value: unknown) => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -217,9 +217,8 @@ export function registerAutomationCommands(program: Command) {
     .command('deploy <manifest.json>')
     .description('Deploy a code-location manifest (assets, schedules, sensors, pipelines)')
     .option(...JSON_ALWAYS)
-    .action(async (file: string) =>
-      json(
-        await apiCall('POST', `${await workspacePath()}/manifests`, JSON.parse(readFileSync(file, 'utf8'))),
-      ),
-    );
+    .action(async (file: string) => {
+      const manifest = readJsonFile(file, 'manifest file');
+      json(await apiCall('POST', `${await workspacePath()}/manifests`, manifest));
+    });
 }

@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { apiCall, JSON_ALWAYS, printTable } from './apiCall.ts';
+import { readJsonFile } from './localFile.ts';
 
 const BASE = '/data-contract-registry/v1';
 const json = (value: unknown) => {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 };
-const schemaFrom = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as object;
+const schemaFrom = (file: string) => readJsonFile(file, 'schema file') as object;
 
 /** `arco registry …`: the Data Contract Registry (runbook 002) from the command line. */
 export function registerRegistryCommands(program: Command) {

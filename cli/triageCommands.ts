@@ -1,6 +1,7 @@
 import type { Checklist } from '../shared/orchestration/pipeline/pipelineChecklist.ts';
 import type { Command } from 'commander';
 import { apiCall, CliError, CliExit, workspacePath } from './apiCall.ts';
+import { dayArgument } from './dayArgument.ts';
 
 interface Triage {
   runId: string;
@@ -75,7 +76,7 @@ export function registerTriageCommands(program: Command) {
     .command('triage [runId]')
     .description('Walk the runbook’s triage flowchart for a failed run: class, evidence, the safe action')
     .option('--pipeline <name>', 'with --date: triage the newest run of that partition')
-    .option('--date <date>', 'YYYY-MM-DD or today', undefined)
+    .option('--date <date>', 'YYYY-MM-DD, today or yesterday', dayArgument)
     .option('--apply', 'perform the proposed retry or rerun when it is category A or B', false)
     .option('--json', 'print JSON', false)
     .action(async (runId: string | undefined, o) => {
@@ -113,7 +114,7 @@ export function registerTriageCommands(program: Command) {
     .command('status')
     .description('The daily two-minute checklist: today’s run, failing tasks, manifests, current pointers')
     .option('--pipeline <name>', 'pipeline (default: the workspace’s default)')
-    .option('--date <date>', 'YYYY-MM-DD or today', 'today')
+    .option('--date <date>', 'YYYY-MM-DD, today or yesterday', dayArgument, 'today')
     .option('--json', 'print JSON', false)
     .action(async (o) => {
       const ws = await workspacePath();

@@ -111,6 +111,23 @@ describe('runbook 003 against npm start: daily pipeline, resumable backfill, tri
 
   let backfillId = '';
 
+  it('answers an empty backfill list with exit 0, and a day that is no calendar day with 400', async () => {
+    const none = pipeline(['backfills']);
+    expect(none.status, none.stderr).toBe(0);
+    expect(none.stderr).toBe('no pipeline backfills yet\n');
+    const response = await fetch(
+      `${stack.url}/api/v1/workspaces/ops/pipelines/live/partitions/2026-02-30/checklist`,
+      {
+        headers: { Authorization: `Bearer ${env.ARCO_TOKEN}` },
+      },
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'dates must be YYYY-MM-DD, today or yesterday; got 2026-02-30',
+    });
+  });
+
   it('runs ten days at most three at a time, detaches on Ctrl-C, and the backfill finishes server-side', async () => {
     const child = spawn(
       process.execPath,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideBackfillStateChange, decideRetryFailed } from '../../shared/orchestration/backfill/decide.ts';
-import { decidePartition } from '../../shared/orchestration/pipeline/decide.ts';
+import { decidePartition, resolveDay } from '../../shared/orchestration/pipeline/decide.ts';
 import { canTransition } from '../../shared/orchestration/backfill/backfillPlan.ts';
 import { decideCancel, decideRetry } from '../../shared/orchestration/run/decide.ts';
 import type { RunRow, TaskRow } from '../../shared/orchestration/run/evolve.ts';
@@ -277,5 +277,21 @@ describe('pipeline decisions', () => {
       retryCategory: 'C',
       failureCode: 'as_of_unresolvable',
     });
+  });
+});
+
+describe('resolveDay (the day of `pipeline run`, the checklist and `arco status --date`)', () => {
+  const now = new Date('2026-12-01T03:00:00Z');
+  it('resolves today and yesterday in the pipeline’s zone and keeps calendar days', () => {
+    expect(resolveDay('today', 'UTC', now)).toBe('2026-12-01');
+    expect(resolveDay('yesterday', 'UTC', now)).toBe('2026-11-30');
+    expect(resolveDay('today', 'America/New_York', now)).toBe('2026-11-30');
+    expect(resolveDay('2024-02-29', 'UTC', now)).toBe('2024-02-29');
+  });
+  it('refuses what is not a calendar day, including what Date.parse would roll over', () => {
+    for (const bad of ['2026-13-45', '2026-02-30', '2025-02-29', 'banana', 'd:2026-12-01', '2026-1-01'])
+      expect(() => resolveDay(bad, 'UTC', now), bad).toThrowError(
+        expect.objectContaining({ code: 'invalid_argument' }),
+      );
   });
 });

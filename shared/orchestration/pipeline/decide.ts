@@ -51,12 +51,18 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 export function resolveDay(value: string, timezone: string, now: Date): string {
   if (value === 'today') return tickDay(now, timezone);
   if (value === 'yesterday') return tickDay(new Date(now.getTime() - 86_400_000), timezone);
-  if (!DAY.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))
+  // The round trip refuses what Date.parse would roll over (2026-02-30 → 2026-03-02).
+  if (!DAY.test(value) || !isCalendarDay(value))
     throw new PipelineRunError(
       'invalid_argument',
       `dates must be YYYY-MM-DD, today or yesterday; got ${value}`,
     );
   return value;
+}
+
+function isCalendarDay(value: string): boolean {
+  const time = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === value;
 }
 
 /** The UTC instant of a local wall-clock time on a day in a zone (DST-correct to the minute). */

@@ -6,7 +6,7 @@ import type { RunRow, TaskRow } from '../run/evolve.ts';
 import { ManifestStore } from '../manifestStore.ts';
 import { readerFor } from '../orchestrationServices.ts';
 import { publicRunState } from '../run/publicStates.ts';
-import { tickDay } from '../schedule/scheduleTicks.ts';
+import { resolveDay } from './decide.ts';
 import { runManifests, stepManifestPath } from './stepManifests.ts';
 
 interface ChecklistRun {
@@ -21,13 +21,14 @@ interface ChecklistRun {
 /**
  * The runbook's two-minute checklist for a pipeline and day (pipeline-ops spec §6): did the newest run
  * succeed, what failed with its class, category and retries, do the step manifests exist, and did the
- * current pointers move. Null when the pipeline is not deployed.
+ * current pointers move. Null when the pipeline is not deployed; `requested` is `today`, `yesterday` (in the
+ * pipeline's zone) or a calendar day YYYY-MM-DD, else PipelineRunError `invalid_argument` (400).
  */
 export async function pipelineChecklist(deps: Dependencies, scope: Scope, name: string, requested: string) {
   const manifest = await new ManifestStore(deps.documents, scope).latest();
   const pipeline = manifest?.pipelines?.find((p) => p.name === name);
   if (!pipeline) return null;
-  const date = requested === 'today' ? tickDay(deps.clock.now(), pipeline.timezone ?? 'UTC') : requested;
+  const date = resolveDay(requested, pipeline.timezone ?? 'UTC', deps.clock.now());
   const partitionKey = `${pipeline.partitionDimension}=d:${date}`;
   const snapshot = await readerFor(deps, scope).snapshot();
   const latest = ((await snapshot.rows('runs')) as unknown as RunRow[])
