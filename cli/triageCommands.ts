@@ -47,12 +47,20 @@ function printCard(t: Triage) {
   if (t.skipped.length) out(`skipped downstream: ${t.skipped.map((s) => s.taskKey).join(', ')}`);
 }
 
+/** The day of a pipeline partition as the API shows it (plain, one dimension: `date=2026-12-01`). */
+const dayOf = (partition: string) => partition.slice(partition.indexOf('=') + 1);
+
 async function newestRunOf(ws: string, pipeline: string, date: string): Promise<string> {
   const checklist = await apiCall<Checklist>(
     'GET',
     `${ws}/pipelines/${encodeURIComponent(pipeline)}/partitions/${date}/checklist`,
   );
-  if (!checklist.latestRun.runId) throw new CliError(`no run of ${pipeline} for ${date}`);
+  if (!checklist.latestRun.runId) {
+    const day = dayOf(checklist.partition);
+    throw new CliError(
+      `no run of ${pipeline} for ${day}: give a run id, or start the day's run with \`npx pipeline run --pipeline ${pipeline} --start ${day} --end ${day}\``,
+    );
+  }
   return checklist.latestRun.runId;
 }
 
@@ -130,6 +138,14 @@ export function registerTriageCommands(program: Command) {
         out(
           `1. Did today's run succeed?  ${c.latestRun.state}${c.latestRun.runId ? ` (run ${c.latestRun.runId})` : ''}`,
         );
+        if (!c.latestRun.runId) {
+          // Runs of the pipeline's assets started otherwise (a trigger, a schedule of assets) are not
+          // the pipeline's run of the day: say how to start one.
+          const day = dayOf(c.partition);
+          out(
+            `   no run of ${c.pipeline} for ${day} yet: npx pipeline run --pipeline ${c.pipeline} --start ${day} --end ${day}`,
+          );
+        }
         out(`2. What failed, and how many retries?${c.failingTasks.length ? '' : '  nothing'}`);
         for (const t of c.failingTasks)
           out(

@@ -111,10 +111,19 @@ describe('runbook 003 against npm start: daily pipeline, resumable backfill, tri
 
   let backfillId = '';
 
-  it('answers an empty backfill list with exit 0, and a day that is no calendar day with 400', async () => {
+  it('before any run: an empty backfill list exits 0, the checklist says how to start the day, and a day that is no calendar day is 400', async () => {
     const none = pipeline(['backfills']);
     expect(none.status, none.stderr).toBe(0);
     expect(none.stderr).toBe('no pipeline backfills yet\n');
+    // Before any run of the pipeline: the checklist says how to start the day's run.
+    const before = arco(['status', '--date', '2026-09-01']);
+    expect(before.status, before.stderr + before.stdout).toBe(2);
+    expect(before.stdout).toContain(
+      "1. Did today's run succeed?  NONE\n   no run of live for 2026-09-01 yet: npx pipeline run --pipeline live --start 2026-09-01 --end 2026-09-01\n",
+    );
+    const triage = arco(['triage', '--date', '2026-09-01']);
+    expect(triage.status).toBe(1);
+    expect(triage.stderr).toContain('no run of live for 2026-09-01: give a run id, or start');
     const response = await fetch(
       `${stack.url}/api/v1/workspaces/ops/pipelines/live/partitions/2026-02-30/checklist`,
       {
@@ -264,6 +273,7 @@ describe('runbook 003 against npm start: daily pipeline, resumable backfill, tri
     expect(arco(['partitions', '--asset', 'demo.score']).stdout).not.toContain('=d:');
     const status = arco(['status', '--date', SCHEMA_DAY]);
     expect(status.status).toBe(2);
+    expect(status.stdout).toContain(`live date=${SCHEMA_DAY}: ATTENTION\n`);
     expect(status.stdout).toContain("1. Did today's run succeed?  FAILED");
     expect(status.stdout).toContain('demo.features: CONTRACT_VIOLATION (category C)');
     expect(status.stdout).toContain('3. Do manifests exist for every step?  3/3');

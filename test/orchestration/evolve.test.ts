@@ -15,6 +15,7 @@ import {
   TABLES,
 } from '../../shared/orchestration/state/projectionTables.ts';
 import { eventFactory } from '../support/eventFactory.ts';
+import { retryAttribution } from '../../shared/orchestration/run/runViews.ts';
 import { batchedDispatchEvents, dispatchRequest } from '../../shared/orchestration/run/dispatchController.ts';
 
 const task = (s: FoldState, run: string, key: string) => s.tasks.get(keyOf(run, key)) as TaskRow;
@@ -138,6 +139,19 @@ describe('evolve: task and run state machines', () => {
       retryReason: 'prior_attempt_failed',
     });
     expect(task(after, 'r1', 'analytics.orders').state).toBe('READY');
+  });
+
+  it('attributes a retry to the attempt it retries, also when the retry fails too (spec §11)', () => {
+    const s = foldEvents(emptyState(), scenario({ 'raw.orders': ['fail', 'fatal'] }));
+    const failed = task(s, 'r1', 'raw.orders');
+    expect(failed).toMatchObject({ state: 'FAILED', attempt: 2, lastFailure: { attempt: 2 } });
+    expect(retryAttribution(failed)).toEqual({
+      retries: 1,
+      attempt: 2,
+      maxAttempts: failed.maxAttempts,
+      reason: 'prior_attempt_failed',
+      previousAttempt: { attempt: 1, errorCategory: 'INFRASTRUCTURE', message: 'boom 1' },
+    });
   });
 
   it('fails for good on a non-retryable error and skips everything downstream, edge by edge', () => {

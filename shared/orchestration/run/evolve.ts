@@ -86,7 +86,10 @@ export interface TaskRow extends Row {
   lastFailure?: TaskFailure;
   report?: Record<string, unknown>;
   manualRetries?: number;
+  /** Why the current attempt exists (spec §11 `reason`), set when a retry is scheduled or asked for. */
   retryReason?: string;
+  /** The failure of the attempt the current one retries; `lastFailure` moves on if this one fails too. */
+  retryCause?: TaskFailure;
   materializationId?: string;
   deltaTable?: string;
   deltaVersion?: number;
@@ -497,13 +500,7 @@ const onTaskFinished: Handler<'task_finished' | 'task_completion_recorded'> = (c
       ...(error.retryCategory ? { retryCategory: error.retryCategory } : {}),
       ...(error.signature ? { signature: error.signature } : {}),
     };
-    const failed: TaskRow = {
-      ...withFacts,
-      errorMessage: message,
-      lastFailure: failure,
-      retryReason:
-        data.retryReason ?? (data.workerId === 'anti-entropy' ? 'heartbeat_timeout' : 'prior_attempt_failed'),
-    };
+    const failed: TaskRow = { ...withFacts, errorMessage: message, lastFailure: failure };
     if (retryable && data.attempt < task.maxAttempts) {
       const deadline =
         c.timeMs +
@@ -513,7 +510,15 @@ const onTaskFinished: Handler<'task_finished' | 'task_completion_recorded'> = (c
           task.maxBackoffSeconds,
           `${task.runId}|${task.taskKey}|${data.attempt}`,
         );
-      putTask(c, { ...failed, state: 'RETRY_WAIT', retryNotBefore: new Date(deadline).toISOString() });
+      putTask(c, {
+        ...failed,
+        state: 'RETRY_WAIT',
+        retryNotBefore: new Date(deadline).toISOString(),
+        retryReason:
+          data.retryReason ??
+          (data.workerId === 'anti-entropy' ? 'heartbeat_timeout' : 'prior_attempt_failed'),
+        retryCause: failure,
+      });
       recordPartition(c, failed, 'FAILED', run);
       return;
     }
@@ -672,6 +677,7 @@ const onRunRetryRequested: Handler<'run_retry_requested'> = (c, data) => {
       manualRetries: (task.manualRetries ?? 0) + 1,
       readyAt: c.time,
       retryReason: 'manual_retry',
+      ...(task.lastFailure ? { retryCause: task.lastFailure } : {}),
     };
     delete next.completedAt;
     putTask(c, next);

@@ -72,9 +72,16 @@ export function skipAttribution(task: TaskRow, edges: EdgeRow[]) {
     : undefined;
 }
 
+/**
+ * Spec §11 retry attribution of a task on attempt > 1: why this attempt exists and what the attempt it
+ * retries failed with. Rows folded before `retryCause` existed fall back to `lastFailure` when it is an
+ * earlier attempt's (when the current attempt failed too, it is the current one's, not the cause).
+ */
 export function retryAttribution(task: TaskRow) {
   if (task.attempt <= 1) return undefined;
-  const previous = task.lastFailure;
+  const previous =
+    task.retryCause ??
+    (task.lastFailure && task.lastFailure.attempt < task.attempt ? task.lastFailure : undefined);
   return {
     retries: task.attempt - 1,
     attempt: task.attempt,
