@@ -107,7 +107,12 @@ describe('Delta commit coordinator over HTTP, on the emulators', () => {
     expect(again.body).toEqual(table);
     const clash = await api.post('/api/v1/delta/tables', { name: 'analytics.orders' });
     expect(clash.status).toBe(409);
-    expect(clash.body).toMatchObject({ details: { reason: 'table_exists', existing_id: table.table_id } });
+    expect(clash.body).toMatchObject({
+      // What differs, so a run without a partition key writing a partitioned table is told why.
+      message:
+        'a table named analytics.orders already exists with another partitioning (it has ["day"], the request []), location (it is at warehouse/sales/orders_delta)',
+      details: { reason: 'table_exists', existing_id: table.table_id },
+    });
     const escape = await api.post('/api/v1/delta/tables', { name: 'analytics.evil', location: '../other' });
     expect(escape.status).toBe(400);
   });
