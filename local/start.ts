@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { mintLocalToken, resolveLocalSecret } from '../shared/auth/localTokens.ts';
+import { parseFailpointSpec } from '../shared/core/failpoints.ts';
 import { bootstrapLocalResources } from './bootstrap.ts';
 import { startAutotick } from './autotick.ts';
 import { deployDemo } from './demoWorkspace.ts';
@@ -14,6 +15,14 @@ import { LOOPBACK_ONLY_ENV, startEmulators, waitForHttp } from './emulators.ts';
 import { startFunctionHost } from './functionHost.ts';
 import { EXAMPLE_WORKER_MOUNT } from './hostOnEmulators.ts';
 import { writeStackEnv } from './stackEnv.ts';
+
+// Settings that cannot work stop the stack before anything starts, in one line.
+try {
+  parseFailpointSpec(process.env.ARCO_FAILPOINTS ?? '');
+} catch (error) {
+  process.stderr.write(`npm start: ${(error as Error).message}\n`);
+  process.exit(1);
+}
 
 const dataDir = resolve(process.env.ARCO_DATA_DIR ?? '.arco');
 const port = Number(process.env.ARCO_PORT ?? 8200);

@@ -9,6 +9,30 @@ export class InjectedFault extends Error {
   }
 }
 
+/**
+ * Every failpoint the code has (docs/local-stack.md lists what each one follows). `hit` takes only these,
+ * and arming refuses others: a misspelt name would otherwise be armed, never fire, and pass a crash test.
+ */
+export const FAILPOINT_NAMES = [
+  'backfill.after_trigger',
+  'compactor.after_manifest',
+  'compactor.after_pointer',
+  'compactor.after_shards',
+  'delta.after_log',
+  'delta.after_marker',
+  'delta.after_reserve',
+  'run.after_reservation',
+  'schedule.after_trigger',
+  'sensor.after_trigger',
+] as const;
+
+export type FailpointName = (typeof FAILPOINT_NAMES)[number];
+
+/** The names among `names` that are no failpoint of ours, in the order given. */
+export function unknownFailpoints(names: Iterable<string>): string[] {
+  return [...names].filter((name) => !(FAILPOINT_NAMES as readonly string[]).includes(name));
+}
+
 export class Failpoints {
   private readonly armed = new Map<string, number>();
   /**
@@ -21,6 +45,7 @@ export class Failpoints {
 
   arm(name: string, count: number) {
     if (!this.enabled) throw new Error('failpoints are disabled outside the local stack');
+    if (unknownFailpoints([name]).length) throw new Error(`no failpoint is named ${name}`);
     if (count <= 0) this.armed.delete(name);
     else this.armed.set(name, count);
   }
@@ -31,7 +56,7 @@ export class Failpoints {
     for (const [name, count] of Object.entries(armed)) this.arm(name, count);
   }
 
-  hit(name: string) {
+  hit(name: FailpointName) {
     if (!this.consume(name)) return;
     this.onFire?.(name);
     throw new InjectedFault(name);
@@ -51,9 +76,9 @@ export class Failpoints {
   }
 }
 
-/** Parses `ARCO_FAILPOINTS="name=count,…"`. */
+/** Parses `ARCO_FAILPOINTS="name=count,…"`; throws on a malformed entry or a name that is no failpoint. */
 export function parseFailpointSpec(spec: string): Array<[string, number]> {
-  return spec
+  const entries = spec
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean)
@@ -62,4 +87,10 @@ export function parseFailpointSpec(spec: string): Array<[string, number]> {
       if (!match) throw new Error(`ARCO_FAILPOINTS: expected name=count, got "${part}"`);
       return [match[1]!, Number(match[2])] as [string, number];
     });
+  const unknown = unknownFailpoints(entries.map(([name]) => name));
+  if (unknown.length)
+    throw new Error(
+      `ARCO_FAILPOINTS: no failpoint is named ${unknown.join(', ')}; known: ${FAILPOINT_NAMES.join(', ')}`,
+    );
+  return entries;
 }

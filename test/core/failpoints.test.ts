@@ -9,7 +9,7 @@ describe('failpoints', () => {
     expect(failpoints.snapshot()).toEqual({ 'compactor.after_manifest': 1 });
     expect(() => failpoints.hit('compactor.after_manifest')).toThrow(InjectedFault);
     expect(() => failpoints.hit('compactor.after_manifest')).not.toThrow();
-    expect(() => failpoints.hit('never.armed')).not.toThrow();
+    expect(() => failpoints.hit('delta.after_log')).not.toThrow();
   });
 
   it('share one count between processes: a firing is reported, and counted off elsewhere by consume', () => {
@@ -38,5 +38,14 @@ describe('failpoints', () => {
     ]);
     expect(parseFailpointSpec('')).toEqual([]);
     expect(() => parseFailpointSpec('delta.after_log')).toThrow('expected name=count');
+    expect(() => parseFailpointSpec('delta.after_log=1,delta.after_lgo=1')).toThrow(
+      'no failpoint is named delta.after_lgo',
+    );
+  });
+
+  it('refuse to arm a name that is no failpoint (a typo would arm nothing that ever fires)', () => {
+    const failpoints = new Failpoints(true);
+    expect(() => failpoints.arm('nope.point', 1)).toThrow('no failpoint is named nope.point');
+    expect(failpoints.snapshot()).toEqual({});
   });
 });

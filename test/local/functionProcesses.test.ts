@@ -74,6 +74,19 @@ describe('the function host with a process per function', () => {
     expect(retried.json().created).toBe(false);
   });
 
+  it('refuses to arm a name that is no failpoint, and arms nothing of that request', async () => {
+    const refused = await call('POST', '/internal/failpoints', internal, {
+      'delta.after_log': 1,
+      'nope.point': 1,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.json()).toMatchObject({
+      message: 'no failpoint is named nope.point',
+      details: { field: 'nope.point', known: expect.arrayContaining(['delta.after_log']) },
+    });
+    expect((await call('GET', '/internal/failpoints', internal)).json()).toEqual({ armed: {} });
+  });
+
   it('answers /metrics with every process’s samples, after api checked the caller', async () => {
     expect((await call('GET', '/metrics', {})).status).toBe(401);
     const metrics = await call('GET', '/metrics', operator);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,19 @@ describe('the local stack contract (npm start)', () => {
   let stack: RunningStack | undefined;
   afterAll(async () => {
     await stack?.stop();
+  });
+
+  it('stops before starting anything when ARCO_FAILPOINTS names no failpoint, in one line', () => {
+    const started = spawnSync(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+      encoding: 'utf8',
+      env: { ...process.env, ARCO_FAILPOINTS: 'delta.after_log=1,delta.after_lgo=1', ARCO_PORT: '1' },
+      timeout: 60_000,
+    });
+    expect(started.status).toBe(1);
+    expect(started.stderr).toMatch(
+      /^npm start: ARCO_FAILPOINTS: no failpoint is named delta\.after_lgo; known: /,
+    );
+    expect(started.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('prints `arco ready <url>`, serves /healthz, writes stack.env, honours ARCO_FAILPOINTS, and leaves no process after SIGTERM', async () => {

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import type { Failpoints } from '../../../shared/core/failpoints.ts';
+import { badRequest } from '../../../shared/core/arcoError.ts';
+import { FAILPOINT_NAMES, type Failpoints, unknownFailpoints } from '../../../shared/core/failpoints.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { requireInternal } from '../../../shared/http/authMiddleware.ts';
 import { readJsonBody, validator } from '../../../shared/http/jsonBody.ts';
@@ -18,6 +19,13 @@ export function internalFailpointRoutes(failpoints: Failpoints) {
   routes.get('/failpoints', (c) => c.json({ armed: failpoints.snapshot() }));
   routes.post('/failpoints', async (c) => {
     const request = await readJsonBody(c, armRequest);
+    const unknown = unknownFailpoints(Object.keys(request));
+    // Nothing is armed when one name is wrong: the request is refused as a whole.
+    if (unknown.length)
+      throw badRequest(`no failpoint is named ${unknown.join(', ')}`, {
+        field: unknown[0],
+        known: FAILPOINT_NAMES,
+      });
     for (const [name, count] of Object.entries(request)) failpoints.arm(name, count);
     return c.json({ armed: failpoints.snapshot() });
   });
