@@ -61,10 +61,15 @@ export function registerRunCommands(program: Command) {
     .option('--from-failure', 'rerun from the failure (the default, accepted as triage prints it)')
     .option(...JSON_FLAG)
     .action(async (runId: string, o) => {
-      const rerun = await apiCall<{ runId: string }>('POST', `${await workspacePath()}/runs/${runId}/rerun`, {
-        mode: 'fromFailure',
-      });
+      const rerun = await apiCall<{ runId: string; created?: boolean }>(
+        'POST',
+        `${await workspacePath()}/runs/${runId}/rerun`,
+        { mode: 'fromFailure' },
+      );
       if (o.json) printJson(rerun);
+      // The API answers 200 `created: false` with the rerun an earlier identical request started.
+      else if (rerun.created === false)
+        process.stdout.write(`run ${rerun.runId} (rerun of ${runId}, started earlier)\n`);
       else process.stdout.write(`new run ${rerun.runId} (rerun of ${runId})\n`);
     });
   program

@@ -194,4 +194,21 @@ describe('a run from trigger to terminal state', () => {
       before.partitions,
     );
   });
+
+  it('filters runs by any state the API shows, case-insensitively, and refuses a state no run can have', async () => {
+    for (const state of ['failed', 'CANCELLING', ''])
+      expect((await call('GET', `/api/v1/workspaces/${ws}/runs?state=${state}`)).status).toBe(200);
+    const bogus = await call<{ code: string; message: string; details: unknown }>(
+      'GET',
+      `/api/v1/workspaces/${ws}/runs?state=BOGUS`,
+    );
+    expect(bogus).toEqual({
+      status: 400,
+      body: expect.objectContaining({
+        code: 'BAD_REQUEST',
+        message: 'state must be one of PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLING, CANCELLED',
+        details: { field: 'state' },
+      }),
+    });
+  });
 });

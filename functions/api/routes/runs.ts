@@ -5,7 +5,7 @@ import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../
 import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import { partitionResponse, runListItem, runResponse } from '../../../shared/orchestration/run/runViews.ts';
-import { publicRunState } from '../../../shared/orchestration/run/publicStates.ts';
+import { PUBLIC_RUN_STATES, publicRunState } from '../../../shared/orchestration/run/publicStates.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { partitionFilter } from '../../../shared/http/partitionInput.ts';
 
@@ -15,12 +15,15 @@ export function runRoutes(deps: Dependencies) {
 
   routes.get('/workspaces/:workspaceId/runs', async (c) => {
     const limit = pageLimit(c.req.query('limit'), 20);
-    const state = c.req.query('state');
+    const state = c.req.query('state')?.toUpperCase() || undefined;
+    // A state no run can have would filter every run out: say so instead of answering an empty list.
+    if (state !== undefined && !(PUBLIC_RUN_STATES as readonly string[]).includes(state))
+      throw badRequest(`state must be one of ${PUBLIC_RUN_STATES.join(', ')}`, { field: 'state' });
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
     const pipeline = c.req.query('pipeline');
     const ofPartition = partitionFilter(c.req.query('partitionKey'));
     const runs = ((await snapshot.rows('runs')) as RunRow[])
-      .filter((run) => !state || publicRunState(run) === state.toUpperCase())
+      .filter((run) => !state || publicRunState(run) === state)
       .filter((run) => !pipeline || run.labels?.['arco.pipeline'] === pipeline)
       .filter((run) => ofPartition(run.labels?.['arco.partition']))
       .sort((a, b) => compareDescThenAsc([a.triggeredAt, a.runId], [b.triggeredAt, b.runId]));

@@ -17,8 +17,18 @@ const PUBLIC_TASK_STATE: Record<TaskState, string> = {
 /** A task's state as the API shows it. */
 export const publicTaskState = (task: TaskRow) => PUBLIC_TASK_STATE[task.state];
 
+/** Every state `publicRunState` answers: what `GET …/runs?state=` may filter on. */
+export const PUBLIC_RUN_STATES = [
+  'PENDING',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLING',
+  'CANCELLED',
+] as const;
+
 /** A run's state as the API shows it: CANCELLING while a cancel is pending, PENDING before its plan. */
-export function publicRunState(run: RunRow): string {
+export function publicRunState(run: RunRow): (typeof PUBLIC_RUN_STATES)[number] {
   const terminal = run.state === 'SUCCEEDED' || run.state === 'FAILED' || run.state === 'CANCELLED';
   if (run.cancelRequested && !terminal) return 'CANCELLING';
   if (run.state === 'TRIGGERED') return 'PENDING';

@@ -2,8 +2,9 @@ import { html } from 'hono/html';
 import { dependencyGraph } from '../dependencyGraph.ts';
 import { badge, type Html, time } from '../layout.ts';
 import type { UiApi } from '../uiSession.ts';
+import { PUBLIC_RUN_STATES } from '../../../../shared/orchestration/run/publicStates.ts';
 
-const STATES = ['', 'PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLING', 'CANCELLED'];
+const STATES = ['', ...PUBLIC_RUN_STATES];
 
 interface RunItem {
   runId: string;
