@@ -138,6 +138,7 @@ describe('automation: schedules, sensors and backfills on the emulators', () => 
       (await w.call('GET', `${w.ws}/schedules/hourly/ticks/${(await ticks('hourly'))[1]!.tickId}`)).body,
     ).toMatchObject({ status: 'SKIPPED' });
     expect((await w.call('GET', `${w.ws}/schedules/nope`)).status).toBe(404);
+    expect((await w.call('GET', `${w.ws}/schedules/nope/ticks`)).status).toBe(404);
   });
 
   it('starts one run for a sensor message delivered three times, and takes messages from the Pub/Sub topic', async () => {
@@ -180,6 +181,7 @@ describe('automation: schedules, sensors and backfills on the emulators', () => 
       'GET',
       `${w.ws}/sensors/orders_arrivals/evals`,
     );
+    expect((await w.call('GET', `${w.ws}/sensors/nope/evals`)).status).toBe(404);
     expect(evals.body.evals).toHaveLength(1);
     expect(evals.body.evals[0]).toMatchObject({
       evalId: 'orders_arrivals:msg:m-1',

@@ -57,9 +57,12 @@ export function scheduleRoutes(deps: Dependencies) {
     const status = c.req.query('status')?.toUpperCase();
     if (status && !['TRIGGERED', 'SKIPPED', 'FAILED'].includes(status))
       throw new ArcoError('invalid_argument', 'status must be TRIGGERED, SKIPPED or FAILED');
-    const { snapshot } = await read(c, id);
-    const rows = (await snapshot.rowsOf('schedule_ticks', id))
-      .filter((r) => r.scheduleId === id && (!status || r.status === status))
+    const { definition, snapshot } = await read(c, id);
+    const ticks = (await snapshot.rowsOf('schedule_ticks', id)).filter((r) => r.scheduleId === id);
+    // A schedule no longer deployed keeps its ticks readable; a name never seen is a typo.
+    if (!definition && !ticks.length) throw notFound(`schedule not found: ${id}`);
+    const rows = ticks
+      .filter((r) => !status || r.status === status)
       .sort((a, b) =>
         compareDescThenAsc(
           [String(a.scheduledFor), String(a.tickId)],

@@ -77,11 +77,14 @@ export function sensorRoutes(deps: Dependencies) {
     ] as const)
       if (value && Number.isNaN(Date.parse(value)))
         throw new ArcoError('invalid_argument', `${name} must be an RFC 3339 time`);
-    const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
-    const rows = (await snapshot.rowsOf('sensor_evals', id))
+    const scope = c.get('principal').scope!;
+    const snapshot = await readerFor(deps, scope).snapshot();
+    const evals = (await snapshot.rowsOf('sensor_evals', id)).filter((r) => r.sensorId === id);
+    // A sensor no longer deployed keeps its evaluations readable; a name never seen is a typo.
+    if (!evals.length) await declaredSensor(deps, scope, id);
+    const rows = evals
       .filter(
         (r) =>
-          r.sensorId === id &&
           (!status || String(r.status).toUpperCase() === status) &&
           (!since || Date.parse(String(r.evaluatedAt)) >= Date.parse(since)) &&
           (!until || Date.parse(String(r.evaluatedAt)) <= Date.parse(until)),
