@@ -70,6 +70,11 @@ export function buildProgram(): Command {
         ttlSeconds: options.ttl,
       });
       process.stdout.write(`${token}\n`);
+      // Still printed (a role-less token is a valid test of 403s), but a user who forgot --roles learns why.
+      if (!options.internal && !options.roles.length)
+        process.stderr.write(
+          'arco token: no --roles given: routes that need a role (operator, producer or consumer) answer 403 to this token\n',
+        );
     });
 
   program

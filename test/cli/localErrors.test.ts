@@ -80,3 +80,22 @@ describe('the CLI answers bad local input with one line, not a stack trace', () 
     );
   });
 });
+
+describe('arco token', () => {
+  const token = (args: string[]) =>
+    new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['bin/arco.mjs', 'token', '--tenant', 't', '--workspace', 'w', ...args],
+        { encoding: 'utf8', env: { ...process.env, ARCO_LOCAL_SECRET: 'test-secret' } },
+        (error, stdout, stderr) => (error ? reject(error) : resolve({ stdout, stderr })),
+      ),
+    );
+
+  it('mints a token without --roles but says what it cannot do, and says nothing with roles', async () => {
+    const bare = await token([]);
+    expect(bare.stdout).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(bare.stderr).toContain('no --roles given');
+    expect((await token(['--roles', 'operator'])).stderr).toBe('');
+  });
+});
