@@ -30,7 +30,7 @@ export const PURE_TESTS = [
   'test/terraform/terraform.test.ts',
   'test/cli/jsonFlag.test.ts',
   'test/cli/localErrors.test.ts',
-  'test/cli/rerunOutput.test.ts',
+  'test/cli/fakeApiCommands.test.ts',
   'test/delta/deltaPaths.test.ts',
   'test/delta/coordinatorState.test.ts',
   'test/delta/deltaActions.test.ts',

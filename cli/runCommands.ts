@@ -134,14 +134,17 @@ export function registerRunCommands(program: Command) {
     .command('get')
     .description('Print one step (or attempt) manifest')
     .requiredOption('--asset <key>', 'asset key')
-    .requiredOption('--partition <key>', 'the partition: 2026-11-30, date=2026-11-30 or date=…|region=eu')
+    .option(
+      '--partition <key>',
+      'the partition: 2026-11-30, date=2026-11-30 or date=…|region=eu (omit for an unpartitioned asset)',
+    )
     .requiredOption('--run <runId>', 'run id')
     .option('--attempt <n>', 'an attempt manifest instead of the step’s')
     .option(...JSON_ALWAYS)
     .action(async (o) => {
       const params = new URLSearchParams({
         assetKey: o.asset,
-        partitionKey: o.partition,
+        ...(o.partition ? { partitionKey: o.partition } : {}),
         runId: o.run,
         ...(o.attempt ? { attempt: o.attempt } : {}),
       });
