@@ -31,16 +31,16 @@ export async function apiCall<T = Record<string, unknown>>(
   }
   const text = await response.text();
   const parsed = parsedBody(text);
+  if (!response.ok) {
+    const hint = response.status === 401 ? ' (mint a fresh token with `npx arco token …`)' : '';
+    // A front end's or a crashed instance's answer is not the API's error body: show its start.
+    const message = parsed?.message ?? (text.slice(0, 200).trim() || response.statusText);
+    throw new CliError(`${response.status} ${String(parsed?.code ?? '')}: ${String(message)}${hint}`);
+  }
   if (parsed === null)
     throw new CliError(
       `${response.status}: ${base} answered something other than JSON; is ARCO_API_URL the Arco API?`,
     );
-  if (!response.ok) {
-    const hint = response.status === 401 ? ' (mint a fresh token with `npx arco token …`)' : '';
-    throw new CliError(
-      `${response.status} ${String(parsed.code ?? '')}: ${String(parsed.message ?? text)}${hint}`,
-    );
-  }
   return parsed as T;
 }
 

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { isCalendarDay } from '../shared/orchestration/pipeline/decide.ts';
 
 /**
  * A day option's value as the API takes it: a calendar day `YYYY-MM-DD`, `today` or `yesterday` (the
@@ -7,8 +8,7 @@ import { InvalidArgumentError } from 'commander';
  */
 export function dayArgument(value: string): string {
   if (value === 'today' || value === 'yesterday') return value;
-  const time = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
-  if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== value)
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !isCalendarDay(value))
     throw new InvalidArgumentError('use YYYY-MM-DD, today or yesterday');
   return value;
 }

@@ -111,10 +111,14 @@ export function registerTriageCommands(program: Command) {
         const retried = await apiCall<{ state: string }>('POST', `${ws}/runs/${id}/retry`, {});
         process.stdout.write(`applied: run ${id} is ${retried.state} again\n`);
       } else {
-        const rerun = await apiCall<{ runId: string }>('POST', `${ws}/runs/${id}/rerun`, {
+        const rerun = await apiCall<{ runId: string; created?: boolean }>('POST', `${ws}/runs/${id}/rerun`, {
           mode: 'fromFailure',
         });
-        process.stdout.write(`applied: new run ${rerun.runId}\n`);
+        process.stdout.write(
+          rerun.created === false
+            ? `applied earlier: run ${rerun.runId} is the rerun\n`
+            : `applied: new run ${rerun.runId}\n`,
+        );
       }
     });
 

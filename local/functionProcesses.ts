@@ -93,8 +93,10 @@ export async function startFunctionProcesses(plans: FunctionProcessPlan[]): Prom
     new Promise<Running>((resolve, reject) => {
       const child = fork(ENTRY, [JSON.stringify(plan)], {
         execArgv: ['--import', 'tsx', ...profiling(plan.name)],
-        // What GCP sets for each function's service: every log line names the function that wrote it.
-        env: { ...process.env, K_SERVICE: plan.name },
+        // What GCP sets for each function's service (terraform names them `arco-{function}`): every log
+        // line names the function that wrote it. Targets that share a process (rebuild with compaction)
+        // share its name.
+        env: { ...process.env, K_SERVICE: `arco-${plan.name}` },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       const timer = setTimeout(

@@ -80,11 +80,12 @@ export class DeltaTables {
     const result = await this.catalog.create(candidate);
     if (result.status === 'location_in_use') throw locationInUse(root, result.owner);
     const table = result.table;
-    if (result.status === 'exists' && !sameDefinition(table, candidate))
+    const differences = result.status === 'exists' ? definitionDifferences(table, candidate) : [];
+    if (differences.length)
       throw new DeltaCommitError(
         'conflict',
         'table_exists',
-        `a table named ${request.name} already exists with another ${definitionDifference(table, candidate)}`,
+        `a table named ${request.name} already exists with another ${differences.join(', ')}`,
         { existing_id: table.table_id },
       );
     await this.ensureVersionZero(table);
@@ -192,28 +193,20 @@ function locationInUse(root: string, owner: LocationOwner): DeltaCommitError {
   );
 }
 
-// Roots, not the spellings callers gave, decide whether two locations are one (`a/b` = `a/b/`).
 /**
- * What differs between an existing table and a create request for its name, for the 409 message: a run
- * without a partition key writing a partitioned table reads `partitioning (it has [date], the request
- * []); …` rather than a bare "already exists".
+ * What differs between an existing table and a create request for its name (none: the same table), for
+ * the 409 message: a run without a partition key writing a partitioned table reads `partitioning (it has
+ * ["date"], the request []), schema` rather than a bare "already exists".
  */
-function definitionDifference(existing: DeltaTable, requested: DeltaTable): string {
+function definitionDifferences(existing: DeltaTable, requested: DeltaTable): string[] {
   const differences: string[] = [];
   if (JSON.stringify(existing.partition_columns) !== JSON.stringify(requested.partition_columns))
     differences.push(
       `partitioning (it has ${JSON.stringify(existing.partition_columns)}, the request ${JSON.stringify(requested.partition_columns)})`,
     );
   if (existing.schema_string !== requested.schema_string) differences.push('schema');
+  // Roots, not the spellings callers gave, decide whether two locations are one (`a/b` = `a/b/`).
   if (!(existing.location === null && requested.location === null) && existing.root !== requested.root)
     differences.push(`location (it is at ${existing.root})`);
-  return differences.join(', ') || 'definition';
-}
-
-function sameDefinition(a: DeltaTable, b: DeltaTable): boolean {
-  return (
-    (a.location === null && b.location === null ? true : a.root === b.root) &&
-    a.schema_string === b.schema_string &&
-    JSON.stringify(a.partition_columns) === JSON.stringify(b.partition_columns)
-  );
+  return differences;
 }

@@ -210,9 +210,12 @@ function frameworkHook(): WeakMap<object, FunctionSettings> {
  *
  * The handler runs outside the framework's per-request `domain` (detachedFromRequest): the domain's
  * bookkeeping on every promise and callback of a request was about a tenth of the api process's CPU
- * under `npm run bench load`. It only ever caught synchronous throws from callbacks; the handlers are
- * promise-based and answer their own errors here, and a throw that escapes them (a bug) meets the
- * framework's process-wide handler, as an unhandled rejection already did.
+ * under `npm run bench load`. What a handler throws or rejects with is answered here as before. What
+ * the domain alone caught was a synchronous throw inside a callback the handler scheduled (a timer, an
+ * event listener): it answered that one request with 500. Such a throw (a bug: the handlers are
+ * promise-based) now meets the framework's process-wide handler, as an unhandled rejection always did:
+ * it answers the latest request with 500 and ends the instance, whose other requests in flight fail and
+ * are retried by their clients (every mutation is idempotent); locally the host restarts the process.
  */
 export function registerHttpFunction(
   target: string,

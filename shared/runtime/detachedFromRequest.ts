@@ -1,7 +1,8 @@
 /**
  * Runs `start` with no active Node.js domain, so the promises and timers of work that outlives the
  * request which started it (the compaction session, a group commit's pump serving many requests)
- * are not bound to that request; registerHttpFunction runs each whole request this way.
+ * are not bound to that request; registerHttpFunction runs each whole request this way (what that
+ * changes for a throw inside a callback is in its docstring).
  *
  * Why: the Functions Framework runs each HTTP request inside a `domain` (function_wrappers.js, 5.x).
  * Every async resource created while a domain is active is tied to it, and each of its callbacks

@@ -14,7 +14,21 @@ describe('CLI commands against a fake API', () => {
       requested.push(`${req.method} ${req.url}`);
       res.writeHead(created ? 201 : 200, { 'content-type': 'application/json' });
       res.end(
-        JSON.stringify(req.url?.endsWith('/rerun') ? { runId: 'run2', created } : { step: 'manifest' }),
+        JSON.stringify(
+          req.url?.endsWith('/rerun')
+            ? { runId: 'run2', created }
+            : req.url?.endsWith('/triage')
+              ? {
+                  runId: 'run1',
+                  state: 'FAILED',
+                  verdict: 'actionable',
+                  proposal: { category: 'B', explanation: 'rerun it', command: 'arco rerun run1' },
+                  doNot: [],
+                  otherFailures: [],
+                  skipped: [],
+                }
+              : { step: 'manifest' },
+        ),
       );
     });
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
@@ -40,6 +54,13 @@ describe('CLI commands against a fake API', () => {
     expect(await arco(['rerun', 'run1'])).toBe('new run run2 (rerun of run1)\n');
     created = false;
     expect(await arco(['rerun', 'run1'])).toBe('run run2 (rerun of run1, started earlier)\n');
+  });
+
+  it('arco triage --apply says when the rerun it asked for was started earlier', async () => {
+    created = true;
+    expect(await arco(['triage', 'run1', '--apply'])).toContain('applied: new run run2\n');
+    created = false;
+    expect(await arco(['triage', 'run1', '--apply'])).toContain('applied earlier: run run2 is the rerun\n');
   });
 
   it('arco manifests get needs no --partition for an unpartitioned asset', async () => {

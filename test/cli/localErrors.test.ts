@@ -17,9 +17,12 @@ describe('the CLI answers bad local input with one line, not a stack trace', () 
   let html: Server;
   let htmlUrl = '';
   beforeAll(async () => {
-    html = createServer((_req, res) =>
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>'),
-    );
+    // What it answers is chosen by the path's end: …/401, …/503, else 200.
+    html = createServer((req, res) => {
+      const status = req.url?.endsWith('/401') ? 401 : req.url?.endsWith('/503') ? 503 : 200;
+      if (status === 503) res.writeHead(503, { 'content-type': 'text/plain' }).end('upstream crashed');
+      else res.writeHead(status, { 'content-type': 'text/html' }).end('<html></html>');
+    });
     await new Promise<void>((resolve) => html.listen(0, '127.0.0.1', resolve));
     htmlUrl = `http://127.0.0.1:${(html.address() as AddressInfo).port}`;
   });
@@ -77,6 +80,14 @@ describe('the CLI answers bad local input with one line, not a stack trace', () 
     expectOneLine(
       await arco(['registry', 'datasets'], htmlUrl),
       /^arco: 200: .* answered something other than JSON; is ARCO_API_URL the Arco API\?\n$/,
+    );
+  });
+
+  it('an error answer that is not the API error body shows its status and start, and the 401 hint', async () => {
+    expectOneLine(await arco(['delta', 'table', '503'], htmlUrl), /^arco: 503 : upstream crashed\n$/);
+    expectOneLine(
+      await arco(['delta', 'table', '401'], htmlUrl),
+      /^arco: 401 : <html><\/html> \(mint a fresh token with `npx arco token …`\)\n$/,
     );
   });
 });

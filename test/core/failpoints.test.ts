@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Failpoints, InjectedFault, parseFailpointSpec } from '../../shared/core/failpoints.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  FAILPOINT_NAMES,
+  Failpoints,
+  InjectedFault,
+  parseFailpointSpec,
+} from '../../shared/core/failpoints.ts';
 
 describe('failpoints', () => {
   it('fail exactly count times, then pass', () => {
@@ -47,5 +54,16 @@ describe('failpoints', () => {
     const failpoints = new Failpoints(true);
     expect(() => failpoints.arm('nope.point', 1)).toThrow('no failpoint is named nope.point');
     expect(failpoints.snapshot()).toEqual({});
+  });
+
+  it('list exactly the points the code hits (a name with no hit() left would arm and never fire)', () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const hit = new Set<string>();
+    for (const dir of ['shared', 'functions'])
+      for (const file of readdirSync(join(root, dir), { recursive: true }) as string[])
+        if (file.endsWith('.ts'))
+          for (const m of readFileSync(join(root, dir, file), 'utf8').matchAll(/\.hit\('([a-z_.]+)'\)/g))
+            hit.add(m[1]!);
+    expect([...hit].sort()).toEqual([...FAILPOINT_NAMES].sort());
   });
 });

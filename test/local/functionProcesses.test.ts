@@ -101,6 +101,13 @@ describe('the function host with a process per function', () => {
   });
 
   it("names in each log line the function that wrote it (GCP's K_SERVICE)", async () => {
+    // Each request is made here, so the test stands alone.
+    await call('POST', `/api/v1/workspaces/${ws}/manifests`, operator, {
+      codeVersionId: 'v-log',
+      workerUrl: `${host.url}/worker`,
+      assets: [{ key: 'log.one', dependencies: [] }],
+    });
+    await call('POST', `/api/v1/workspaces/${ws}/runs`, operator, { selection: ['log.one'] });
     await call('GET', `/api/v1/workspaces/${ws}/runs`, operator);
     const requests = readFileSync(logFile, 'utf8')
       .split('\n')
@@ -117,8 +124,8 @@ describe('the function host with a process per function', () => {
           )
           .map((line) => line.service),
       );
-    expect(serviceOf('POST', '/api/v1/workspaces/:workspaceId/runs')).toEqual(new Set(['run-trigger']));
-    expect(serviceOf('POST', '/api/v1/workspaces/:workspaceId/manifests')).toEqual(new Set(['api']));
-    expect(serviceOf('GET', '/api/v1/workspaces/:workspaceId/runs')).toEqual(new Set(['api']));
+    expect(serviceOf('POST', '/api/v1/workspaces/:workspaceId/runs')).toEqual(new Set(['arco-run-trigger']));
+    expect(serviceOf('POST', '/api/v1/workspaces/:workspaceId/manifests')).toEqual(new Set(['arco-api']));
+    expect(serviceOf('GET', '/api/v1/workspaces/:workspaceId/runs')).toEqual(new Set(['arco-api']));
   });
 });

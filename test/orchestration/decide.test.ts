@@ -287,6 +287,9 @@ describe('resolveDay (the day of `pipeline run`, the checklist and `arco status 
     expect(resolveDay('yesterday', 'UTC', now)).toBe('2026-11-30');
     expect(resolveDay('today', 'America/New_York', now)).toBe('2026-11-30');
     expect(resolveDay('2024-02-29', 'UTC', now)).toBe('2024-02-29');
+    // 00:30 in New York the day after the 23-hour day of 2026-03-08: 24 h earlier is 2026-03-07.
+    expect(resolveDay('yesterday', 'America/New_York', new Date('2026-03-09T04:30:00Z'))).toBe('2026-03-08');
+    expect(resolveDay('yesterday', 'UTC', new Date('2026-03-01T00:00:00Z'))).toBe('2026-02-28');
   });
   it('refuses what is not a calendar day, including what Date.parse would roll over', () => {
     for (const bad of ['2026-13-45', '2026-02-30', '2025-02-29', 'banana', 'd:2026-12-01', '2026-1-01'])

@@ -154,6 +154,26 @@ describe('evolve: task and run state machines', () => {
     });
   });
 
+  it('keeps a waiting attempt’s own attribution until its retry is dispatched', () => {
+    const previousOf = (script: Array<'ok' | 'fail'>) => {
+      const t = task(
+        foldEvents(emptyState(), scenario({ 'raw.orders': ['ok'], 'analytics.orders': script })),
+        'r1',
+        'analytics.orders',
+      );
+      return { state: t.state, attribution: retryAttribution(t) };
+    };
+    // Attempt 2 failed and waits for attempt 3: it is still attempt 2, which retried attempt 1.
+    expect(previousOf(['fail', 'fail'])).toMatchObject({
+      state: 'RETRY_WAIT',
+      attribution: { attempt: 2, previousAttempt: { attempt: 1, message: 'boom 1' } },
+    });
+    expect(previousOf(['fail', 'fail', 'ok'])).toMatchObject({
+      state: 'SUCCEEDED',
+      attribution: { attempt: 3, retries: 2, previousAttempt: { attempt: 2, message: 'boom 2' } },
+    });
+  });
+
   it('fails for good on a non-retryable error and skips everything downstream, edge by edge', () => {
     const s = foldEvents(emptyState(), scenario({ 'raw.orders': ['fatal'] }));
     expect(task(s, 'r1', 'raw.orders').state).toBe('FAILED');

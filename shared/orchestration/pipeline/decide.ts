@@ -50,7 +50,9 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** `today`, `yesterday` (in the pipeline's zone) or a `YYYY-MM-DD` day; invalid_argument otherwise. */
 export function resolveDay(value: string, timezone: string, now: Date): string {
   if (value === 'today') return tickDay(now, timezone);
-  if (value === 'yesterday') return tickDay(new Date(now.getTime() - 86_400_000), timezone);
+  // The calendar day before today in the zone: 24 h earlier is two days back for the first hour
+  // after a 23-hour (spring-forward) day.
+  if (value === 'yesterday') return dayBefore(tickDay(now, timezone));
   // The round trip refuses what Date.parse would roll over (2026-02-30 → 2026-03-02).
   if (!DAY.test(value) || !isCalendarDay(value))
     throw new PipelineRunError(
@@ -60,7 +62,13 @@ export function resolveDay(value: string, timezone: string, now: Date): string {
   return value;
 }
 
-function isCalendarDay(value: string): boolean {
+function dayBefore(day: string): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d - 1)).toISOString().slice(0, 10);
+}
+
+/** Whether `value` (YYYY-MM-DD) names a day of the calendar: 2026-02-30 does not. */
+export function isCalendarDay(value: string): boolean {
   const time = Date.parse(`${value}T00:00:00Z`);
   return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === value;
 }

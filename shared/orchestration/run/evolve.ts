@@ -86,10 +86,15 @@ export interface TaskRow extends Row {
   lastFailure?: TaskFailure;
   report?: Record<string, unknown>;
   manualRetries?: number;
-  /** Why the current attempt exists (spec §11 `reason`), set when a retry is scheduled or asked for. */
+  /** Why the current attempt exists (spec §11 `reason`), set when the attempt starts as a retry. */
   retryReason?: string;
   /** The failure of the attempt the current one retries; `lastFailure` moves on if this one fails too. */
   retryCause?: TaskFailure;
+  /**
+   * The reason and cause of the retry a RETRY_WAIT task waits for: they become `retryReason` and
+   * `retryCause` when that attempt is dispatched, so until then the waiting attempt keeps its own.
+   */
+  pendingRetry?: { reason: string; cause: TaskFailure };
   materializationId?: string;
   deltaTable?: string;
   deltaVersion?: number;
@@ -514,10 +519,12 @@ const onTaskFinished: Handler<'task_finished' | 'task_completion_recorded'> = (c
         ...failed,
         state: 'RETRY_WAIT',
         retryNotBefore: new Date(deadline).toISOString(),
-        retryReason:
-          data.retryReason ??
-          (data.workerId === 'anti-entropy' ? 'heartbeat_timeout' : 'prior_attempt_failed'),
-        retryCause: failure,
+        pendingRetry: {
+          reason:
+            data.retryReason ??
+            (data.workerId === 'anti-entropy' ? 'heartbeat_timeout' : 'prior_attempt_failed'),
+          cause: failure,
+        },
       });
       recordPartition(c, failed, 'FAILED', run);
       return;
@@ -565,6 +572,11 @@ const onDispatchRequested: Handler<'dispatch_requested'> = (c, data) => {
   });
   const next: TaskRow = { ...task, state: 'DISPATCHED', attempt: data.attempt, attemptId };
   delete next.retryNotBefore;
+  if (task.pendingRetry && data.attempt > task.attempt) {
+    next.retryReason = task.pendingRetry.reason;
+    next.retryCause = task.pendingRetry.cause;
+    delete next.pendingRetry;
+  }
   putTask(c, next);
 };
 

@@ -1,5 +1,5 @@
 /** API views of projection rows (orchestration spec §7.3, §8, §11, §20.6). Pure functions of rows. */
-import type { EdgeRow, RunRow, TaskRow } from './evolve.ts';
+import type { EdgeRow, RunRow, TaskFailure, TaskRow } from './evolve.ts';
 import { publicRunState, publicTaskState } from './publicStates.ts';
 import { hivePartitionPath, plainPartitionKey } from '../partitionKeys.ts';
 import type { Row } from '../state/projectionTables.ts';
@@ -79,9 +79,9 @@ export function skipAttribution(task: TaskRow, edges: EdgeRow[]) {
  */
 export function retryAttribution(task: TaskRow) {
   if (task.attempt <= 1) return undefined;
-  const previous =
-    task.retryCause ??
-    (task.lastFailure && task.lastFailure.attempt < task.attempt ? task.lastFailure : undefined);
+  const earlier = (failure?: TaskFailure) =>
+    failure && failure.attempt < task.attempt ? failure : undefined;
+  const previous = earlier(task.retryCause) ?? earlier(task.lastFailure);
   return {
     retries: task.attempt - 1,
     attempt: task.attempt,
