@@ -313,18 +313,5 @@ export function uiRoutes(deps: Dependencies, app: Pick<Hono<AppEnv>, 'request'>)
         ),
     ),
   );
-  // A mistyped or stale page address gets a page, with the way back, not the API's JSON 404.
-  ui.get('*', (c) =>
-    c.html(
-      layout(
-        'Page not found',
-        '',
-        html`<p role="alert">There is no page at ${c.req.path}.</p>
-          <p><a href="/ui/runs">Runs</a></p>`,
-        uiApi(app, c, deps.config.publicBaseUrl).workspace,
-      ),
-      404,
-    ),
-  );
   return ui;
 }
