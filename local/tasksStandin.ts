@@ -3,7 +3,10 @@
  * @google-cloud/tasks ships, because no Cloud Tasks emulator exists offline. It implements the
  * documented semantics Arco relies on: queues, HTTP targets, scheduleTime, task-name dedup
  * (ALREADY_EXISTS while a task is pending and for a tombstone period after it is gone), retries with
- * exponential backoff on non-2xx answers, and the X-CloudTasks-* request headers.
+ * exponential backoff on non-2xx answers, the X-CloudTasks-* request headers, and a queue's rate limits
+ * (a token bucket of `maxBurstSize` refilled at `maxDispatchesPerSecond`, at most
+ * `maxConcurrentDispatches` in flight; GCP's defaults when the queue names none), so a design that
+ * needs more than a queue gives is throttled here as it would be on GCP.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -29,10 +32,24 @@ interface RetryConfig {
   maxDoublings: number;
 }
 
+interface RateLimits {
+  maxDispatchesPerSecond: number;
+  /** Output only in the API: GCP picks it from the rate (see burstFor). */
+  maxBurstSize: number;
+  maxConcurrentDispatches: number;
+}
+
 interface QueueRecord {
   name: string;
   retry: RetryConfig;
+  rateLimits: RateLimits;
   state: 'RUNNING' | 'PAUSED';
+  /** The token bucket and what waits on it or on the concurrency limit, in arrival order. */
+  tokens: number;
+  refilledAtMs: number;
+  inFlight: number;
+  waiting: TaskRecord[];
+  pumpTimer?: NodeJS.Timeout;
 }
 
 interface HttpRequestSpec {
@@ -79,6 +96,15 @@ const DEFAULT_RETRY: RetryConfig = {
   maxDoublings: 16,
 };
 const DEFAULT_DISPATCH_DEADLINE_MS = 600_000;
+/** GCP's queue defaults and limits (Cloud Tasks v2 `RateLimits`: at most 500/s and 5 000 concurrent). */
+const DEFAULT_RATE_PER_SECOND = 500;
+const DEFAULT_CONCURRENT_DISPATCHES = 1000;
+const MAX_CONCURRENT_DISPATCHES = 5000;
+/**
+ * The burst GCP picks for a rate is not documented as a formula; a fifth of a second's worth, from 1 to
+ * the documented maximum of 500, gives 100 at the default 500/s, what GCP shows for a default queue.
+ */
+const burstFor = (rate: number) => Math.min(500, Math.max(1, Math.round(rate / 5)));
 
 const toMs = (value: Timestamp | Duration | null | undefined): number | undefined =>
   value ? Number(value.seconds ?? 0) * 1000 + Math.floor((value.nanos ?? 0) / 1e6) : undefined;
@@ -145,9 +171,25 @@ export class TasksStandinState {
       throw statusError(grpc.status.INVALID_ARGUMENT, `queue name must start with ${parent}/queues/`);
     if (this.queues.has(name)) throw statusError(grpc.status.ALREADY_EXISTS, `Queue ${name} already exists`);
     const retry = (queue.retryConfig ?? {}) as Record<string, unknown>;
+    const limits = (queue.rateLimits ?? {}) as Record<string, unknown>;
+    const rate = Number(limits.maxDispatchesPerSecond || DEFAULT_RATE_PER_SECOND);
+    const concurrent = Number(limits.maxConcurrentDispatches || DEFAULT_CONCURRENT_DISPATCHES);
+    if (!(rate > 0 && rate <= DEFAULT_RATE_PER_SECOND))
+      throw statusError(grpc.status.INVALID_ARGUMENT, 'maxDispatchesPerSecond must be in (0, 500]');
+    if (!(Number.isInteger(concurrent) && concurrent >= 1 && concurrent <= MAX_CONCURRENT_DISPATCHES))
+      throw statusError(grpc.status.INVALID_ARGUMENT, 'maxConcurrentDispatches must be from 1 to 5000');
     const record: QueueRecord = {
       name,
       state: 'RUNNING',
+      rateLimits: {
+        maxDispatchesPerSecond: rate,
+        maxBurstSize: burstFor(rate),
+        maxConcurrentDispatches: concurrent,
+      },
+      tokens: burstFor(rate),
+      refilledAtMs: Date.now(),
+      inFlight: 0,
+      waiting: [],
       retry: {
         maxAttempts: retry.maxAttempts === undefined ? DEFAULT_RETRY.maxAttempts : Number(retry.maxAttempts),
         minBackoffMs: toMs(retry.minBackoff as Duration) ?? DEFAULT_RETRY.minBackoffMs,
@@ -167,7 +209,8 @@ export class TasksStandinState {
   }
 
   deleteQueue(name: string) {
-    this.requireQueue(name);
+    const queue = this.requireQueue(name);
+    clearTimeout(queue.pumpTimer);
     for (const task of this.tasksOf(name)) this.removeTask(task);
     this.queues.delete(name);
   }
@@ -226,12 +269,47 @@ export class TasksStandinState {
   close() {
     this.closed = true;
     for (const task of this.tasks.values()) clearTimeout(task.timer);
+    for (const queue of this.queues.values()) clearTimeout(queue.pumpTimer);
   }
 
   schedule(task: TaskRecord, delayMs: number) {
     clearTimeout(task.timer);
     task.scheduleTimeMs = Date.now() + Math.max(0, delayMs);
-    task.timer = setTimeout(() => void this.dispatch(task), Math.max(0, delayMs));
+    task.timer = setTimeout(() => this.admit(task), Math.max(0, delayMs));
+  }
+
+  /** A task whose time has come waits for its queue's rate and concurrency limits, in arrival order. */
+  private admit(task: TaskRecord) {
+    const queue = this.queues.get(task.queue);
+    if (!queue || this.closed) return;
+    queue.waiting.push(task);
+    this.pump(queue);
+  }
+
+  private pump(queue: QueueRecord) {
+    const now = Date.now();
+    const { maxDispatchesPerSecond: rate, maxBurstSize: burst, maxConcurrentDispatches } = queue.rateLimits;
+    queue.tokens = Math.min(burst, queue.tokens + ((now - queue.refilledAtMs) / 1000) * rate);
+    queue.refilledAtMs = now;
+    while (queue.waiting.length && queue.inFlight < maxConcurrentDispatches && queue.tokens >= 1) {
+      const task = queue.waiting.shift()!;
+      if (this.tasks.get(task.name) !== task) continue; // deleted while it waited
+      queue.tokens -= 1;
+      queue.inFlight += 1;
+      void this.dispatch(task).finally(() => {
+        queue.inFlight -= 1;
+        if (queue.waiting.length) this.pump(queue);
+      });
+    }
+    // Out of tokens: come back when the next one is in the bucket (a finished dispatch also pumps).
+    if (queue.waiting.length && queue.tokens < 1 && !queue.pumpTimer && !this.closed)
+      queue.pumpTimer = setTimeout(
+        () => {
+          queue.pumpTimer = undefined;
+          this.pump(queue);
+        },
+        Math.ceil(((1 - queue.tokens) / rate) * 1000),
+      );
   }
 
   async dispatch(task: TaskRecord) {
@@ -297,6 +375,7 @@ function queueResource(queue: QueueRecord) {
   return {
     name: queue.name,
     state: queue.state,
+    rateLimits: queue.rateLimits,
     retryConfig: {
       maxAttempts: queue.retry.maxAttempts,
       minBackoff: toDuration(queue.retry.minBackoffMs),

@@ -1,4 +1,6 @@
 import type { CloudTasksClient } from '@google-cloud/tasks';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTasksStandin, type TasksStandin } from '../../local/tasksStandin.ts';
 import { cloudTasksClient } from '../../shared/adapters/cloudTasksQueue.ts';
@@ -48,6 +50,79 @@ describe('Cloud Tasks stand-in, driven by @google-cloud/tasks over gRPC', () => 
     await client.close();
     await standin.close();
     await target.close();
+  });
+
+  it('holds a queue to its rate and concurrency limits, and shows GCP’s defaults on a queue that names none', async () => {
+    const [plain] = await client.getQueue({ name: queue });
+    expect(plain.rateLimits).toMatchObject({
+      maxDispatchesPerSecond: 500,
+      maxBurstSize: 100,
+      maxConcurrentDispatches: 1000,
+    });
+    // A target that holds each request 150 ms, counting how many it holds at once.
+    let open = 0;
+    let mostOpen = 0;
+    const arrivals: number[] = [];
+    const slow = createServer((_req, res) => {
+      arrivals.push(Date.now());
+      mostOpen = Math.max(mostOpen, ++open);
+      setTimeout(() => {
+        open -= 1;
+        res.end('{}');
+      }, 150);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/t`;
+    const limited = `${location}/queues/limited`;
+    const [created] = await client.createQueue({
+      parent: location,
+      queue: { name: limited, rateLimits: { maxDispatchesPerSecond: 20, maxConcurrentDispatches: 3 } },
+    });
+    expect(created.rateLimits).toMatchObject({
+      maxDispatchesPerSecond: 20,
+      maxBurstSize: 4,
+      maxConcurrentDispatches: 3,
+    });
+    const started = Date.now();
+    for (let i = 0; i < 12; i += 1)
+      await client.createTask({
+        parent: limited,
+        task: { httpRequest: { url, httpMethod: 'POST' as const, body: Buffer.from('{}') } },
+      });
+    const deadline = Date.now() + 10_000;
+    while (arrivals.length < 12 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    slow.closeAllConnections();
+    await new Promise<void>((resolve) => slow.close(() => resolve()));
+    expect(arrivals).toHaveLength(12);
+    expect(mostOpen).toBe(3);
+    // 12 tasks with 3 at a time for 150 ms each take at least 3 rounds after the first.
+    expect(arrivals.at(-1)! - started).toBeGreaterThanOrEqual(3 * 150 - 20);
+    // The rate: 12 instant tasks at 10/s with a burst of 2 take at least (12 - 2) / 10 s.
+    const paced = `${location}/queues/paced`;
+    await client.createQueue({
+      parent: location,
+      queue: { name: paced, rateLimits: { maxDispatchesPerSecond: 10 } },
+    });
+    const instant = await startRecordingServer();
+    const pacedStart = Date.now();
+    for (let i = 0; i < 12; i += 1)
+      await client.createTask({
+        parent: paced,
+        task: {
+          httpRequest: { url: `${instant.url}/p`, httpMethod: 'POST' as const, body: Buffer.from('{}') },
+        },
+      });
+    const paced12 = await instant.waitFor(12);
+    await instant.close();
+    expect(paced12.at(-1)!.at - pacedStart).toBeGreaterThanOrEqual(1000 - 30);
+    expect(
+      await code(
+        client.createQueue({
+          parent: location,
+          queue: { name: `${location}/queues/x`, rateLimits: { maxDispatchesPerSecond: 501 } },
+        }),
+      ),
+    ).toBe(3);
   });
 
   it('refuses a duplicate queue with ALREADY_EXISTS and an unknown queue with NOT_FOUND', async () => {
