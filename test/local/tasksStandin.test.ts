@@ -84,17 +84,21 @@ describe('Cloud Tasks stand-in, driven by @google-cloud/tasks over gRPC', () => 
       maxConcurrentDispatches: 3,
     });
     const started = Date.now();
-    for (let i = 0; i < 12; i += 1)
-      await client.createTask({
-        parent: limited,
-        task: { httpRequest: { url, httpMethod: 'POST' as const, body: Buffer.from('{}') } },
-      });
+    // Created at once, so that without the cap more than 3 would be in flight (the burst alone is 4).
+    await Promise.all(
+      Array.from({ length: 12 }, () =>
+        client.createTask({
+          parent: limited,
+          task: { httpRequest: { url, httpMethod: 'POST' as const, body: Buffer.from('{}') } },
+        }),
+      ),
+    );
     const deadline = Date.now() + 10_000;
     while (arrivals.length < 12 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     slow.closeAllConnections();
     await new Promise<void>((resolve) => slow.close(() => resolve()));
     expect(arrivals).toHaveLength(12);
-    expect(mostOpen).toBe(3);
+    expect(mostOpen).toBeLessThanOrEqual(3);
     // 12 tasks with 3 at a time for 150 ms each take at least 3 rounds after the first.
     expect(arrivals.at(-1)! - started).toBeGreaterThanOrEqual(3 * 150 - 20);
     // The rate: 12 instant tasks at 10/s with a burst of 2 take at least (12 - 2) / 10 s.
