@@ -8,7 +8,6 @@ import { isCalendarDay } from '../shared/orchestration/pipeline/decide.ts';
  */
 export function dayArgument(value: string): string {
   if (value === 'today' || value === 'yesterday') return value;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !isCalendarDay(value))
-    throw new InvalidArgumentError('use YYYY-MM-DD, today or yesterday');
+  if (!isCalendarDay(value)) throw new InvalidArgumentError('use YYYY-MM-DD, today or yesterday');
   return value;
 }

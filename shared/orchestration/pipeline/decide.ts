@@ -53,8 +53,7 @@ export function resolveDay(value: string, timezone: string, now: Date): string {
   // The calendar day before today in the zone: 24 h earlier is two days back for the first hour
   // after a 23-hour (spring-forward) day.
   if (value === 'yesterday') return dayBefore(tickDay(now, timezone));
-  // The round trip refuses what Date.parse would roll over (2026-02-30 → 2026-03-02).
-  if (!DAY.test(value) || !isCalendarDay(value))
+  if (!isCalendarDay(value))
     throw new PipelineRunError(
       'invalid_argument',
       `dates must be YYYY-MM-DD, today or yesterday; got ${value}`,
@@ -67,8 +66,9 @@ function dayBefore(day: string): string {
   return new Date(Date.UTC(y, m - 1, d - 1)).toISOString().slice(0, 10);
 }
 
-/** Whether `value` (YYYY-MM-DD) names a day of the calendar: 2026-02-30 does not. */
+/** Whether `value` is a `YYYY-MM-DD` day of the calendar: 2026-02-30 (which Date.parse rolls over) is not. */
 export function isCalendarDay(value: string): boolean {
+  if (!DAY.test(value)) return false;
   const time = Date.parse(`${value}T00:00:00Z`);
   return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === value;
 }
