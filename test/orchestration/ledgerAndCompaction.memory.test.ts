@@ -85,6 +85,24 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(lists).not.toHaveBeenCalled();
   });
 
+  it('publishes after a cold start whose loading of the published state outlasts the lease', async () => {
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    await ledger.append(runEvents('r1').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    // A new instance: it loads the published shards, and this load takes longer than a lease lives.
+    resetCompactorCache();
+    const clock = deps.clock as ManualClock;
+    const get = deps.memory.objects.get.bind(deps.memory.objects);
+    vi.spyOn(deps.memory.objects, 'get').mockImplementation(async (key) => {
+      if (key.includes('/shards/')) clock.advance(31_000);
+      return get(key);
+    });
+    await ledger.append(runEvents('r2').map((data) => ({ data })));
+    const result = await compactorFor(deps, scope).drain();
+    expect(result).toMatchObject({ manifest_id: '00000000000000000002', visibility_status: 'visible' });
+    expect((await tablesOf()).runs.map((r) => r.runId).sort()).toEqual(['r1', 'r2']);
+  });
+
   it('treats a repeated append of the same event as harmless and a changed one as a conflict', async () => {
     const ledger = ledgerFor(deps, scope, { hint: false });
     const { events } = await ledger.append([{ data: runEvents('r1')[0]! }]);

@@ -262,6 +262,10 @@ export class Compactor {
 
   /** The fencing token of a fresh acquisition (or a renewal by this holder), or null while another holds it. */
   async acquire(): Promise<number | null> {
+    // Loading history (a cold start) needs no lease and may take longer than its 30 s: taken after the
+    // load, the lease is fresh when the first publish checks it. The load is checked against the
+    // pointer again below, which costs a pointer read when nobody published meanwhile.
+    if (!this.leased) await this.warm();
     const token = await this.lease.acquire();
     if (token === null) return null;
     // A renewal moves the token by one; anything else means the lease lapsed and someone may have
@@ -281,8 +285,6 @@ export class Compactor {
   }
 
   private async withLease<T>(work: (token: number) => Promise<T>): Promise<T> {
-    // Loading history (a cold start) needs no lease and may take longer than one.
-    await this.warm();
     const token = await this.acquire();
     if (token === null) throw new LeaseBusyError();
     try {
