@@ -81,9 +81,13 @@ export async function startFunctionProcesses(plans: FunctionProcessPlan[]): Prom
           (to) =>
             new Promise<FunctionProcessMessage>((resolve) => {
               const id = nextId++;
-              replies.set(id, resolve);
               // A process that exits without replying must not hold the answer up.
-              to.child.once('exit', () => replies.delete(id) && resolve({ type: 'reply', id }));
+              const exited = () => replies.delete(id) && resolve({ type: 'reply', id });
+              to.child.once('exit', exited);
+              replies.set(id, (message) => {
+                to.child.off('exit', exited);
+                resolve(message);
+              });
               send(to, make(id));
             }),
         ),

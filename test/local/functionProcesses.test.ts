@@ -100,6 +100,20 @@ describe('the function host with a process per function', () => {
     );
   });
 
+  it('keeps no listener per question: polling /metrics leaves the processes as they were', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      // Each question once left an exit listener on every process: the eleventh warned of a leak.
+      for (let i = 0; i < 15; i += 1) expect((await call('GET', '/metrics', operator)).status).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it("names in each log line the function that wrote it (GCP's K_SERVICE)", async () => {
     // Each request is made here, so the test stands alone.
     await call('POST', `/api/v1/workspaces/${ws}/manifests`, operator, {
