@@ -1,13 +1,15 @@
 /**
  * What the whole local stack asked of storage, read from its aggregated `/metrics` (every function
- * process's registry): adapter calls by store, manifest pointer moves, and the histogram of intervals
+ * process's registry): adapter calls by store, Firestore documents read, written and deleted, manifest pointer moves, and the histogram of intervals
  * between a workspace's pointer moves.
  */
 export interface OperationCounts {
   gcs: number;
   firestore: number;
+  /** Firestore documents read, written and deleted: the units Firestore bills. */
+  firestoreDocuments: number;
   pointerMoves: number;
-  /** Adapter calls by `store operation` (`gcs put`, `firestore setMany`). */
+  /** Adapter calls by `store operation` (`gcs put`, `firestore setMany`) and Firestore documents by kind (`firestore write documents`). */
   byOperation: Map<string, number>;
   /** Cumulative count of pointer-move intervals at or under each bucket bound (seconds). */
   intervalsAtMost: Map<number, number>;
@@ -22,6 +24,7 @@ export async function operationCounts(baseUrl: string, token: string): Promise<O
   const counts: OperationCounts = {
     gcs: 0,
     firestore: 0,
+    firestoreDocuments: 0,
     pointerMoves: 0,
     byOperation: new Map(),
     intervalsAtMost: new Map(),
@@ -34,6 +37,10 @@ export async function operationCounts(baseUrl: string, token: string): Promise<O
       if (labels.includes('store="gcs"')) counts.gcs += n;
       if (labels.includes('store="firestore"')) counts.firestore += n;
       const kind = `${/store="([^"]+)"/.exec(labels)?.[1]} ${/operation="([^"]+)"/.exec(labels)?.[1]}`;
+      counts.byOperation.set(kind, (counts.byOperation.get(kind) ?? 0) + n);
+    } else if (name === 'firestore_documents_total') {
+      counts.firestoreDocuments += n;
+      const kind = `firestore ${/kind="([^"]+)"/.exec(labels)?.[1]} documents`;
       counts.byOperation.set(kind, (counts.byOperation.get(kind) ?? 0) + n);
     } else if (name === 'orchestration_pointer_moves_total') counts.pointerMoves += n;
     else if (name === 'orchestration_pointer_move_interval_seconds_bucket') {
@@ -49,6 +56,7 @@ export function countsSince(before: OperationCounts, after: OperationCounts): Op
   return {
     gcs: after.gcs - before.gcs,
     firestore: after.firestore - before.firestore,
+    firestoreDocuments: after.firestoreDocuments - before.firestoreDocuments,
     pointerMoves: after.pointerMoves - before.pointerMoves,
     byOperation: new Map(
       [...after.byOperation].map(([kind, n]) => [kind, n - (before.byOperation.get(kind) ?? 0)]),

@@ -8,7 +8,7 @@ import type {
   QueryOptions,
   VersionedDocument,
 } from './documentStore.ts';
-import { storageOperations } from '../observability/metrics.ts';
+import { firestoreDocuments, storageOperations } from '../observability/metrics.ts';
 
 const ALREADY_EXISTS = 6;
 const FAILED_PRECONDITION = 9;
@@ -20,12 +20,14 @@ export class FirestoreDocumentStore implements DocumentStore {
 
   async get<T>(path: string): Promise<DocumentSnapshot<T> | null> {
     storageOperations.inc({ store: 'firestore', operation: 'get' });
+    firestoreDocuments.inc({ kind: 'read' });
     const snapshot = await this.firestore.doc(path).get();
     return snapshot.exists ? { path, data: snapshot.data() as T } : null;
   }
 
   async getMany<T>(paths: string[]): Promise<Array<DocumentSnapshot<T> | null>> {
     storageOperations.inc({ store: 'firestore', operation: 'getMany' });
+    firestoreDocuments.inc({ kind: 'read' }, paths.length);
     if (!paths.length) return [];
     const snapshots = await this.firestore.getAll(...paths.map((path) => this.firestore.doc(path)));
     return snapshots.map((snapshot, i) =>
@@ -35,6 +37,7 @@ export class FirestoreDocumentStore implements DocumentStore {
 
   async create(path: string, data: object): Promise<CreateResult> {
     storageOperations.inc({ store: 'firestore', operation: 'create' });
+    firestoreDocuments.inc({ kind: 'write' });
     try {
       await this.firestore.doc(path).create(data);
       return { status: 'created' };
@@ -46,6 +49,7 @@ export class FirestoreDocumentStore implements DocumentStore {
 
   async getVersioned<T>(path: string): Promise<VersionedDocument<T> | null> {
     storageOperations.inc({ store: 'firestore', operation: 'getVersioned' });
+    firestoreDocuments.inc({ kind: 'read' });
     const snapshot = await this.firestore.doc(path).get();
     if (!snapshot.exists) return null;
     const time = snapshot.updateTime!;
@@ -66,6 +70,7 @@ export class FirestoreDocumentStore implements DocumentStore {
       return created.status === 'created' ? { status: 'written' } : { status: 'precondition_failed' };
     }
     const [seconds, nanos] = expectedVersion.split('.').map(Number);
+    firestoreDocuments.inc({ kind: 'write' });
     try {
       // update() writes every field named here, which is the whole document for our fixed shapes.
       await this.firestore.doc(path).update({ ...data }, { lastUpdateTime: new Timestamp(seconds!, nanos!) });
@@ -79,11 +84,13 @@ export class FirestoreDocumentStore implements DocumentStore {
 
   async set(path: string, data: object): Promise<void> {
     storageOperations.inc({ store: 'firestore', operation: 'set' });
+    firestoreDocuments.inc({ kind: 'write' });
     await this.firestore.doc(path).set(data);
   }
 
   async setMany(entries: Array<{ path: string; data: object }>): Promise<void> {
     storageOperations.inc({ store: 'firestore', operation: 'setMany' });
+    firestoreDocuments.inc({ kind: 'write' }, entries.length);
     if (!entries.length) return;
     const batch = this.firestore.batch();
     for (const { path, data } of entries) batch.set(this.firestore.doc(path), data);
@@ -92,11 +99,13 @@ export class FirestoreDocumentStore implements DocumentStore {
 
   async delete(path: string): Promise<void> {
     storageOperations.inc({ store: 'firestore', operation: 'delete' });
+    firestoreDocuments.inc({ kind: 'delete' });
     await this.firestore.doc(path).delete();
   }
 
   async deleteMany(paths: string[]): Promise<void> {
     storageOperations.inc({ store: 'firestore', operation: 'deleteMany' });
+    firestoreDocuments.inc({ kind: 'delete' }, paths.length);
     // A write batch takes at most 500 writes.
     for (let i = 0; i < paths.length; i += 500) {
       const batch = this.firestore.batch();
@@ -118,12 +127,22 @@ export class FirestoreDocumentStore implements DocumentStore {
     return this.firestore.runTransaction((transaction: Transaction) => {
       const tx: DocumentTransaction = {
         get: async <T>(path: string) => {
+          firestoreDocuments.inc({ kind: 'read' });
           const snapshot = await transaction.get(this.firestore.doc(path));
           return snapshot.exists ? { path, data: snapshot.data() as T } : null;
         },
-        create: (path, data) => void transaction.create(this.firestore.doc(path), data),
-        set: (path, data) => void transaction.set(this.firestore.doc(path), data),
-        delete: (path) => void transaction.delete(this.firestore.doc(path)),
+        create: (path, data) => {
+          firestoreDocuments.inc({ kind: 'write' });
+          transaction.create(this.firestore.doc(path), data);
+        },
+        set: (path, data) => {
+          firestoreDocuments.inc({ kind: 'write' });
+          transaction.set(this.firestore.doc(path), data);
+        },
+        delete: (path) => {
+          firestoreDocuments.inc({ kind: 'delete' });
+          transaction.delete(this.firestore.doc(path));
+        },
       };
       return fn(tx);
     });
@@ -144,12 +163,14 @@ export class FirestoreDocumentStore implements DocumentStore {
   async query<T>(collectionPath: string, options: QueryOptions = {}): Promise<Array<DocumentSnapshot<T>>> {
     storageOperations.inc({ store: 'firestore', operation: 'query' });
     const snapshot = await this.buildQuery(collectionPath, options).get();
+    firestoreDocuments.inc({ kind: 'read' }, Math.max(1, snapshot.size));
     return snapshot.docs.map((doc) => ({ path: doc.ref.path, data: doc.data() as T }));
   }
 
   async count(collectionPath: string, options: Pick<QueryOptions, 'where' | 'group'> = {}): Promise<number> {
     storageOperations.inc({ store: 'firestore', operation: 'count' });
     const snapshot = await this.buildQuery(collectionPath, options).count().get();
+    firestoreDocuments.inc({ kind: 'read' }, Math.max(1, Math.ceil(snapshot.data().count / 1000)));
     return snapshot.data().count;
   }
 }

@@ -26,6 +26,19 @@ export const storageOperations = new Counter({
   registers: [metricsRegistry],
 });
 
+/**
+ * Firestore documents read, written and deleted (`kind`: read | write | delete), the units Firestore
+ * bills: a batch of 200 writes is one `storage_operations_total` call but 200 writes here. A query
+ * bills at least one read, a count one read per 1 000 index entries; a lookup of a missing document is
+ * counted as a read (conservative). Reads and writes inside a transaction count once per attempt.
+ */
+export const firestoreDocuments = new Counter({
+  name: 'firestore_documents_total',
+  help: 'Firestore documents read, written and deleted (the billed units), by kind',
+  labelNames: ['kind'] as const,
+  registers: [metricsRegistry],
+});
+
 /** Moves of a workspace's manifest pointer: each publish of the orchestration projections. */
 export const pointerMoves = new Counter({
   name: 'orchestration_pointer_moves_total',
