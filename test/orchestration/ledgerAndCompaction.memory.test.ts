@@ -103,6 +103,50 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect((await tablesOf()).runs.map((r) => r.runId).sort()).toEqual(['r1', 'r2']);
   });
 
+  it('deletes a pending record that outlived its publish once a scan finds it, and nothing for a late hint', async () => {
+    const { batchId, paths } = await ledgerFor(deps, scope, { hint: false }).append(
+      runEvents('r1').map((data) => ({ data })),
+    );
+    await compactorFor(deps, scope).drain();
+    const record = `${pendingCollection(scope)}/${batchId}`;
+    expect(await deps.documents.get(record)).toBeNull();
+    const deletes = vi.spyOn(deps.documents, 'deleteMany');
+
+    // The hint of a published batch arrives late: its publish deleted the record, nothing is left to delete.
+    await compactorFor(deps, scope).hint([{ batchId, paths }]);
+    expect(deletes).not.toHaveBeenCalled();
+
+    // The publish's delete failed: the record is back, and the next scan deletes it.
+    await deps.documents.set(record, { batchId, paths, createdAt: new Date().toISOString() });
+    await compactorFor(deps, scope).hint();
+    expect(deletes).toHaveBeenCalledWith([record]);
+    expect(await deps.documents.get(record)).toBeNull();
+  });
+
+  it('leaves the pending records a publish is deleting to it: a scan meanwhile neither reads them as work nor deletes them', async () => {
+    const { batchId } = await ledgerFor(deps, scope, { hint: false }).append(
+      runEvents('r1').map((data) => ({ data })),
+    );
+    const deleteMany = deps.documents.deleteMany.bind(deps.documents);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let publishDeleting!: () => void;
+    const deleting = new Promise<void>((resolve) => (publishDeleting = resolve));
+    const deletes = vi.spyOn(deps.documents, 'deleteMany').mockImplementation(async (paths) => {
+      publishDeleting();
+      await held;
+      return deleteMany(paths);
+    });
+    const drained = compactorFor(deps, scope).drain();
+    await deleting;
+    const scanned = compactorFor(deps, scope).hint();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await Promise.all([scanned, drained]);
+    expect(deletes).toHaveBeenCalledTimes(1);
+    expect(await deps.documents.get(`${pendingCollection(scope)}/${batchId}`)).toBeNull();
+  });
+
   it('treats a repeated append of the same event as harmless and a changed one as a conflict', async () => {
     const ledger = ledgerFor(deps, scope, { hint: false });
     const { events } = await ledger.append([{ data: runEvents('r1')[0]! }]);

@@ -54,6 +54,8 @@ export interface PendingBatch {
   paths: string[];
   /** The events themselves (canonical JSON array), when the appender sent them along. */
   eventsJson?: string;
+  /** When a scan began that listed the batch's pending record (`performance.now()`); absent for a hint. */
+  listedAt?: number;
 }
 
 /**
@@ -132,6 +134,13 @@ const cache = new Map<string, WarmState>();
 /** Batches published lately, so a hint delivered after its batch was folded by a scan is ignored. */
 const recentlyPublished = new Map<string, Set<string>>();
 const RECENT_BATCHES = 20_000;
+/**
+ * When each published batch's pending record was deleted by its publish (`performance.now()`;
+ * Infinity while the delete runs). A scan that listed the record before that time saw it on its way
+ * out and leaves it; only a record listed after its delete (the delete failed, or a retried append
+ * wrote it again) is deleted again, so a busy workspace does not pay each delete twice.
+ */
+const recordDeletions = new Map<string, Map<string, number>>();
 
 function indexShards(state: FoldState): WarmState['shards'] {
   const index = new Map<TableName, Map<string, Set<string>>>();
@@ -322,6 +331,7 @@ export class Compactor {
     // Ids and paths only: most records were folded from their hint already, and a record carries up to
     // 32 KB of events, fetched below only for a batch this compactor has not seen.
     const listed: PendingBatch[] = [];
+    const listedAt = performance.now();
     for (let page = 0; page < MAX_SCAN_PAGES; page += 1) {
       const after = listed.at(-1)?.batchId;
       const rows = await this.deps.documents.query<PendingBatch>(pendingCollection(this.deps.scope), {
@@ -330,7 +340,7 @@ export class Compactor {
         limit: PENDING_BATCHES_PER_SCAN,
         fields: ['batchId', 'paths'],
       });
-      listed.push(...rows.map(({ data }) => ({ batchId: data.batchId, paths: data.paths })));
+      listed.push(...rows.map(({ data }) => ({ batchId: data.batchId, paths: data.paths, listedAt })));
       if (rows.length < PENDING_BATCHES_PER_SCAN) break;
     }
     const warm = cache.get(this.cacheKey);
@@ -365,11 +375,15 @@ export class Compactor {
   async fold(batches: PendingBatch[]): Promise<number> {
     const warm = await this.warm();
     const published = recentlyPublished.get(this.cacheKey);
+    const deletions = recordDeletions.get(this.cacheKey);
     const fresh = new Map<string, PendingBatch>();
     const stale: string[] = [];
     for (const batch of batches)
-      if (published?.has(batch.batchId)) stale.push(batch.batchId);
-      else if (!warm.unpublished.batches.has(batch.batchId) && !warm.publishing.has(batch.batchId))
+      if (published?.has(batch.batchId)) {
+        // A hint that arrives after its batch's publish names a record the publish deleted already.
+        const deletedAt = deletions?.get(batch.batchId) ?? Number.NEGATIVE_INFINITY;
+        if (batch.listedAt !== undefined && batch.listedAt > deletedAt) stale.push(batch.batchId);
+      } else if (!warm.unpublished.batches.has(batch.batchId) && !warm.publishing.has(batch.batchId))
         fresh.set(batch.batchId, batch);
     // A record that outlived its publish (its delete failed): it is visible already, so it just goes.
     if (stale.length)
@@ -602,13 +616,27 @@ export class Compactor {
     warm.publishing = new Set();
     // The batches are visible now. A crash (or a failed delete) before their records go only means a
     // later scan finds them: fold() deletes records of published batches on sight.
+    let deletions = recordDeletions.get(this.cacheKey);
+    if (!deletions) recordDeletions.set(this.cacheKey, (deletions = new Map()));
+    for (const id of batches) deletions.set(id, Number.POSITIVE_INFINITY);
     await this.deps.documents
       .deleteMany(batches.map((batchId) => `${pendingCollection(this.deps.scope)}/${batchId}`))
-      .catch((error: unknown) =>
-        this.deps.log.warn('pending records not deleted; the next scan deletes them', {
-          error: String(error),
-        }),
+      .then(
+        () => {
+          const at = performance.now();
+          for (const id of batches) deletions.set(id, at);
+        },
+        (error: unknown) => {
+          for (const id of batches) deletions.delete(id);
+          this.deps.log.warn('pending records not deleted; the next scan deletes them', {
+            error: String(error),
+          });
+        },
       );
+    for (const id of deletions.keys()) {
+      if (deletions.size <= RECENT_BATCHES) break;
+      deletions.delete(id);
+    }
     // Compaction lag: how long the oldest event waited to become visible (an alert reads it).
     const oldestMs = Math.min(...events.map((e) => e.timeMs));
     this.deps.log.info('compaction published', {
@@ -751,4 +779,5 @@ function touchedRows(warm: WarmState, unpublished: Unpublished): ShardRows[] {
 export function resetCompactorCache() {
   cache.clear();
   recentlyPublished.clear();
+  recordDeletions.clear();
 }
