@@ -163,7 +163,7 @@ export class FirestoreDocumentStore implements DocumentStore {
   async query<T>(collectionPath: string, options: QueryOptions = {}): Promise<Array<DocumentSnapshot<T>>> {
     storageOperations.inc({ store: 'firestore', operation: 'query' });
     const snapshot = await this.buildQuery(collectionPath, options).get();
-    firestoreDocuments.inc({ kind: 'read' }, Math.max(1, snapshot.size));
+    firestoreDocuments.inc({ kind: 'read' }, Math.max(1, snapshot.size + (options.offset ?? 0)));
     return snapshot.docs.map((doc) => ({ path: doc.ref.path, data: doc.data() as T }));
   }
 

@@ -29,8 +29,9 @@ export const storageOperations = new Counter({
 /**
  * Firestore documents read, written and deleted (`kind`: read | write | delete), the units Firestore
  * bills: a batch of 200 writes is one `storage_operations_total` call but 200 writes here. A query
- * bills at least one read, a count one read per 1 000 index entries; a lookup of a missing document is
- * counted as a read (conservative). Reads and writes inside a transaction count once per attempt.
+ * bills at least one read, and the documents its offset skips; a count one read per 1 000 index
+ * entries. An upper bound: a lookup of a missing document, a refused write (already exists,
+ * precondition failed) and each attempt of a retried transaction are counted too.
  */
 export const firestoreDocuments = new Counter({
   name: 'firestore_documents_total',

@@ -3,7 +3,8 @@ import { ManualClock } from '../../shared/adapters/clock.ts';
 import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { canonicalJson } from '../../shared/core/canonicalJson.ts';
-import { resetCompactorCache } from '../../shared/orchestration/state/compactor.ts';
+import { CompactionLease } from '../../shared/orchestration/state/compactionLease.ts';
+import { LeaseBusyError, resetCompactorCache } from '../../shared/orchestration/state/compactor.ts';
 import { type EventData, ledgerPath } from '../../shared/orchestration/state/events.ts';
 import { LedgerConflictError, pendingCollection } from '../../shared/orchestration/state/ledger.ts';
 import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
@@ -101,6 +102,22 @@ describe('ledger and compactor on the in-memory adapters', () => {
     const result = await compactorFor(deps, scope).drain();
     expect(result).toMatchObject({ manifest_id: '00000000000000000002', visibility_status: 'visible' });
     expect((await tablesOf()).runs.map((r) => r.runId).sort()).toEqual(['r1', 'r2']);
+  });
+
+  it('loads nothing while another instance holds the lease: its holder folds the work', async () => {
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    await ledger.append(runEvents('r1').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    resetCompactorCache();
+    // Past this process's lease, whether or not its session has let go yet.
+    (deps.clock as ManualClock).advance(31_000);
+    expect(
+      await new CompactionLease(deps.documents, scope, deps.clock, 'another-instance').acquire(),
+    ).not.toBeNull();
+    const gets = vi.spyOn(deps.memory.objects, 'get');
+    await ledger.append(runEvents('r2').map((data) => ({ data })));
+    await expect(compactorFor(deps, scope).drain()).rejects.toThrow(LeaseBusyError);
+    expect(gets).not.toHaveBeenCalled();
   });
 
   it('deletes a pending record that outlived its publish once a scan finds it, and nothing for a late hint', async () => {

@@ -42,6 +42,16 @@ export class CompactionLease {
     return written.status === 'written' ? record.fencing_token : null;
   }
 
+  /** True when nobody else holds a live lease (it is expired, released, ours or was never taken). */
+  async free(): Promise<boolean> {
+    const current = await this.documents.get<LeaseRecord>(this.path);
+    return (
+      !current ||
+      current.data.expires_at_ms <= this.clock.now().getTime() ||
+      current.data.holder_id === this.holderId
+    );
+  }
+
   /** True while `token` is still the live lease: checked right before anything becomes visible. */
   async holds(token: number): Promise<boolean> {
     const current = await this.documents.get<LeaseRecord>(this.path);

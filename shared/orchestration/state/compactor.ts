@@ -273,8 +273,12 @@ export class Compactor {
   async acquire(): Promise<number | null> {
     // Loading history (a cold start) needs no lease and may take longer than its 30 s: taken after the
     // load, the lease is fresh when the first publish checks it. The load is checked against the
-    // pointer again below, which costs a pointer read when nobody published meanwhile.
-    if (!this.leased) await this.warm();
+    // pointer again below, which costs a pointer read when nobody published meanwhile. While another
+    // instance holds the lease, nothing is loaded: its holder folds the work.
+    if (!this.leased) {
+      if (!(await this.lease.free())) return null;
+      await this.warm();
+    }
     const token = await this.lease.acquire();
     if (token === null) return null;
     // A renewal moves the token by one; anything else means the lease lapsed and someone may have
@@ -615,28 +619,8 @@ export class Compactor {
     this.rememberPublished(batches);
     warm.publishing = new Set();
     // The batches are visible now. A crash (or a failed delete) before their records go only means a
-    // later scan finds them: fold() deletes records of published batches on sight.
-    let deletions = recordDeletions.get(this.cacheKey);
-    if (!deletions) recordDeletions.set(this.cacheKey, (deletions = new Map()));
-    for (const id of batches) deletions.set(id, Number.POSITIVE_INFINITY);
-    await this.deps.documents
-      .deleteMany(batches.map((batchId) => `${pendingCollection(this.deps.scope)}/${batchId}`))
-      .then(
-        () => {
-          const at = performance.now();
-          for (const id of batches) deletions.set(id, at);
-        },
-        (error: unknown) => {
-          for (const id of batches) deletions.delete(id);
-          this.deps.log.warn('pending records not deleted; the next scan deletes them', {
-            error: String(error),
-          });
-        },
-      );
-    for (const id of deletions.keys()) {
-      if (deletions.size <= RECENT_BATCHES) break;
-      deletions.delete(id);
-    }
+    // later scan lists them, and fold() deletes the records of published batches it lists.
+    await this.deletePendingRecords(batches);
     // Compaction lag: how long the oldest event waited to become visible (an alert reads it).
     const oldestMs = Math.min(...events.map((e) => e.timeMs));
     this.deps.log.info('compaction published', {
@@ -655,14 +639,38 @@ export class Compactor {
     };
   }
 
+  /**
+   * Deletes the pending records of published batches, noting when (see `recordDeletions`); a failure
+   * is only logged, since the next scan deletes what is left.
+   */
+  private async deletePendingRecords(batches: string[]) {
+    if (!batches.length) return;
+    let deletions = recordDeletions.get(this.cacheKey);
+    if (!deletions) recordDeletions.set(this.cacheKey, (deletions = new Map()));
+    for (const id of batches) deletions.set(id, Number.POSITIVE_INFINITY);
+    await this.deps.documents
+      .deleteMany(batches.map((batchId) => `${pendingCollection(this.deps.scope)}/${batchId}`))
+      .then(
+        () => {
+          const at = performance.now();
+          for (const id of batches) deletions.set(id, at);
+        },
+        (error: unknown) => {
+          for (const id of batches) deletions.delete(id);
+          this.deps.log.warn('pending records not deleted; the next scan deletes them', {
+            error: String(error),
+          });
+        },
+      );
+    keepNewest(deletions, RECENT_BATCHES);
+  }
+
   private rememberPublished(batches: string[]) {
+    if (!batches.length) return;
     let recent = recentlyPublished.get(this.cacheKey);
     if (!recent) recentlyPublished.set(this.cacheKey, (recent = new Set()));
     for (const id of batches) recent.add(id);
-    for (const id of recent) {
-      if (recent.size <= RECENT_BATCHES) break;
-      recent.delete(id);
-    }
+    keepNewest(recent, RECENT_BATCHES);
   }
 
   /** The batches' events: those sent inline as they are, the rest read from the ledger. */
@@ -773,6 +781,14 @@ function touchedRows(warm: WarmState, unpublished: Unpublished): ShardRows[] {
         .filter((r): r is Row => r !== undefined),
     })),
   );
+}
+
+/** Drops the oldest entries (insertion order) of a set or map until at most `max` are left. */
+function keepNewest(entries: Set<string> | Map<string, unknown>, max: number) {
+  for (const key of entries.keys()) {
+    if (entries.size <= max) break;
+    entries.delete(key);
+  }
 }
 
 /** Forgets warm state (tests that delete projections behind the compactor's back). */
