@@ -164,6 +164,35 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await deps.documents.get(`${pendingCollection(scope)}/${batchId}`)).toBeNull();
   });
 
+  it('keeps idempotency keys 30 days of event time after their hour, then drops them by whole shards', async () => {
+    const clock = deps.clock as ManualClock;
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    const keys = async () => (await tablesOf()).idempotency_keys.map((row) => String(row.eventId));
+    const publishedShards = async () =>
+      Object.keys(
+        (await readJson<Manifest>((await readJson<Pointer>(POINTER_PATH)).manifest_path)).tables
+          .idempotency_keys,
+      );
+    await ledger.append(runEvents('early').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    const early = await keys();
+    const earlyShards = await publishedShards();
+    expect(early.length).toBeGreaterThan(0);
+
+    clock.advance(29 * 86_400_000);
+    await ledger.append(runEvents('day29').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    expect(await keys()).toEqual(expect.arrayContaining(early));
+
+    clock.advance(2 * 86_400_000);
+    await ledger.append(runEvents('day31').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    const left = await keys();
+    expect(left.filter((id) => early.includes(id))).toEqual([]);
+    expect(left.length).toBeGreaterThan(0);
+    expect((await publishedShards()).filter((shard) => earlyShards.includes(shard))).toEqual([]);
+  });
+
   it('treats a repeated append of the same event as harmless and a changed one as a conflict', async () => {
     const ledger = ledgerFor(deps, scope, { hint: false });
     const { events } = await ledger.append([{ data: runEvents('r1')[0]! }]);

@@ -21,7 +21,15 @@ import { foldIntoDraft } from './evolve.ts';
 import type { Ledger } from './ledger.ts';
 import { pendingCollection } from './ledger.ts';
 import { type Head, type Manifest, ProjectionStore, REBUILDS_PREFIX } from './projectionStore.ts';
-import { type FoldState, type Row, shardOfRow, TABLES, type TableName } from './projectionTables.ts';
+import {
+  type FoldState,
+  IDEMPOTENCY_KEY_BUCKET_HOURS,
+  type Row,
+  shardOfRow,
+  TABLES,
+  type TableName,
+  timeBucketOfShard,
+} from './projectionTables.ts';
 import { ArcoError } from '../../core/arcoError.ts';
 
 /** What a compaction call answers (state spec B5 step 11). */
@@ -502,6 +510,7 @@ export class Compactor {
       changes.set(table, keys);
     }
     draft.applyTo(warm.state);
+    expireIdempotencyKeys(warm, Math.max(...batch.map(({ event }) => eventTimeMs(event))));
     for (const { path, event } of batch) {
       warm.unpublished.events.push({
         path,
@@ -781,6 +790,31 @@ function touchedRows(warm: WarmState, unpublished: Unpublished): ShardRows[] {
         .filter((r): r is Row => r !== undefined),
     })),
   );
+}
+
+/** How long an event's idempotency key dedupes a repeat of it (state spec B9 retention: 30 days). */
+export const IDEMPOTENCY_KEY_RETENTION_MS = 30 * 86_400_000;
+
+/**
+ * Retention of idempotency keys (state spec B9): one row per applied event would otherwise keep the warm
+ * state, the manifest and a cold start growing with all history. A key leaves with its whole hour
+ * shard once the shard's hour ended 30 days before the newest event folded: a rule of event time
+ * alone (never the wall clock), so a rebuild and the incremental folds keep the same rows. A repeat of
+ * an event older than that folds again, as the spec allows.
+ */
+function expireIdempotencyKeys(warm: WarmState, newestEventMs: number) {
+  const cutoffMs = newestEventMs - IDEMPOTENCY_KEY_RETENTION_MS;
+  const byShard = warm.shards.get('idempotency_keys')!;
+  for (const [shard, keys] of byShard) {
+    const bucket = timeBucketOfShard(shard, IDEMPOTENCY_KEY_BUCKET_HOURS);
+    if (!bucket || bucket.endMs > cutoffMs) continue;
+    const rows = warm.state.idempotency_keys as Map<string, Row>;
+    for (const key of keys) rows.delete(key);
+    byShard.delete(shard);
+    let touched = warm.unpublished.shards.get('idempotency_keys');
+    if (!touched) warm.unpublished.shards.set('idempotency_keys', (touched = new Set()));
+    touched.add(shard);
+  }
 }
 
 /** Drops the oldest entries (insertion order) of a set or map until at most `max` are left. */

@@ -73,6 +73,24 @@ const byTime = (hoursPerBucket: number, fanOut: number, fallback: number) => (id
   return `t${stamp}-${hashBucket(id, fanOut)}`;
 };
 
+/**
+ * The start and end (epoch ms) of the time bucket a `byTime` shard id names (`t{YYYYMMDDHH}-{n}`),
+ * for buckets of `hoursPerBucket`; null for a hash shard (an id without a time).
+ */
+export function timeBucketOfShard(
+  shard: string,
+  hoursPerBucket: number,
+): { startMs: number; endMs: number } | null {
+  const match = /^t(\d{4})(\d{2})(\d{2})(\d{2})-\d+$/.exec(shard);
+  if (!match) return null;
+  const [, year, month, day, hour] = match;
+  const startMs = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour));
+  return { startMs, endMs: startMs + hoursPerBucket * 3_600_000 };
+}
+
+/** Idempotency keys are sharded by the hour of their event, so old ones leave by whole shards. */
+export const IDEMPOTENCY_KEY_BUCKET_HOURS = 1;
+
 const RUN_SHARDS = byTime(24, 8, 64);
 /** Slices of the per-run tables: a 1 000-task run's task change rewrites about 1/32 of its rows. */
 const RUN_SLICES = 32;
@@ -110,7 +128,7 @@ export const TABLE_SPECS: Record<TableName, TableSpec> = {
   idempotency_keys: {
     key: byField('idempotencyKey'),
     shardKey: byField('eventId'),
-    shardFor: byTime(1, 4, 16),
+    shardFor: byTime(IDEMPOTENCY_KEY_BUCKET_HOURS, 4, 16),
   },
   schedule_definitions: { key: byField('scheduleId'), shardKey: byField('scheduleId'), shardFor: hashed(1) },
   schedule_state: { key: byField('scheduleId'), shardKey: byField('scheduleId'), shardFor: hashed(1) },
