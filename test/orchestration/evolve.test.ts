@@ -194,6 +194,28 @@ describe('evolve: task and run state machines', () => {
     });
   });
 
+  it('dedupes a repeated idempotency key for 30 days of event time after the event that recorded it', () => {
+    const f = eventFactory();
+    const trigger = (runId: string) =>
+      f.event(
+        { type: 'run_triggered', runId, planId: `p-${runId}`, trigger: {}, rootAssets: ['raw.orders'] },
+        { idempotencyKey: 'trigger-once' },
+      );
+    const first = trigger('r1');
+    f.advance(30 * 86_400_000 - 1);
+    const withinWindow = trigger('r2');
+    f.advance(1);
+    const afterWindow = trigger('r3');
+    // Whether a repeat folds depends on the events alone, so batching cannot change it.
+    for (const state of [
+      foldEvents(emptyState(), [first, withinWindow, afterWindow]),
+      foldEvents(foldEvents(foldEvents(emptyState(), [first]), [withinWindow]), [afterWindow]),
+    ]) {
+      expect([...state.runs.keys()].sort()).toEqual(['r1', 'r3']);
+      expect(state.idempotency_keys.get('trigger-once')).toMatchObject({ eventId: afterWindow.eventId });
+    }
+  });
+
   it('rejects a stale attempt without burning its idempotency key', () => {
     const f = eventFactory();
     const base = foldEvents(emptyState(), scenario({ 'raw.orders': ['fail', 'ok'] }).slice(0, 6));

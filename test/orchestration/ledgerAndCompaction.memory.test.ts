@@ -164,7 +164,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await deps.documents.get(`${pendingCollection(scope)}/${batchId}`)).toBeNull();
   });
 
-  it('keeps idempotency keys 30 days of event time after their hour, then drops them by whole shards', async () => {
+  it('prunes idempotency keys by whole hour shards a grace day after their 30-day window closed', async () => {
     const clock = deps.clock as ManualClock;
     const ledger = ledgerFor(deps, scope, { hint: false });
     const keys = async () => (await tablesOf()).idempotency_keys.map((row) => String(row.eventId));
@@ -184,8 +184,14 @@ describe('ledger and compactor on the in-memory adapters', () => {
     await compactorFor(deps, scope).drain();
     expect(await keys()).toEqual(expect.arrayContaining(early));
 
+    // Past the window (30 days) but within the grace day: kept.
     clock.advance(2 * 86_400_000);
     await ledger.append(runEvents('day31').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    expect(await keys()).toEqual(expect.arrayContaining(early));
+
+    clock.advance(86_400_000 + 3_600_000);
+    await ledger.append(runEvents('day32').map((data) => ({ data })));
     await compactorFor(deps, scope).drain();
     const left = await keys();
     expect(left.filter((id) => early.includes(id))).toEqual([]);

@@ -17,7 +17,7 @@ import {
   ledgerPath,
   type OrchestrationEvent,
 } from './events.ts';
-import { foldIntoDraft } from './evolve.ts';
+import { foldIntoDraft, IDEMPOTENCY_KEY_RETENTION_MS } from './evolve.ts';
 import type { Ledger } from './ledger.ts';
 import { pendingCollection } from './ledger.ts';
 import { type Head, type Manifest, ProjectionStore, REBUILDS_PREFIX } from './projectionStore.ts';
@@ -128,6 +128,8 @@ interface WarmState {
   unpublished: Unpublished;
   /** Batches of the publish in flight: folded, not yet visible, and not to be folded again. */
   publishing: Set<string>;
+  /** The hour (epoch hours) through which expired idempotency keys were pruned. */
+  keysPrunedThroughHour: number;
 }
 
 const emptyUnpublished = (): Unpublished => ({
@@ -433,6 +435,7 @@ export class Compactor {
       publishing: new Set(),
       deferred: [],
       background: [],
+      keysPrunedThroughHour: Number.NEGATIVE_INFINITY,
     };
     cache.set(this.cacheKey, fresh);
     return fresh;
@@ -792,23 +795,29 @@ function touchedRows(warm: WarmState, unpublished: Unpublished): ShardRows[] {
   );
 }
 
-/** How long an event's idempotency key dedupes a repeat of it (state spec B9 retention: 30 days). */
-export const IDEMPOTENCY_KEY_RETENTION_MS = 30 * 86_400_000;
+/**
+ * A day past the dedupe window before a key is pruned: an event folded up to a day after a newer one
+ * still meets the key it would have met in one batch with it (folding after a lost hint, a crash).
+ */
+const IDEMPOTENCY_KEY_PRUNE_GRACE_MS = 86_400_000;
 
 /**
  * Retention of idempotency keys (state spec B9): one row per applied event would otherwise keep the warm
- * state, the manifest and a cold start growing with all history. A key leaves with its whole hour
- * shard once the shard's hour ended 30 days before the newest event folded: a rule of event time
- * alone (never the wall clock), so a rebuild and the incremental folds keep the same rows. A repeat of
- * an event older than that folds again, as the spec allows.
+ * state, the manifest and a cold start growing with all history. A key's hour shard leaves once the
+ * dedupe window of its last key (`evolve`'s gate) closed more than a grace day before the newest
+ * event folded: event time alone, never the wall clock. Checked once per hour of event time.
  */
 function expireIdempotencyKeys(warm: WarmState, newestEventMs: number) {
-  const cutoffMs = newestEventMs - IDEMPOTENCY_KEY_RETENTION_MS;
+  const cutoffMs = newestEventMs - IDEMPOTENCY_KEY_RETENTION_MS - IDEMPOTENCY_KEY_PRUNE_GRACE_MS;
+  const cutoffHour = Math.floor(cutoffMs / 3_600_000);
+  if (cutoffHour <= warm.keysPrunedThroughHour) return;
+  warm.keysPrunedThroughHour = cutoffHour;
   const byShard = warm.shards.get('idempotency_keys')!;
+  const rows = warm.state.idempotency_keys as Map<string, Row>;
   for (const [shard, keys] of byShard) {
+    // Idempotency keys are never sliced, so every shard id names its hour.
     const bucket = timeBucketOfShard(shard, IDEMPOTENCY_KEY_BUCKET_HOURS);
     if (!bucket || bucket.endMs > cutoffMs) continue;
-    const rows = warm.state.idempotency_keys as Map<string, Row>;
     for (const key of keys) rows.delete(key);
     byShard.delete(shard);
     let touched = warm.unpublished.shards.get('idempotency_keys');

@@ -22,12 +22,28 @@ const HANDLERS = {
 } satisfies Record<EventData['type'], unknown>;
 
 /**
- * Folds one event into the draft. The idempotency gate comes first: a key already recorded skips the
- * event; a key is recorded only when the event changed state, so a rejected event does not burn it.
- * Unknown event types fold as no-ops (readers deploy before writers emit new kinds).
+ * How long, in ms of event time, an applied event's idempotency key dedupes a repeat (state spec B9
+ * retention: idempotency keys are kept 30 days).
+ */
+export const IDEMPOTENCY_KEY_RETENTION_MS = 30 * 86_400_000;
+
+/**
+ * Folds one event into the draft. The idempotency gate comes first: a key recorded by an event less
+ * than 30 days (event time) before this one skips it; a key is recorded only when the event changed
+ * state, so a rejected event does not burn it. Unknown event types fold as no-ops (readers deploy
+ * before writers emit new kinds).
  */
 export function evolve(d: ProjectionDraft, event: OrchestrationEvent): void {
-  if (d.get('idempotency_keys', event.idempotencyKey)) return;
+  const recorded = d.get('idempotency_keys', event.idempotencyKey);
+  // The window is a rule of the two events' times alone, so whether a repeat folds never depends on
+  // how events were batched or whether the compactor has pruned the key yet (it prunes a day later).
+  if (
+    recorded &&
+    eventTimeMs(event) <
+      eventTimeMs({ eventId: String(recorded.eventId), timestamp: String(recorded.recordedAt) }) +
+        IDEMPOTENCY_KEY_RETENTION_MS
+  )
+    return;
   const handler = (HANDLERS as HandlerTable)[event.data.type as EventData['type']] as
     ((c: FoldContext, data: EventData) => void) | undefined;
   if (!handler) return;
