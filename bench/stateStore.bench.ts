@@ -6,7 +6,7 @@ import { canonicalJson } from '../shared/core/canonicalJson.ts';
 import { Compactor, resetCompactorCache } from '../shared/orchestration/state/compactor.ts';
 import { type EventData, envelope, type OrchestrationEvent } from '../shared/orchestration/state/events.ts';
 import { foldEvents } from '../shared/orchestration/state/evolve.ts';
-import { compactorFor, ledgerFor } from '../shared/orchestration/orchestrationServices.ts';
+import { compactorDeps, compactorFor, ledgerFor } from '../shared/orchestration/orchestrationServices.ts';
 import {
   emptyManifest,
   type Manifest,
@@ -167,15 +167,7 @@ export async function benchStateStore(): Promise<void> {
     resetCompactorCache();
     // A compactor of its own, without the workspace scheduler: nothing folds the new events in the
     // background, so each drain measures all of them (the appends send no hints either).
-    const compactor = new Compactor({
-      objects,
-      documents: deps.documents,
-      clock: deps.clock,
-      ids: deps.ids,
-      failpoints: deps.failpoints,
-      log: deps.log,
-      scope,
-    });
+    const compactor = new Compactor(compactorDeps(deps, scope));
     const ledger = ledgerFor(deps, scope, { hint: false });
     await ledger.append(runEvents(deps.ids.next()).map((data) => ({ data })));
     started = performance.now();

@@ -71,8 +71,11 @@ export function rebuildWorkspace(deps: Dependencies, scope: Scope, rebuildManife
   return compactor.rebuild(rebuildManifestPath).finally(() => compactor.forget());
 }
 
-/** What every compactor of the workspace works with; the scheduler's adds its controllers and ledger. */
-function compactorDeps(deps: Dependencies, scope: Scope) {
+/**
+ * What every compactor of the workspace works with (its stores, clock, ids, failpoints and log, scoped
+ * to `scope`); the scheduler's adds its controllers and ledger, a rebuild's or a benchmark's uses it as is.
+ */
+export function compactorDeps(deps: Dependencies, scope: Scope) {
   return {
     objects: scopedObjectStore(deps.objects, scope),
     documents: deps.documents,
