@@ -50,17 +50,21 @@ function printCard(t: Triage) {
 /** The day of a pipeline partition as the API shows it (plain, one dimension: `date=2026-12-01`). */
 const dayOf = (partition: string) => partition.slice(partition.indexOf('=') + 1);
 
+/** The command that starts a pipeline's run of one day (runbook 003), for the partition given. */
+function startDayCommand(pipeline: string, partition: string): string {
+  const day = dayOf(partition);
+  return `npx pipeline run --pipeline ${pipeline} --start ${day} --end ${day}`;
+}
+
 async function newestRunOf(ws: string, pipeline: string, date: string): Promise<string> {
   const checklist = await apiCall<Checklist>(
     'GET',
     `${ws}/pipelines/${encodeURIComponent(pipeline)}/partitions/${date}/checklist`,
   );
-  if (!checklist.latestRun.runId) {
-    const day = dayOf(checklist.partition);
+  if (!checklist.latestRun.runId)
     throw new CliError(
-      `no run of ${pipeline} for ${day}: give a run id, or start the day's run with \`npx pipeline run --pipeline ${pipeline} --start ${day} --end ${day}\``,
+      `no run of ${pipeline} for ${dayOf(checklist.partition)}: give a run id, or start the day's run with \`${startDayCommand(pipeline, checklist.partition)}\``,
     );
-  }
   return checklist.latestRun.runId;
 }
 
@@ -145,9 +149,8 @@ export function registerTriageCommands(program: Command) {
         if (!c.latestRun.runId) {
           // Runs of the pipeline's assets started otherwise (a trigger, a schedule of assets) are not
           // the pipeline's run of the day: say how to start one.
-          const day = dayOf(c.partition);
           out(
-            `   no run of ${c.pipeline} for ${day} yet: npx pipeline run --pipeline ${c.pipeline} --start ${day} --end ${day}`,
+            `   no run of ${c.pipeline} for ${dayOf(c.partition)} yet: ${startDayCommand(c.pipeline, c.partition)}`,
           );
         }
         out(`2. What failed, and how many retries?${c.failingTasks.length ? '' : '  nothing'}`);
