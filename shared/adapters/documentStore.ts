@@ -17,8 +17,16 @@ export type CompareAndSetResult = { status: 'written' } | { status: 'preconditio
 
 export type CreateResult = { status: 'created' } | { status: 'already_exists' };
 
+/**
+ * One attempt of a read-write transaction. Reads come before writes. Read several documents with one
+ * `getMany`, never with overlapping `get`s: Firestore allows concurrent reads on one transaction, but
+ * its emulator does not serialize them and can fail one with INVALID_ARGUMENT "Transaction is invalid
+ * or closed", which no client retries (firebase-tools#1624), so the in-memory store refuses them too.
+ */
 export interface DocumentTransaction {
   get<T>(path: string): Promise<DocumentSnapshot<T> | null>;
+  /** Reads many documents in one round trip; the result follows `paths`, null where one does not exist. */
+  getMany<T>(paths: string[]): Promise<Array<DocumentSnapshot<T> | null>>;
   create(path: string, data: object): void;
   set(path: string, data: object): void;
   delete(path: string): void;

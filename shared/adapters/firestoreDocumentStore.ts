@@ -131,6 +131,14 @@ export class FirestoreDocumentStore implements DocumentStore {
           const snapshot = await transaction.get(this.firestore.doc(path));
           return snapshot.exists ? { path, data: snapshot.data() as T } : null;
         },
+        getMany: async <T>(paths: string[]) => {
+          if (!paths.length) return [];
+          firestoreDocuments.inc({ kind: 'read' }, paths.length);
+          const snapshots = await transaction.getAll(...paths.map((path) => this.firestore.doc(path)));
+          return snapshots.map((snapshot, i) =>
+            snapshot.exists ? { path: paths[i]!, data: snapshot.data() as T } : null,
+          );
+        },
         create: (path, data) => {
           firestoreDocuments.inc({ kind: 'write' });
           transaction.create(this.firestore.doc(path), data);

@@ -24,6 +24,8 @@ const MAX_IN_VALUES = 30;
 
 /** The client library's own wording, so tests can match the same message against either store. */
 const READ_AFTER_WRITE = 'Firestore transactions require all reads to be executed before all writes.';
+const OVERLAPPING_READS =
+  'a transaction read started while another was in flight: read several documents with one getMany (the Firestore emulator does not serialize concurrent reads of one transaction)';
 
 /**
  * A transaction attempt lost to contention: a document it read changed before it committed. Carries
@@ -87,7 +89,8 @@ type Write =
  *   read, so the callback never sees an inconsistent view); on a conflict the attempt is discarded and
  *   the callback runs again after a short jittered backoff, at most 5 attempts in all, after which the
  *   InMemoryTransactionAbortedError is thrown. Reads after writes are refused, as the client refuses
- *   them. Errors the callback throws are retried only if they carry a code the Firestore client retries
+ *   them, and so is a read started while another of the same attempt is in flight (use `getMany`),
+ *   which the Firestore emulator mishandles. Errors the callback throws are retried only if they carry a code the Firestore client retries
  *   (e.g. ABORTED), else passed through. (Firestore settles contention with locks rather than by
  *   validation; either way the committed transactions have one serial order.)
  * - `query` supports ==, <, <=, >, >= and `in` on (dotted) field paths, `orderBy`, `offset`, `limit` and
@@ -198,16 +201,23 @@ export class InMemoryDocumentStore implements DocumentStore {
           if ((this.documents.get(path)?.updateMicros ?? null) !== micros)
             throw new InMemoryTransactionAbortedError(path);
       };
-      const tx: DocumentTransaction = {
-        get: async <T>(path: string) => {
-          if (writes.length) throw new Error(READ_AFTER_WRITE);
-          documentSegments(path);
-          await settle();
-          validateReads();
+      let reading = false;
+      const read = async <T>(paths: string[]) => {
+        if (writes.length) throw new Error(READ_AFTER_WRITE);
+        if (reading) throw new Error(OVERLAPPING_READS);
+        paths.forEach(documentSegments);
+        reading = true;
+        await settle().finally(() => (reading = false));
+        validateReads();
+        return paths.map((path) => {
           const stored = this.documents.get(path);
           if (!reads.has(path)) reads.set(path, stored?.updateMicros ?? null);
           return stored ? { path, data: copyOut(stored.fields) as T } : null;
-        },
+        });
+      };
+      const tx: DocumentTransaction = {
+        get: async <T>(path: string) => (await read<T>([path]))[0] ?? null,
+        getMany: read,
         create: (path, data) => {
           documentSegments(path);
           writes.push({ kind: 'create', path, fields: copyIn(data) });

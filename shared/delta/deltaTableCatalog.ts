@@ -99,10 +99,9 @@ export class DeltaTableCatalog {
         return { status: 'exists', table: existing!.data };
       }
       const ancestors = rootAncestors(table.root);
-      const own = (await tx.get<LocationClaim>(this.locationPath(table.root)))?.data;
-      const above = await Promise.all(
-        ancestors.map(async (root) => (await tx.get<LocationClaim>(this.locationPath(root)))?.data),
-      );
+      const [own, ...above] = (
+        await tx.getMany<LocationClaim>([table.root, ...ancestors].map((root) => this.locationPath(root)))
+      ).map((claim) => claim?.data);
       if (own?.table_id)
         return {
           status: 'location_in_use',

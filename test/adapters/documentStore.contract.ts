@@ -216,6 +216,29 @@ export function describeDocumentStoreContract(
       expect((await store.get(doc('to')))?.data).toEqual({ balance: 4 });
     });
 
+    it('reads many documents in one transaction read, in order, and serialises on all of them', async () => {
+      fresh();
+      await store.set(doc('m1'), { n: 1 });
+      await store.set(doc('m3'), { n: 3 });
+      const first = await store.runTransaction((tx) =>
+        tx.getMany<{ n: number }>([doc('m3'), doc('m2'), doc('m1')]),
+      );
+      expect(first).toEqual([{ path: doc('m3'), data: { n: 3 } }, null, { path: doc('m1'), data: { n: 1 } }]);
+      const sum = () =>
+        store.runTransaction(async (tx) => {
+          const read = await tx.getMany<{ n: number }>([doc('m3'), doc('m2'), doc('m1')]);
+          const total = read.reduce((n, d) => n + (d?.data.n ?? 0), 0);
+          tx.set(doc('m2'), { n: total });
+          tx.set(doc('m1'), { n: read[2]!.data.n + 1 });
+          return total;
+        });
+      expect(await store.runTransaction((tx) => tx.getMany([]))).toEqual([]);
+      // Each transaction reads m1 and m2 and writes both, so each must see the other's commit.
+      const totals = await Promise.all([sum(), sum()]);
+      expect(totals.sort((a, b) => a - b)).toEqual([4, 9]);
+      expect((await store.get(doc('m1')))?.data).toEqual({ n: 3 });
+    });
+
     it('writes nothing when the callback throws, and passes its error through', async () => {
       fresh();
       await expect(

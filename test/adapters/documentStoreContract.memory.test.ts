@@ -36,6 +36,20 @@ describe('InMemoryDocumentStore beyond the contract', () => {
     expect((await store.get('c/x'))?.data).toEqual({ n: 1001 });
   });
 
+  it('refuses a transaction read started while another is in flight, as the emulator cannot serve it', async () => {
+    const store = new InMemoryDocumentStore();
+    let attempts = 0;
+    await expect(
+      store.runTransaction(async (tx) => {
+        attempts += 1;
+        await Promise.all([tx.get('c/a'), tx.get('c/b')]);
+        tx.set('c/a', { n: 1 });
+      }),
+    ).rejects.toThrow(/getMany/);
+    expect(attempts).toBe(1);
+    expect(await store.get('c/a')).toBeNull();
+  });
+
   it('refuses a Date, which Firestore would hand back as a Timestamp this store does not model', async () => {
     const store = new InMemoryDocumentStore();
     await expect(store.set('v/2', { at: new Date() })).rejects.toThrow(/Timestamp/);
