@@ -12,6 +12,7 @@ import {
   emptyState,
   type FoldState,
   keyOf,
+  shardOfRow,
   TABLES,
 } from '../../shared/orchestration/state/projectionTables.ts';
 import { eventFactory } from '../support/eventFactory.ts';
@@ -92,6 +93,49 @@ function scenario(script: Record<string, Array<'ok' | 'fail' | 'fatal'>>) {
 }
 
 describe('evolve: task and run state machines', () => {
+  it("spreads a run's task, edge and outbox rows over its slice count; rows of older runs keep 32 slices", () => {
+    const events = scenario({
+      'raw.orders': ['ok'],
+      'analytics.orders': ['fail', 'ok'],
+      'analytics.report': ['ok'],
+    });
+    const runRows = (s: FoldState) =>
+      (['tasks', 'dep_satisfaction', 'dispatch_outbox'] as const).flatMap((table) =>
+        [...s[table].values()].map((row) => ({ table, row })),
+      );
+    const done = foldEvents(emptyState(), events);
+    expect(run(done, 'r1').taskSlices).toBe(1);
+    const rows = runRows(done);
+    expect(rows.map(({ row }) => row.runSlices)).toEqual(rows.map(() => 1));
+    // A 3-task run is one slice per table.
+    for (const table of ['tasks', 'dep_satisfaction'] as const)
+      expect(new Set(rows.filter((r) => r.table === table).map((r) => shardOfRow(table, r.row))).size).toBe(
+        1,
+      );
+
+    // A run planned before slice counts existed: its rows stay where readers of the 32-slice layout look.
+    const planned = foldEvents(emptyState(), events.slice(0, 2));
+    const { taskSlices: _dropped, ...olderRun } = run(planned, 'r1');
+    const older = {
+      ...planned,
+      runs: new Map([['r1', olderRun]]),
+      ...Object.fromEntries(
+        (['tasks', 'dep_satisfaction'] as const).map((table) => [
+          table,
+          new Map(
+            [...planned[table]].map(([key, row]) => {
+              const { runSlices: _stripped, ...rest } = row;
+              return [key, rest];
+            }),
+          ),
+        ]),
+      ),
+    } as FoldState;
+    const after = foldEvents(older, events.slice(2));
+    expect(run(after, 'r1').state).toBe('SUCCEEDED');
+    expect(runRows(after).filter(({ row }) => 'runSlices' in row)).toEqual([]);
+  });
+
   it('plans READY roots and BLOCKED dependents, then unblocks on success and completes the run', () => {
     const planned = foldEvents(emptyState(), scenario({}));
     expect(run(planned, 'r1')).toMatchObject({ state: 'RUNNING', tasksTotal: 3, runKey: 'k1' });

@@ -16,6 +16,7 @@ import {
 import {
   type Row,
   shardOf,
+  shardOfRow,
   TABLES,
   type TableName,
 } from '../../shared/orchestration/state/projectionTables.ts';
@@ -248,28 +249,36 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(new Set(snapshots.map((s) => s.manifest?.manifest_id)).size).toBe(1);
 
     const snapshot = snapshots[0]!;
+    const runOf = async (runId: string) =>
+      (await snapshot.rowsOf('runs', runId))[0] as unknown as { taskKeys: string[]; taskSlices: number };
     const rowsOfRun = async (runId: string) => {
-      const run = (await snapshot.rowsOf('runs', runId))[0] as unknown as { taskKeys: string[] };
+      const run = await runOf(runId);
       return snapshot.rowsWithKeys(
         'tasks',
-        run.taskKeys.map((taskKey) => ({ runId, taskKey })),
+        run.taskKeys.map((taskKey) => ({ runId, taskKey, runSlices: run.taskSlices })),
       );
     };
+    // A run spreads over one slice per 32 tasks.
+    expect([(await runOf('small')).taskSlices, (await runOf('big')).taskSlices]).toEqual([1, 7]);
     gets.mockClear();
     const small = await rowsOfRun('small');
     expect(small.map((t) => t.taskKey)).toEqual(['t000', 't001']);
-    // The runs shard and at most two task slices, not every slice of the run's shard.
-    expect(gets.mock.calls.length).toBeLessThanOrEqual(3);
+    // The runs shard and the small run's one task slice, not every slice of the run's shard.
+    expect(gets.mock.calls.length).toBeLessThanOrEqual(2);
     const big = await rowsOfRun('big');
     expect(big.map((t) => t.taskKey)).toEqual(tasks.map((t) => t.key));
     expect(big).toEqual(await snapshot.rowsOf('tasks', 'big'));
+    const slicesOf = (rows: Row[]) => new Set(rows.map((row) => shardOfRow('tasks', row))).size;
+    expect([slicesOf(small), slicesOf(big)]).toEqual([1, 7]);
 
     // Edges are sliced by upstream: a run's task keys name every slice that holds its edges.
-    const edgesOf = (runId: string, keys: string[]) =>
-      snapshot.rowsInSlicesOf(
+    const edgesOf = async (runId: string, keys: string[]) => {
+      const runSlices = (await runOf(runId)).taskSlices;
+      return snapshot.rowsInSlicesOf(
         'dep_satisfaction',
-        keys.map((upstreamTaskKey) => ({ runId, upstreamTaskKey })),
+        keys.map((upstreamTaskKey) => ({ runId, upstreamTaskKey, runSlices })),
       );
+    };
     gets.mockClear();
     expect((await edgesOf('small', ['t000', 't001'])).map((e) => e.downstreamTaskKey)).toEqual(['t001']);
     expect(gets.mock.calls.length).toBeLessThanOrEqual(2);

@@ -43,16 +43,17 @@ export function runRoutes(deps: Dependencies) {
     const snapshot = await readerFor(deps, scope).snapshot();
     const run = ((await snapshot.rowsOf('runs', runId)) as RunRow[]).find((r) => r.runId === runId);
     if (!run) throw notFound(`run not found: ${runId}`);
-    // The run names its tasks, and so the slices of its tasks and of its edges (sliced by upstream):
-    // both are read at once.
+    // The run names its tasks and their slice count, and so the slices of its tasks and of its edges
+    // (sliced by upstream): both are read at once.
+    const runSlices = run.taskSlices;
     const [tasks, edges] = (await Promise.all([
       snapshot.rowsWithKeys(
         'tasks',
-        run.taskKeys.map((taskKey) => ({ runId, taskKey })),
+        run.taskKeys.map((taskKey) => ({ runId, taskKey, runSlices })),
       ),
       snapshot.rowsInSlicesOf(
         'dep_satisfaction',
-        run.taskKeys.map((upstreamTaskKey) => ({ runId, upstreamTaskKey })),
+        run.taskKeys.map((upstreamTaskKey) => ({ runId, upstreamTaskKey, runSlices })),
       ),
     ])) as [TaskRow[], EdgeRow[]];
     return c.json(runResponse(run, tasks, edges, scope.workspace));

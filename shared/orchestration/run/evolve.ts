@@ -7,7 +7,7 @@
 import { sha256Hex } from '../../core/hashing.ts';
 import type { FoldContext, Handler, HandlerTable } from '../state/foldContext.ts';
 import type { TaskDef } from '../state/events.ts';
-import { keyOf, type Row } from '../state/projectionTables.ts';
+import { keyOf, type Row, rowKey, sliceCountForRun } from '../state/projectionTables.ts';
 
 export const TASK_RANK = {
   PLANNED: 0,
@@ -45,6 +45,11 @@ export interface RunRow extends Row {
   triggeredAt: string;
   completedAt?: string;
   triggerRecorded: boolean;
+  /**
+   * How many slices the run's task, edge and outbox rows are spread over (projectionTables.ts
+   * `sliceCountForRun`), fixed when it is planned; absent on runs planned before it existed (32).
+   */
+  taskSlices?: number;
 }
 
 export interface TaskFailure {
@@ -140,7 +145,19 @@ const taskOf = (c: FoldContext, runId: string, taskKey: string) =>
   c.d.get<TaskRow>('tasks', keyOf(runId, taskKey));
 const edgeKey = (runId: string, up: string, down: string) => keyOf(runId, up, down);
 const putRun = (c: FoldContext, run: RunRow) => c.d.put('runs', { ...run, rowVersion: c.event.eventId });
-const putTask = (c: FoldContext, task: TaskRow) => c.d.put('tasks', { ...task, rowVersion: c.event.eventId });
+/**
+ * Writes a row of a table sliced per run (tasks, edges, outbox) with its `runSlices`: the one it was
+ * first written with, so a row never moves between slices, else its run's `taskSlices`. Readers find
+ * the row by the same count.
+ */
+function putRunScoped(c: FoldContext, table: 'tasks' | 'dep_satisfaction' | 'dispatch_outbox', row: Row) {
+  const existing = c.d.get(table, rowKey(table, row));
+  const runSlices = existing ? existing.runSlices : runOf(c, String(row.runId))?.taskSlices;
+  const { runSlices: _given, ...rest } = row;
+  c.d.put(table, runSlices === undefined ? rest : { ...rest, runSlices });
+}
+const putTask = (c: FoldContext, task: TaskRow) =>
+  putRunScoped(c, 'tasks', { ...task, rowVersion: c.event.eventId });
 
 function completeRunIfDone(c: FoldContext, run: RunRow): RunRow {
   if (run.state === 'SUCCEEDED' || run.state === 'FAILED' || run.state === 'CANCELLED') return run;
@@ -180,7 +197,7 @@ function propagate(c: FoldContext, runId: string, from: TaskRow, resolution: Exc
   while (queue.length) {
     const [upstream, carried] = queue.shift()!;
     for (const downKey of upstream.dependents) {
-      c.d.put('dep_satisfaction', {
+      putRunScoped(c, 'dep_satisfaction', {
         ...(c.d.get<EdgeRow>('dep_satisfaction', edgeKey(runId, upstream.taskKey, downKey)) ?? {
           runId,
           upstreamTaskKey: upstream.taskKey,
@@ -205,7 +222,7 @@ function satisfyDependents(c: FoldContext, upstream: TaskRow) {
     const key = edgeKey(upstream.runId, upstream.taskKey, downKey);
     const edge = c.d.get<EdgeRow>('dep_satisfaction', key);
     const alreadySatisfied = edge?.satisfied === true;
-    c.d.put('dep_satisfaction', {
+    putRunScoped(c, 'dep_satisfaction', {
       runId: upstream.runId,
       upstreamTaskKey: upstream.taskKey,
       downstreamTaskKey: downKey,
@@ -372,11 +389,22 @@ const onPlanCreated: Handler<'plan_created'> = (c, data) => {
   const dependents = new Map<string, string[]>(keys.map((k) => [k, []]));
   for (const def of data.tasks)
     for (const up of def.dependsOn) if (planned.has(up)) dependents.get(up)!.push(def.key);
+  // The run first: its task rows take their slice count from it.
+  const run: RunRow = existing ?? { ...newRun(c, data.runId, data.planId), triggerRecorded: false };
+  putRun(c, {
+    ...run,
+    planId: data.planId,
+    taskKeys: [...keys].sort(),
+    tasksTotal: keys.length,
+    taskSlices: sliceCountForRun(keys.length),
+    state: run.state === 'TRIGGERED' ? (keys.length ? 'RUNNING' : 'SUCCEEDED') : run.state,
+    ...(keys.length ? {} : { completedAt: c.time }),
+  });
   for (const def of data.tasks) {
     const dependsOn = def.dependsOn.filter((up) => planned.has(up));
     putTask(c, newTask(c, data.runId, { ...def, dependsOn }, [...dependents.get(def.key)!].sort()));
     for (const up of dependsOn)
-      c.d.put('dep_satisfaction', {
+      putRunScoped(c, 'dep_satisfaction', {
         runId: data.runId,
         upstreamTaskKey: up,
         downstreamTaskKey: def.key,
@@ -384,16 +412,6 @@ const onPlanCreated: Handler<'plan_created'> = (c, data) => {
         rowVersion: c.event.eventId,
       });
   }
-  const run: RunRow = existing ?? { ...newRun(c, data.runId, data.planId), triggerRecorded: false };
-  const withTasks: RunRow = {
-    ...run,
-    planId: data.planId,
-    taskKeys: [...keys].sort(),
-    tasksTotal: keys.length,
-    state: run.state === 'TRIGGERED' ? (keys.length ? 'RUNNING' : 'SUCCEEDED') : run.state,
-    ...(keys.length ? {} : { completedAt: c.time }),
-  };
-  putRun(c, withTasks);
 };
 
 const onRunCancelRequested: Handler<'run_cancel_requested'> = (c, data) => {
@@ -558,7 +576,7 @@ const onDispatchRequested: Handler<'dispatch_requested'> = (c, data) => {
   if (!['READY', 'RETRY_WAIT', 'DISPATCHED'].includes(task.state) || data.attempt < task.attempt) return;
   const existing = c.d.get('dispatch_outbox', data.dispatchId);
   const attemptId = (existing?.attemptId as string) || data.attemptId;
-  c.d.put('dispatch_outbox', {
+  putRunScoped(c, 'dispatch_outbox', {
     runId: data.runId,
     taskKey: data.taskKey,
     attempt: data.attempt,
@@ -584,7 +602,7 @@ const onDispatchEnqueued: Handler<'dispatch_enqueued'> = (c, data) => {
   const existing = c.d.get('dispatch_outbox', data.dispatchId);
   if (existing) {
     if (existing.rowVersion >= c.event.eventId) return;
-    c.d.put('dispatch_outbox', {
+    putRunScoped(c, 'dispatch_outbox', {
       ...existing,
       status: 'CREATED',
       cloudTaskId: data.cloudTaskId,
@@ -595,7 +613,7 @@ const onDispatchEnqueued: Handler<'dispatch_enqueued'> = (c, data) => {
   if (!data.runId || !data.taskKey || data.attempt === undefined) return;
   const task = taskOf(c, data.runId, data.taskKey);
   if (!task || attemptConsumed(task, data.attempt)) return;
-  c.d.put('dispatch_outbox', {
+  putRunScoped(c, 'dispatch_outbox', {
     runId: data.runId,
     taskKey: data.taskKey,
     attempt: data.attempt,
@@ -705,7 +723,7 @@ const onRunRetryRequested: Handler<'run_retry_requested'> = (c, data) => {
       const key = edgeKey(data.runId, upKey, downKey);
       const edge = c.d.get<EdgeRow>('dep_satisfaction', key);
       if (edge)
-        c.d.put('dep_satisfaction', {
+        putRunScoped(c, 'dep_satisfaction', {
           ...edge,
           satisfied: false,
           resolution: undefined,

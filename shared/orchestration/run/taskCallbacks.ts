@@ -75,11 +75,12 @@ export async function handleTaskCallback(
     throw new CallbackError('unauthenticated', 'invalid_token', 'token is for another task');
   const scope = { tenant: claims.tenantId, workspace: claims.workspaceId };
   const snapshot = await readerFor(deps, scope).snapshot(CALLBACK_SNAPSHOT_MAX_AGE_MS);
-  const published = (await snapshot.rowsBeside('tasks', ids)).find(
-    (t) => t.runId === ids.runId && t.taskKey === ids.taskKey,
-  ) as TaskRow | undefined;
   const run = (await snapshot.rowsOf('runs', ids.runId)).find((r) => r.runId === ids.runId) as
     RunRow | undefined;
+  // The run's slice count says which slice holds the task.
+  const published = (await snapshot.rowsBeside('tasks', { ...ids, runSlices: run?.taskSlices })).find(
+    (t) => t.runId === ids.runId && t.taskKey === ids.taskKey,
+  ) as TaskRow | undefined;
   // Projections are published on a cadence, so a worker may call back before its dispatch is visible.
   // The token is the orchestrator's own signed record of that dispatch: judge such a callback by it
   // and let the fold, which sees the current state, ignore it if it no longer applies.

@@ -39,12 +39,13 @@ interface TableSpec {
   shardKey: (row: Row) => string;
   shardFor: (shardKey: string) => string;
   /**
-   * Splits each shard further by a hash of this value (`{shard}.{hh}`), so one task's change rewrites
-   * a bounded slice of a large run instead of every row of it. Readers of a shard key read every slice.
+   * Splits each shard further into 32 slices by a hash of this value (`{shard}.{hh}`; a run's rows use
+   * as many of them as its size calls for, `sliceOfRow`), so one task's change rewrites a bounded slice
+   * of a large run instead of every row of it. Readers of a shard key read every slice.
    * `tag` prefixes the slice's number (`{shard}.{tag}{hh}`): a table sliced by another value than
    * before gets other slice names, so a compactor sees the published layout is older and rewrites it.
    */
-  slices?: { of: (row: Row) => string; count: number; tag?: string };
+  slices?: { of: (row: Row) => string; tag?: string };
 }
 
 const str = (row: Row, field: string) => String(row[field] ?? '');
@@ -94,6 +95,30 @@ export const IDEMPOTENCY_KEY_BUCKET_HOURS = 1;
 const RUN_SHARDS = byTime(24, 8, 64);
 /** Slices of the per-run tables: a 1 000-task run's task change rewrites about 1/32 of its rows. */
 const RUN_SLICES = 32;
+/** Tasks per slice that a run of fewer than `RUN_SLICES²` tasks aims at. */
+const TASKS_PER_SLICE = 32;
+
+/**
+ * How many slices a run of `tasks` tasks spreads its task, edge and outbox rows over: one per 32 tasks,
+ * at most 32. A small run's change then rewrites one or a few slices per publish instead of one per
+ * task (a 10-task run wrote about 25 slice objects per publish when every run used all 32), and a slice
+ * still gets at most about 32 of a run's tasks until the run passes 1 024 tasks. Fixed when the run is
+ * planned (its run row's `taskSlices`), since readers find rows by it.
+ */
+export const sliceCountForRun = (tasks: number) =>
+  Math.min(RUN_SLICES, Math.max(1, Math.ceil(tasks / TASKS_PER_SLICE)));
+
+/**
+ * The slice (0…31) of a row of a table sliced per run. A row that carries `runSlices` (stamped from
+ * its run's `taskSlices` when first written) lies in one of its run's `runSlices` consecutive slices,
+ * starting at a slice its run id picks, so the small runs of one shard still spread over all 32. A row
+ * without it was written before slice counts followed the run's size: all 32, by its hash alone.
+ */
+function sliceOfRow(spec: NonNullable<TableSpec['slices']>, shardKey: string, row: Row): number {
+  const runSlices = row.runSlices;
+  if (typeof runSlices !== 'number') return hashBucket(spec.of(row), RUN_SLICES);
+  return (hashBucket(shardKey, RUN_SLICES) + hashBucket(spec.of(row), runSlices)) % RUN_SLICES;
+}
 
 export const TABLE_SPECS: Record<TableName, TableSpec> = {
   runs: { key: byField('runId'), shardKey: byField('runId'), shardFor: RUN_SHARDS },
@@ -101,7 +126,7 @@ export const TABLE_SPECS: Record<TableName, TableSpec> = {
     key: joined('runId', 'taskKey'),
     shardKey: byField('runId'),
     shardFor: RUN_SHARDS,
-    slices: { of: joined('runId', 'taskKey'), count: RUN_SLICES },
+    slices: { of: joined('runId', 'taskKey') },
   },
   // Sliced by upstream: a task's completion changes all its outgoing edges at once, so it rewrites one
   // slice; and a reader that knows a run's task keys knows every slice holding its edges.
@@ -109,13 +134,13 @@ export const TABLE_SPECS: Record<TableName, TableSpec> = {
     key: joined('runId', 'upstreamTaskKey', 'downstreamTaskKey'),
     shardKey: byField('runId'),
     shardFor: RUN_SHARDS,
-    slices: { of: joined('runId', 'upstreamTaskKey'), count: RUN_SLICES, tag: 'u' },
+    slices: { of: joined('runId', 'upstreamTaskKey'), tag: 'u' },
   },
   dispatch_outbox: {
     key: byField('dispatchId'),
     shardKey: byField('runId'),
     shardFor: RUN_SHARDS,
-    slices: { of: byField('dispatchId'), count: RUN_SLICES },
+    slices: { of: byField('dispatchId') },
   },
   timers: { key: byField('timerId'), shardKey: byField('timerId'), shardFor: hashed(16) },
   partition_status: {
@@ -149,9 +174,10 @@ export const shardOf = (table: TableName, shardKey: string) => TABLE_SPECS[table
 /** The shard (and slice, for sliced tables) a row lives in. */
 export function shardOfRow(table: TableName, row: Row): string {
   const spec = TABLE_SPECS[table];
-  const shard = shardOf(table, spec.shardKey(row));
+  const shardKey = spec.shardKey(row);
+  const shard = shardOf(table, shardKey);
   if (!spec.slices) return shard;
-  const slice = hashBucket(spec.slices.of(row), spec.slices.count).toString(16).padStart(2, '0');
+  const slice = sliceOfRow(spec.slices, shardKey, row).toString(16).padStart(2, '0');
   return `${shard}.${spec.slices.tag ?? ''}${slice}`;
 }
 
