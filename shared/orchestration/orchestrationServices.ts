@@ -3,7 +3,7 @@ import type { Scope } from '../auth/principal.ts';
 import type { Dependencies } from '../runtime/dependencies.ts';
 import { cloudTasksHintSender, type HintSender } from './state/compactionHint.ts';
 import { Compactor } from './state/compactor.ts';
-import { reconcileDispatches } from './run/dispatchController.ts';
+import { acknowledgementsStillNeeded, reconcileDispatches } from './run/dispatchController.ts';
 import { Ledger } from './state/ledger.ts';
 import { writeStepManifests } from './pipeline/stepManifests.ts';
 import { ProjectionReader } from './state/projectionReader.ts';
@@ -35,7 +35,7 @@ export function compactorFor(deps: Dependencies, scope: Scope): WorkspaceSchedul
           state,
           { tasks: changes.get('tasks'), timers: changes.get('timers') },
           effects.append,
-          effects.defer,
+          (acks) => effects.defer((atPublish) => acknowledgementsStillNeeded(deps, scope, atPublish, acks)),
         ).catch((error: unknown) =>
           deps.log.error('dispatch controller failed; the sweeper repairs it', { error: String(error) }),
         );

@@ -17,7 +17,12 @@ import {
 } from '../../shared/orchestration/state/projectionTables.ts';
 import { eventFactory } from '../support/eventFactory.ts';
 import { retryAttribution } from '../../shared/orchestration/run/runViews.ts';
-import { batchedDispatchEvents, dispatchRequest } from '../../shared/orchestration/run/dispatchController.ts';
+import {
+  acknowledgementsStillNeeded,
+  batchedDispatchEvents,
+  dispatchRequest,
+} from '../../shared/orchestration/run/dispatchController.ts';
+import { ulid } from 'ulid';
 
 const task = (s: FoldState, run: string, key: string) => s.tasks.get(keyOf(run, key)) as TaskRow;
 const run = (s: FoldState, id: string) => s.runs.get(id) as RunRow;
@@ -329,6 +334,56 @@ describe('evolve: task and run state machines', () => {
     expect(batched.outbox.map((row) => row.status)).toEqual(Array(5).fill('CREATED'));
     expect(batched.tasks.map((row) => row.state)).toEqual(Array(5).fill('DISPATCHED'));
     expect(batched).toEqual(fold(requests, acks));
+  });
+
+  it('writes only the acknowledgements that would still change something: not those of tasks that started since', () => {
+    const f = eventFactory();
+    const tasks: TaskDef[] = ['a', 'b', 'c'].map((key) => ({ key, dependsOn: [] }));
+    const requests = tasks.map(
+      (def) => dispatchRequest('r1', def.key, 1) as Extract<EventData, { type: 'dispatch_requested' }>,
+    );
+    const state = foldEvents(
+      emptyState(),
+      [
+        { type: 'run_triggered', runId: 'r1', planId: 'p1', trigger: {}, rootAssets: [] },
+        { type: 'plan_created', runId: 'r1', planId: 'p1', tasks },
+        ...requests,
+        // a started and c finished before the publish that writes the deferred acknowledgements.
+        ...['a', 'c'].map((key, i) => ({
+          type: 'task_started' as const,
+          runId: 'r1',
+          taskKey: key,
+          attempt: 1,
+          attemptId: requests[i * 2]!.attemptId,
+          workerId: 'w',
+        })),
+        {
+          type: 'task_completion_recorded',
+          runId: 'r1',
+          taskKey: 'c',
+          attempt: 1,
+          attemptId: requests[2]!.attemptId,
+          outcome: 'SUCCEEDED',
+        },
+      ].map((data) => f.event(data as EventData)),
+    );
+    const acks: EventData[] = requests.map((r) => ({
+      type: 'dispatch_enqueued',
+      dispatchId: r.dispatchId,
+      runId: 'r1',
+      taskKey: r.taskKey,
+      attempt: 1,
+      cloudTaskId: `ct-${r.taskKey}`,
+    }));
+    const deps = { clock: { now: () => new Date(f.at() + 1000) }, ids: { next: () => ulid(f.at() + 1000) } };
+    const scope = { tenant: 't', workspace: 'w' };
+    expect(acknowledgementsStillNeeded(deps, scope, state, acks)).toEqual([acks[1]]);
+    expect(acknowledgementsStillNeeded(deps, scope, state, [acks[0]!, acks[2]!])).toEqual([]);
+    // Once b's acknowledgement is folded, a repeat of it changes nothing either.
+    const acknowledged = foldEvents(state, [f.event(acks[1]!)]);
+    expect(state.dispatch_outbox.get(requests[1]!.dispatchId)?.status).toBe('PENDING');
+    expect(acknowledged.dispatch_outbox.get(requests[1]!.dispatchId)?.status).toBe('CREATED');
+    expect(acknowledgementsStillNeeded(deps, scope, acknowledged, acks)).toEqual([]);
   });
 
   it('ignores unknown event types and leaves the input state untouched (pure)', () => {

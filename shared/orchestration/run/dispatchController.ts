@@ -3,7 +3,8 @@ import { mapLimit } from '../../core/mapLimit.ts';
 import type { Dependencies } from '../../runtime/dependencies.ts';
 import { DISPATCH_QUEUE, TIMER_QUEUE } from '../../runtime/resources.ts';
 import { attemptIdOf, cloudTaskName, dispatchIdOf, retryTimerIdOf, taskIdOf } from './dispatchIds.ts';
-import type { EventData } from '../state/events.ts';
+import { envelope, type EventData } from '../state/events.ts';
+import { foldWouldChange } from '../state/evolve.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
 import { partitionValues } from '../partitionKeys.ts';
 import { partitionPath, stepManifestPath } from '../pipeline/stepManifests.ts';
@@ -74,7 +75,8 @@ export function batchedDispatchEvents(events: EventData[]): EventData[] {
  * from scanning a run). They only append events (through `append`, durable before it returns) and
  * create named Cloud Tasks; running them twice is harmless (fold idempotency keys and Cloud Task name
  * dedup). A READY task gets its intent appended; once that intent is folded (the next round), the
- * DISPATCHED task is enqueued, and `acknowledge` records that (the compactor defers it to its publish).
+ * DISPATCHED task is enqueued, and `acknowledge` gets the `dispatch_enqueued` events that record it
+ * (by default appended at once, batched; the compactor defers them to its publish).
  */
 export async function reconcileDispatches(
   deps: Dependencies,
@@ -82,7 +84,7 @@ export async function reconcileDispatches(
   state: FoldState,
   changes: { tasks?: Iterable<string>; timers?: Iterable<string> },
   append: (events: EventData[]) => Promise<void>,
-  acknowledge: (events: EventData[]) => void | Promise<void> = append,
+  acknowledge: (acks: EventData[]) => void | Promise<void> = (acks) => append(batchedDispatchEvents(acks)),
 ): Promise<void> {
   const intents: EventData[] = [];
   const taskKeys = new Set(changes.tasks ?? []);
@@ -188,7 +190,34 @@ export async function reconcileDispatches(
       });
   });
   // Acknowledgements only stop the sweeper from creating the task again (a duplicate name is refused).
-  if (acks.length) await acknowledge(batchedDispatchEvents(acks));
+  if (acks.length) await acknowledge(acks);
+}
+
+/**
+ * The acknowledgements (`dispatch_enqueued`) worth writing against `state`, batched: one whose task has
+ * started or finished since (its outbox row is gone) would fold as a no-op, so with an instant worker
+ * a deferred acknowledgement is usually not written at all. Each is tried as an event stamped now.
+ */
+export function acknowledgementsStillNeeded(
+  deps: Pick<Dependencies, 'clock' | 'ids'>,
+  scope: Scope,
+  state: FoldState,
+  acks: EventData[],
+): EventData[] {
+  const now = deps.clock.now();
+  const needed = acks.filter((data) =>
+    foldWouldChange(
+      state,
+      envelope({
+        eventId: deps.ids.next(now.getTime()),
+        tenantId: scope.tenant,
+        workspaceId: scope.workspace,
+        timestamp: now,
+        data,
+      }),
+    ),
+  );
+  return batchedDispatchEvents(needed);
 }
 
 /**

@@ -77,10 +77,12 @@ export interface FoldEffects {
   /** Appends events (durable before it resolves); the compactor folds them at once. */
   append(events: EventData[]): Promise<void>;
   /**
-   * Events that only record what already happened (a Cloud Task was created): appended and folded
-   * with the next publish, not in this cycle. Losing them in a crash only repeats idempotent work.
+   * Events that only record what already happened (a Cloud Task was created): `record` is called at
+   * the next publish with the state then, and what it returns is appended and folded with that
+   * publish, not in this cycle, so what the state has moved past meanwhile need not be written at all.
+   * Losing them in a crash only repeats idempotent work.
    */
-  defer(events: EventData[]): void;
+  defer(record: (state: FoldState) => EventData[]): void;
   /** Work off the dispatch path (manifest writes); the next publish waits for it to settle. */
   background(work: Promise<unknown>): void;
 }
@@ -118,8 +120,8 @@ interface Unpublished {
 
 interface WarmState {
   head: Head;
-  /** Deferred controller events, appended before the next publish. */
-  deferred: EventData[];
+  /** Deferred controller events, worked out and appended before the next publish. */
+  deferred: Array<(state: FoldState) => EventData[]>;
   /** Work off the dispatch path, settled before the next publish. */
   background: Array<Promise<undefined>>;
   state: FoldState;
@@ -457,7 +459,7 @@ export class Compactor {
           append: async (data) => {
             appended.push(...(await this.appendOwn(warm, data)));
           },
-          defer: (data) => warm.deferred.push(...data),
+          defer: (record) => warm.deferred.push(record),
           // Handled at once: an unhandled rejection would end the process.
           background: (work) =>
             warm.background.push(
@@ -536,7 +538,8 @@ export class Compactor {
     if (warm.deferred.length) {
       try {
         // The controllers' deferred events (dispatch acknowledgements) are published with the rest.
-        const deferred = await this.appendOwn(warm, warm.deferred.splice(0));
+        const records = warm.deferred.splice(0).flatMap((record) => record(warm.state));
+        const deferred = await this.appendOwn(warm, records);
         if (deferred.length) this.apply(warm, deferred);
       } catch (error) {
         this.forget();

@@ -62,6 +62,17 @@ export function evolve(d: ProjectionDraft, event: OrchestrationEvent): void {
   });
 }
 
+/**
+ * Whether folding `event` into `state` now would change any row (a trial fold on a throwaway draft;
+ * `state` is untouched). An event it is false for, such as an acknowledgement of a Cloud Task whose
+ * task has started since, records nothing the state lacks.
+ */
+export function foldWouldChange(state: FoldState, event: OrchestrationEvent): boolean {
+  const draft = new ProjectionDraft(state);
+  evolve(draft, event);
+  return draft.changes > 0;
+}
+
 /** Sorts by event id (never producer time), drops repeated ids, and folds into a new draft. */
 export function foldIntoDraft(state: FoldState, events: OrchestrationEvent[]): ProjectionDraft {
   const draft = new ProjectionDraft(state);
