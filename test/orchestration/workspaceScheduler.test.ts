@@ -2,7 +2,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
 import type { EventData } from '../../shared/orchestration/state/events.ts';
 import { pendingCollection } from '../../shared/orchestration/state/ledger.ts';
-import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
+import {
+  compactorDeps,
+  compactorFor,
+  ledgerFor,
+  readerFor,
+} from '../../shared/orchestration/orchestrationServices.ts';
+import { Compactor } from '../../shared/orchestration/state/compactor.ts';
+import { WorkspaceScheduler } from '../../shared/orchestration/state/workspaceScheduler.ts';
 import { POINTER_PATH } from '../../shared/orchestration/state/projectionStore.ts';
 import type { Dependencies } from '../../shared/runtime/dependencies.ts';
 import { testDependencies, uniqueName } from '../support/testDependencies.ts';
@@ -156,5 +163,38 @@ describe('the workspace scheduler publishes on a cadence', () => {
     const runs = await (await readerFor(slow, scope).snapshot()).rows('runs');
     expect(runs.map((r) => r.runId).sort()).toEqual(['r1', 'r2', 'r3']);
     expect(await slow.documents.count(pendingCollection(scope))).toBe(0);
+  });
+
+  it('takes batches that woke no one (task starts) into the publish that is due, not one of their own', async () => {
+    // Scans of its own only once a minute: what folds the unhinted start is the publish's own scan.
+    const scheduler = new WorkspaceScheduler(
+      new Compactor(compactorDeps(deps, scope)),
+      deps.clock,
+      deps.log,
+      {
+        publishIntervalMs: 1000,
+        scanIntervalMs: 60_000,
+      },
+    );
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    await ledger.append(
+      startedRun('r1')
+        .slice(0, 3)
+        .map((data) => ({ data })),
+    );
+    await scheduler.drain();
+    const before = moves.length;
+    const trigger = await ledger.append([{ data: startedRun('r2')[0]! }]);
+    expect(await scheduler.hint([{ batchId: trigger.batchId, paths: trigger.paths }])).toBe(true);
+    // Appended after that session's first scan, and never hinted.
+    await ledger.append([{ data: startedRun('r1')[3]! }]);
+    const deadline = Date.now() + 5_000;
+    while (moves.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const snapshot = await readerFor(deps, scope).snapshot();
+    expect((await snapshot.rowsOf('runs', 'r2')).map((r) => r.runId)).toEqual(['r2']);
+    expect((await snapshot.rowsOf('tasks', 'r1')).map((t) => t.state)).toEqual(['RUNNING']);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(moves.length).toBe(before + 1);
+    expect(await deps.documents.count(pendingCollection(scope))).toBe(0);
   });
 });

@@ -217,7 +217,13 @@ export class WorkspaceScheduler {
         this.forcePublish = false;
         const batches = this.inbox.splice(0);
         try {
-          if (this.scanRequested || this.clock.now().getTime() >= nextScan) {
+          // A publish about to go out first takes the batches that woke no one (task starts), which
+          // would otherwise need a publish of their own a second later.
+          const publishDue =
+            !this.publishing &&
+            this.compactor.dirty().worthPublishing &&
+            this.clock.now().getTime() - this.lastPublishMs >= this.options.publishIntervalMs;
+          if (this.scanRequested || publishDue || this.clock.now().getTime() >= nextScan) {
             this.scanRequested = false;
             batches.push(...(await this.compactor.pendingBatches()));
             nextScan = this.clock.now().getTime() + scanEvery;
