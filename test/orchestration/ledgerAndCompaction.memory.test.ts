@@ -347,4 +347,53 @@ describe('ledger and compactor on the in-memory adapters', () => {
     );
     expect(await after.rowsOf('dep_satisfaction', 'r')).toEqual(edges);
   });
+
+  it('moves idempotency keys published under the hour fan-out of earlier versions into the hour shard', async () => {
+    await ledgerFor(deps, scope, { hint: false }).append([
+      { data: { type: 'run_triggered', runId: 'r', planId: 'p', trigger: {}, rootAssets: ['a'] } },
+      { data: { type: 'plan_created', runId: 'r', planId: 'p', tasks: [{ key: 'a', dependsOn: [] }] } },
+    ]);
+    await compactorFor(deps, scope).drain();
+    const keys = await (await readerFor(deps, scope).snapshot()).rows('idempotency_keys');
+    expect(keys.map((k) => k.idempotencyKey).sort()).toEqual(['plan:r', 'run:r']);
+
+    // As a version with four shards an hour published it: the same rows under another shard name.
+    const pointerObject = (await objects.get(POINTER_PATH))!;
+    const pointer = JSON.parse(pointerObject.bytes.toString()) as Pointer;
+    const manifest = await readJson<Manifest>(pointer.manifest_path);
+    const shards = Object.keys(manifest.tables.idempotency_keys);
+    expect(shards.every((id) => /^t\d{10}-0$/.test(id))).toBe(true);
+    const oldPath = pointer.manifest_path.replace('.json', '-fan-out.json');
+    await objects.put(
+      oldPath,
+      JSON.stringify({
+        ...manifest,
+        tables: {
+          ...manifest.tables,
+          idempotency_keys: Object.fromEntries(
+            Object.entries(manifest.tables.idempotency_keys).map(([id, artifact]) => [
+              id.replace(/-0$/, '-3'),
+              artifact,
+            ]),
+          ),
+        },
+      }),
+    );
+    await objects.put(POINTER_PATH, JSON.stringify({ ...pointer, manifest_path: oldPath }), {
+      ifGenerationMatch: pointerObject.generation,
+    });
+    resetCompactorCache();
+
+    await ledgerFor(deps, scope, { hint: false }).append([
+      { data: { type: 'run_triggered', runId: 'other', planId: 'p2', trigger: {}, rootAssets: ['a'] } },
+    ]);
+    await compactorFor(deps, scope).drain();
+    const after = await readerFor(deps, scope).snapshot();
+    expect(Object.keys(after.manifest!.tables.idempotency_keys).every((id) => id.endsWith('-0'))).toBe(true);
+    expect((await after.rows('idempotency_keys')).map((k) => k.idempotencyKey).sort()).toEqual([
+      'plan:r',
+      'run:other',
+      'run:r',
+    ]);
+  });
 });
