@@ -80,7 +80,8 @@ export class ProjectionSnapshot {
   }
 
   /**
-   * The rows of `table` with these keys (key fields suffice), reading only the slices they live in:
+   * The rows of `table` with these keys (key fields, plus `runSlices` from the run's `taskSlices` for a
+   * per-run table), reading only the slices they live in:
    * a small run's tasks from a few slices of its shard rather than every slice.
    */
   async rowsWithKeys(table: TableName, keys: Array<Record<string, unknown>>): Promise<Row[]> {
@@ -99,7 +100,8 @@ export class ProjectionSnapshot {
 
   /**
    * Every row of the keys' shard keys in the slices the keys fall in; a key needs only the fields its
-   * table's shard key and slice are computed from (for `dep_satisfaction`: runId, upstreamTaskKey).
+   * table's shard key and slice are computed from (for `dep_satisfaction`: runId, upstreamTaskKey, and
+   * runSlices, the run's `taskSlices`, when the run has one; without it the key names another slice).
    */
   async rowsInSlicesOf(table: TableName, keys: Array<Record<string, unknown>>): Promise<Row[]> {
     const shardKeys = new Set(keys.map((key) => TABLE_SPECS[table].shardKey(key as Row)));
@@ -131,7 +133,10 @@ export class ProjectionSnapshot {
     return artifacts;
   }
 
-  /** The rows of the one shard or slice where `row` (its key fields suffice) would live. */
+  /**
+   * The rows of the one shard or slice where `row` would live (its key fields suffice, with
+   * `runSlices` for a per-run table whose run has `taskSlices`).
+   */
   async rowsBeside(table: TableName, row: Record<string, unknown>): Promise<Row[]> {
     const artifact = this.manifest?.tables[table]?.[shardOfRow(table, row as Row)];
     return artifact ? (await this.load(table, artifact)).rows : [];
@@ -150,7 +155,7 @@ function olderLayoutSlices(manifest: Manifest, table: TableName): Map<string, Sh
   if (byShard) return byShard;
   byShard = new Map();
   const slices = TABLE_SPECS[table].slices;
-  const current = slices ? new RegExp(`\\.${slices.tag ?? ''}[0-9a-f]{2}$`) : null;
+  const current = slices ? new RegExp(`\\.${slices.tag ?? ''}r?[0-9a-f]{2}$`) : null;
   for (const [id, artifact] of Object.entries(manifest.tables[table] ?? {})) {
     const dot = id.indexOf('.');
     const shard = dot < 0 ? id : id.slice(0, dot);

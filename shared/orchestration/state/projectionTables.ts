@@ -44,6 +44,9 @@ interface TableSpec {
    * of a large run instead of every row of it. Readers of a shard key read every slice.
    * `tag` prefixes the slice's number (`{shard}.{tag}{hh}`): a table sliced by another value than
    * before gets other slice names, so a compactor sees the published layout is older and rewrites it.
+   * Rows placed by their run's slice count (`runSlices`) add `r` (`{shard}.{tag}r{hh}`) for the same
+   * reason: a compactor of an earlier version, which would look for them by hash alone, rewrites the
+   * table instead of keeping a stale copy.
    */
   slices?: { of: (row: Row) => string; tag?: string };
 }
@@ -182,7 +185,8 @@ export function shardOfRow(table: TableName, row: Row): string {
   const shard = shardOf(table, shardKey);
   if (!spec.slices) return shard;
   const slice = sliceOfRow(spec.slices, shardKey, row).toString(16).padStart(2, '0');
-  return `${shard}.${spec.slices.tag ?? ''}${slice}`;
+  const bySize = typeof row.runSlices === 'number' ? 'r' : '';
+  return `${shard}.${spec.slices.tag ?? ''}${bySize}${slice}`;
 }
 
 export function emptyState(): FoldState {
