@@ -334,7 +334,9 @@ export class Compactor {
     const warm = cache.get(this.cacheKey);
     if (!warm) return { dirty: false, worthPublishing: false };
     return {
-      dirty: warm.unpublished.events.length > 0 || warm.unpublished.shards.size > 0,
+      // Shards alone (an older layout to rewrite) wait for the next events: publish() needs some, and
+      // an idle workspace must not keep its session and lease for them.
+      dirty: warm.unpublished.events.length > 0,
       worthPublishing: warm.unpublished.worthPublishing,
     };
   }
@@ -422,7 +424,8 @@ export class Compactor {
     const state = await this.store.loadState(head.manifest);
     const shards = indexShards(state);
     const unpublished = emptyUnpublished();
-    // Shards of an older layout (before a table was sliced): the next publish rewrites that table whole.
+    // Shards of an older layout (a table sliced or sharded otherwise before): the next publish rewrites
+    // that table whole.
     for (const table of TABLES) {
       const published = Object.keys(head.manifest.tables[table] ?? {});
       const index = shards.get(table)!;
