@@ -357,6 +357,28 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await after.rowsOf('dep_satisfaction', 'r')).toEqual(edges);
   });
 
+  it('lists only the pending batches appended since a time when asked, without reading older records', async () => {
+    const clock = deps.clock as ManualClock;
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    const trigger = (runId: string): EventData => ({
+      type: 'run_triggered',
+      runId,
+      planId: runId,
+      trigger: {},
+      rootAssets: [],
+    });
+    const older = await ledger.append([{ data: trigger('older') }]);
+    clock.advance(1_000);
+    const since = clock.now().getTime();
+    const newer = await ledger.append([{ data: trigger('newer') }]);
+    const compactor = new Compactor(compactorDeps(deps, scope));
+    expect((await compactor.pendingBatches()).map((b) => b.batchId)).toEqual([older.batchId, newer.batchId]);
+    const query = vi.spyOn(deps.documents, 'query');
+    expect((await compactor.pendingBatches(false, since)).map((b) => b.batchId)).toEqual([newer.batchId]);
+    expect(query.mock.calls[0]?.[1]?.where).toEqual([['batchId', '>', expect.any(String)]]);
+    expect(await compactor.pendingBatches(false, since + 1_000)).toEqual([]);
+  });
+
   it('moves idempotency keys published under the hour fan-out of earlier versions into the hour shard', async () => {
     await ledgerFor(deps, scope, { hint: false }).append([
       { data: { type: 'run_triggered', runId: 'r', planId: 'p', trigger: {}, rootAssets: ['a'] } },

@@ -1,3 +1,4 @@
+import { encodeTime } from 'ulid';
 import type { Clock } from '../../adapters/clock.ts';
 import type { DocumentStore } from '../../adapters/documentStore.ts';
 import type { IdGenerator } from '../../adapters/idGenerator.ts';
@@ -343,15 +344,20 @@ export class Compactor {
 
   /**
    * Pending batches not folded yet (the periodic scan that finds batches whose hint went elsewhere or
-   * was lost). `all` also returns batches already folded and awaiting publication.
+   * was lost). `all` also returns batches already folded and awaiting publication. With `sinceMs`
+   * (epoch ms), only batches appended from then on: a batch id is its first event's ULID, so that is
+   * a range of ids, and the records of older batches are not read at all.
    */
-  async pendingBatches(all = false): Promise<PendingBatch[]> {
+  async pendingBatches(all = false, sinceMs?: number): Promise<PendingBatch[]> {
     // Ids and paths only: most records were folded from their hint already, and a record carries up to
     // 32 KB of events, fetched below only for a batch this compactor has not seen.
     const listed: PendingBatch[] = [];
     const listedAt = performance.now();
+    // The smallest ULID of that millisecond sorts before every id minted in it or later.
+    const from =
+      sinceMs === undefined ? undefined : `${encodeTime(Math.max(0, sinceMs), 10)}${'0'.repeat(16)}`;
     for (let page = 0; page < MAX_SCAN_PAGES; page += 1) {
-      const after = listed.at(-1)?.batchId;
+      const after = listed.at(-1)?.batchId ?? from;
       const rows = await this.deps.documents.query<PendingBatch>(pendingCollection(this.deps.scope), {
         ...(after ? { where: [['batchId', '>', after]] } : {}),
         orderBy: [['batchId', 'asc']],
