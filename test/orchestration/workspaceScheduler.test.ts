@@ -80,8 +80,9 @@ describe('the workspace scheduler publishes on a cadence', () => {
     const ledger = ledgerFor(deps, scope);
     const started = Date.now();
     const runIds: string[] = [];
-    // 3 s of appends, each hinted as a Cloud Task would deliver it.
-    while (Date.now() - started < 3_000) {
+    // 40 appends 20 ms apart, each hinted as a Cloud Task would deliver it: a burst however long this
+    // machine takes for it (under a loaded suite an append can take far longer than 20 ms).
+    while (runIds.length < 40) {
       const runId = `r${runIds.length}`;
       runIds.push(runId);
       const { batchId, paths } = await ledger.append(startedRun(runId).map((data) => ({ data })));
@@ -89,9 +90,9 @@ describe('the workspace scheduler publishes on a cadence', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     await compactorFor(deps, scope).drain();
-    expect(runIds.length).toBeGreaterThan(20);
+    const seconds = (Date.now() - started) / 1000;
     expect(maxInOneSecond(moves.filter((t) => t >= started))).toBeLessThanOrEqual(2);
-    expect(moves.filter((t) => t >= started).length).toBeLessThanOrEqual(6);
+    expect(moves.filter((t) => t >= started).length).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
     const runs = await (await readerFor(deps, scope).snapshot()).rows('runs');
     expect(runs.map((r) => r.runId).sort()).toEqual([...runIds].sort());
     expect(await deps.documents.count(pendingCollection(scope))).toBe(0);
