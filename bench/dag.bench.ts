@@ -7,7 +7,7 @@ import { ledgerFor, readerFor } from '../shared/orchestration/orchestrationServi
 import { dependencies } from '../shared/runtime/dependencies.ts';
 import { BENCH_SECRET, fmt, percentile } from './benchStack.ts';
 import { startInstantWorker } from './instantWorker.ts';
-import { stackCpuSeconds } from './stackCpu.ts';
+import { cpuBreakdown, stackCpuSeconds } from './stackCpu.ts';
 import { countsSince, operationCounts, shortestPointerInterval } from './operationCounter.ts';
 
 const SECRET = BENCH_SECRET;
@@ -152,6 +152,7 @@ export async function benchDag(): Promise<void> {
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   const breakdowns: string[] = [];
+  const cpuLines: string[] = [];
   for (const shape of shapes) {
     const roots = shape.assets.filter((a) => a.dependencies.length === 0).map((a) => a.key);
     const before = await operationCounts(host.url, token);
@@ -167,7 +168,9 @@ export async function benchDag(): Promise<void> {
     const untilLastCompletion = countsSince(before, await operationCounts(host.url, token));
     const cpuAfter = stackCpuSeconds();
     const cpuPerTask =
-      cpuBefore === null || cpuAfter === null ? 'n/a' : fmt(((cpuAfter - cpuBefore) * 1000) / total, 1);
+      cpuBefore === null || cpuAfter === null
+        ? 'n/a'
+        : fmt(((cpuAfter.total - cpuBefore.total) * 1000) / total, 1);
     // Visibility is watched from this process's own reader, whose storage reads the stack's counters
     // do not see: polling through the API would bill the run for the bench's reads.
     while (performance.now() < deadline) {
@@ -198,8 +201,10 @@ export async function benchDag(): Promise<void> {
     );
     const kinds = [...ops.byOperation].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
     breakdowns.push(`${shape.name}: ${kinds.map(([kind, n]) => `${kind} ${fmt(n / total, 2)}`).join(', ')}`);
+    cpuLines.push(`${shape.name}: ${cpuBreakdown(cpuBefore, cpuAfter, total)}`);
   }
   console.log(`storage operations per task by kind:\n${breakdowns.map((line) => `- ${line}`).join('\n')}`);
+  console.log(`stack CPU ms/task by process:\n${cpuLines.map((line) => `- ${line}`).join('\n')}`);
   console.log(
     `duplicate deliveries: ${worker.duplicateDeliveries}; callbacks sent again after a refusal: ${worker.retriedCallbacks.length}` +
       (worker.retriedCallbacks.length ? ` (${worker.retriedCallbacks.slice(0, 3).join('; ')})` : ''),

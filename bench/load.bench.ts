@@ -5,7 +5,7 @@ import { mapLimit } from '../shared/core/mapLimit.ts';
 import { BENCH_SECRET, fmt, percentile } from './benchStack.ts';
 import { startInstantWorker } from './instantWorker.ts';
 import { countsSince, operationCounts } from './operationCounter.ts';
-import { stackCpuSeconds } from './stackCpu.ts';
+import { cpuBreakdown, stackCpuSeconds } from './stackCpu.ts';
 
 const TASKS = ['load.a', 'load.b', 'load.c'];
 
@@ -137,8 +137,11 @@ export async function benchLoad(): Promise<void> {
     .map(([kind, n]) => `${kind} ${fmt(n / loadSeconds, 0)}`)
     .join(', ');
   const cores =
-    cpuBefore === null || cpuDuring === null ? 'n/a' : fmt((cpuDuring - cpuBefore) / loadSeconds, 2);
+    cpuBefore === null || cpuDuring === null
+      ? 'n/a'
+      : fmt((cpuDuring.total - cpuBefore.total) / loadSeconds, 2);
   console.log(`during the load: the stack used ${cores} cores; storage operations per second: ${perSecond}`);
+  console.log(`CPU ms per second of load by process: ${cpuBreakdown(cpuBefore, cpuDuring, loadSeconds)}`);
   console.log(
     `runs SUCCEEDED ${succeeded}/${runIds.length}; duplicate deliveries ${worker.duplicateDeliveries}; callbacks sent again ${worker.retriedCallbacks.length}`,
   );
