@@ -13,6 +13,7 @@ export const PURE_FILES = [
   'shared/orchestration/state/foldContext.ts',
   'shared/orchestration/state/projectionDraft.ts',
   'shared/orchestration/state/projectionTables.ts',
+  'shared/orchestration/state/shardArchives.ts',
   'shared/orchestration/state/events.ts',
   'shared/orchestration/backfill/backfillPlan.ts',
   'shared/orchestration/schedule/scheduleTicks.ts',

@@ -25,6 +25,7 @@ export const PURE_TESTS = [
   'test/orchestration/scheduleTicks.test.ts',
   'test/orchestration/triage.test.ts',
   'test/orchestration/evolve.test.ts',
+  'test/orchestration/shardArchives.test.ts',
   'test/orchestration/decide.test.ts',
   'test/terraform/entryPoint.test.ts',
   'test/terraform/terraform.test.ts',

@@ -21,6 +21,7 @@ import {
   type Manifest,
   type Pointer,
   POINTER_PATH,
+  ProjectionStore,
 } from '../../shared/orchestration/state/projectionStore.ts';
 import {
   type Row,
@@ -178,10 +179,14 @@ describe('ledger and compactor on the in-memory adapters', () => {
     const clock = deps.clock as ManualClock;
     const ledger = ledgerFor(deps, scope, { hint: false });
     const keys = async () => (await tablesOf()).idempotency_keys.map((row) => String(row.eventId));
+    // Archived days' shards included (shardArchives.ts): retention must remove them, not just list them elsewhere.
     const publishedShards = async () =>
       Object.keys(
-        (await readJson<Manifest>((await readJson<Pointer>(POINTER_PATH)).manifest_path)).tables
-          .idempotency_keys,
+        (
+          await new ProjectionStore(objects).allShards(
+            await readJson<Manifest>((await readJson<Pointer>(POINTER_PATH)).manifest_path),
+          )
+        ).idempotency_keys,
       );
     await ledger.append(runEvents('early').map((data) => ({ data })));
     await compactorFor(deps, scope).drain();
@@ -207,6 +212,90 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(left.filter((id) => early.includes(id))).toEqual([]);
     expect(left.length).toBeGreaterThan(0);
     expect((await publishedShards()).filter((shard) => earlyShards.includes(shard))).toEqual([]);
+  });
+
+  it('lists the shards of days before yesterday in month archives; reads, later changes, cold starts and a rebuild see them as before', async () => {
+    const clock = deps.clock as ManualClock;
+    const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
+    const day = dayOf(clock.now().getTime());
+    const month = day.slice(0, 6);
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    const oldRun = deps.ids.next(clock.now().getTime());
+    const paths: string[] = [];
+    const append = async (events: EventData[]) =>
+      paths.push(...(await ledger.append(events.map((data) => ({ data })))).paths);
+    await append(runEvents(oldRun));
+    await compactorFor(deps, scope).drain();
+    const head = async () => new ProjectionStore(objects).head('');
+    expect((await head()).manifest.archives).toBeUndefined();
+
+    clock.advance(3 * 86_400_000);
+    const today = dayOf(clock.now().getTime());
+    const line = dayOf(clock.now().getTime() - 86_400_000);
+    const newRun = deps.ids.next(clock.now().getTime());
+    await append(runEvents(newRun));
+    await compactorFor(deps, scope).drain();
+    let { manifest } = await head();
+    expect(manifest.archived_before).toBe(line);
+    // The old run's shards left the manifest for its month's archives; the new run's stayed.
+    for (const table of ['runs', 'tasks', 'dep_satisfaction', 'idempotency_keys'] as const) {
+      expect(
+        Object.keys(manifest.tables[table]).some((id) => id.startsWith(`t${day}`)),
+        table,
+      ).toBe(false);
+      expect(
+        Object.keys(manifest.tables[table]).some((id) => id.startsWith(`t${today}`)),
+        table,
+      ).toBe(true);
+      expect(manifest.archives?.[table]?.[month], table).toBeDefined();
+    }
+    expect(manifest.archives!.runs![month]!.rows).toBe(1);
+    const tasksArchive = manifest.archives!.tasks![month]!;
+    const keysArchive = manifest.archives!.idempotency_keys![month]!;
+    // Read through the archive: one run, its tasks, every table.
+    let snapshot = await readerFor(deps, scope).snapshot();
+    expect((await snapshot.rowsOf('runs', oldRun)).map((r) => r.state)).toEqual(['RUNNING']);
+    expect((await snapshot.rowsOf('tasks', oldRun)).map((r) => [r.taskKey, r.state])).toEqual([
+      ['a', 'SUCCEEDED'],
+      ['b', 'READY'],
+    ]);
+    expect((await snapshot.rows('runs')).map((r) => r.runId).sort()).toEqual([newRun, oldRun].sort());
+
+    // A late change to the old run rewrites its month's archive, after a cold start loaded it.
+    resetCompactorCache();
+    await append([
+      {
+        type: 'dispatch_requested',
+        runId: oldRun,
+        taskKey: 'b',
+        attempt: 1,
+        attemptId: `att-b-${oldRun}`,
+        workerQueue: 'q',
+        dispatchId: `dispatch:${oldRun}:b:1`,
+      },
+    ]);
+    await compactorFor(deps, scope).drain();
+    ({ manifest } = await head());
+    expect(manifest.archives!.tasks![month]!.path).not.toBe(tasksArchive.path);
+    expect(manifest.archives!.idempotency_keys![month]).toEqual(keysArchive);
+    snapshot = await readerFor(deps, scope).snapshot();
+    expect((await snapshot.rowsOf('tasks', oldRun)).map((r) => [r.taskKey, r.state])).toEqual([
+      ['a', 'SUCCEEDED'],
+      ['b', 'DISPATCHED'],
+    ]);
+    expect(Object.keys(manifest.tables.tasks).some((id) => id.startsWith(`t${day}`))).toBe(false);
+
+    // Disaster: the projections go, the ledger stays. A rebuild lists the same shards and archives.
+    const before = await new ProjectionStore(objects).allShards(manifest);
+    const archives = manifest.archives;
+    await objects.delete(POINTER_PATH);
+    resetCompactorCache();
+    await objects.put('state/orchestration/rebuilds/dr.json', JSON.stringify({ event_paths: paths }));
+    await compactorFor(deps, scope).rebuild('state/orchestration/rebuilds/dr.json');
+    const rebuilt = (await head()).manifest;
+    expect(rebuilt.archives).toEqual(archives);
+    expect(rebuilt.archived_before).toBe(line);
+    expect(await new ProjectionStore(objects).allShards(rebuilt)).toEqual(before);
   });
 
   it('treats a repeated append of the same event as harmless and a changed one as a conflict', async () => {

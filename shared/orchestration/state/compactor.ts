@@ -22,6 +22,7 @@ import { foldIntoDraft, IDEMPOTENCY_KEY_RETENTION_MS } from './evolve.ts';
 import type { Ledger } from './ledger.ts';
 import { pendingCollection } from './ledger.ts';
 import { type Head, type Manifest, ProjectionStore, REBUILDS_PREFIX } from './projectionStore.ts';
+import { archiveLine, planArchives } from './shardArchives.ts';
 import {
   type FoldState,
   IDEMPOTENCY_KEY_BUCKET_HOURS,
@@ -121,6 +122,8 @@ interface Unpublished {
 
 interface WarmState {
   head: Head;
+  /** Every shard the head lists, its archives' included: table → shard id → artifact. */
+  listed: Manifest['tables'];
   /** Deferred controller events, worked out and appended before the next publish. */
   deferred: Array<(state: FoldState) => EventData[]>;
   /** Work off the dispatch path, settled before the next publish. */
@@ -427,19 +430,21 @@ export class Compactor {
       cached && { path: cached.head.pointer?.manifest_path ?? '', manifest: cached.head.manifest },
     );
     if (cached && (cached.head.generation ?? '') === (head.generation ?? '')) return cached;
-    const state = await this.store.loadState(head.manifest);
+    const listed = await this.store.allShards(head.manifest);
+    const state = await this.store.loadState(listed);
     const shards = indexShards(state);
     const unpublished = emptyUnpublished();
     // Shards of an older layout (a table sliced or sharded otherwise before): the next publish rewrites
     // that table whole.
     for (const table of TABLES) {
-      const published = Object.keys(head.manifest.tables[table] ?? {});
+      const published = Object.keys(listed[table] ?? {});
       const index = shards.get(table)!;
       if (published.some((id) => !index.has(id)))
         unpublished.shards.set(table, new Set([...index.keys(), ...published]));
     }
     const fresh: WarmState = {
       head,
+      listed,
       state,
       shards,
       unpublished,
@@ -590,7 +595,14 @@ export class Compactor {
       !watermarks.last_committed_event_id || maxEvent.eventId > watermarks.last_committed_event_id;
     let published = head;
     if (unpublished.shards.size || advances) {
-      const tables = await this.writeShards(head.manifest, touched);
+      await this.writeShards(warm.listed, touched);
+      const archived_before = archiveLine(maxEvent.eventId, head.manifest.archived_before);
+      const { tables, archives } = await this.writeArchives(
+        head.manifest,
+        warm.listed,
+        unpublished.shards,
+        archived_before,
+      );
       this.deps.failpoints.hit('compactor.after_shards');
       const now = this.deps.clock.now().toISOString();
       const next: Manifest = {
@@ -601,6 +613,8 @@ export class Compactor {
         revision_ulid: this.deps.ids.next(),
         published_at: now,
         tables,
+        ...(archives ? { archives } : {}),
+        ...(archived_before ? { archived_before } : {}),
         watermarks: advances
           ? {
               last_committed_event_id: maxEvent.eventId,
@@ -774,17 +788,35 @@ export class Compactor {
     return { path, event };
   }
 
-  /** Writes the shards a publish took and returns the next manifest's tables. */
-  private async writeShards(manifest: Manifest, touched: ShardRows[]): Promise<Manifest['tables']> {
-    const tables = Object.fromEntries(
-      TABLES.map((t) => [t, { ...(manifest.tables[t] ?? {}) }]),
-    ) as Manifest['tables'];
+  /**
+   * Writes the shards a publish took and updates `listed` (the warm state's) in place: copying it
+   * would cost every publish the whole history's listing. A publish that fails drops the warm state.
+   */
+  private async writeShards(listed: Manifest['tables'], touched: ShardRows[]): Promise<void> {
     await mapLimit(touched, 16, async ({ table, shard, rows }) => {
       const artifact = await this.store.writeShard(table, shard, rows);
-      if (artifact) tables[table][shard] = artifact;
-      else delete tables[table][shard];
+      if (artifact) (listed[table] ??= {})[shard] = artifact;
+      else delete listed[table]?.[shard];
     });
-    return tables;
+  }
+
+  /**
+   * Writes the archives a publish changed (shardArchives.ts) and returns the next manifest's own
+   * listing and archives (undefined when there are none).
+   */
+  private async writeArchives(
+    previous: Manifest,
+    listed: Manifest['tables'],
+    touched: ReadonlyMap<TableName, Iterable<string>>,
+    line: string | undefined,
+  ): Promise<{ tables: Manifest['tables']; archives?: Manifest['archives'] }> {
+    const plan = planArchives(previous, listed, touched, line);
+    const archives = plan.keep;
+    await mapLimit(plan.write, 16, async ({ table, month, shards, previous: before }) => {
+      const ref = await this.store.writeArchive(table, month, shards, before);
+      (archives[table] ??= {})[month] = ref;
+    });
+    return { tables: plan.tables, ...(Object.keys(archives).length ? { archives } : {}) };
   }
 }
 

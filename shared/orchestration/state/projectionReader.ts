@@ -6,6 +6,7 @@ import {
   ProjectionStore,
   type ShardArtifact,
 } from './projectionStore.ts';
+import { archiveOfShard } from './shardArchives.ts';
 import {
   type Row,
   rowKey,
@@ -55,9 +56,26 @@ export class ProjectionSnapshot {
     return loaded;
   }
 
+  /**
+   * Where a shard with this id is listed: in its month's archive when it is before the manifest's
+   * archive line (shardArchives.ts; one read, then cached), else in the manifest itself.
+   */
+  private async listing(table: TableName, shard: string): Promise<Record<string, ShardArtifact>> {
+    const month = archiveOfShard(shard, this.manifest?.archived_before);
+    const ref = month === null ? undefined : this.manifest?.archives?.[table]?.[month];
+    return ref ? this.store.archive(ref) : (this.manifest?.tables[table] ?? {});
+  }
+
   /** Every row of a table, in key order within each shard. */
   async rows(table: TableName): Promise<Row[]> {
-    const artifacts = Object.entries(this.manifest?.tables[table] ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+    const archived = await Promise.all(
+      Object.values(this.manifest?.archives?.[table] ?? {}).map((ref) => this.store.archive(ref)),
+    );
+    const listed = Object.assign({}, this.manifest?.tables[table], ...archived) as Record<
+      string,
+      ShardArtifact
+    >;
+    const artifacts = Object.entries(listed).sort(([a], [b]) => (a < b ? -1 : 1));
     const rows = (await Promise.all(artifacts.map(([, artifact]) => this.load(table, artifact)))).flatMap(
       (shard) => shard.rows,
     );
@@ -70,7 +88,7 @@ export class ProjectionSnapshot {
    */
   async rowsOf(table: TableName, shardKey: string): Promise<Row[]> {
     const shard = shardOf(table, shardKey);
-    const artifacts = Object.entries(this.manifest?.tables[table] ?? {}).filter(
+    const artifacts = Object.entries(await this.listing(table, shard)).filter(
       ([id]) => id === shard || id.startsWith(`${shard}.`),
     );
     const slices = await Promise.all(artifacts.map(([, artifact]) => this.load(table, artifact)));
@@ -88,7 +106,7 @@ export class ProjectionSnapshot {
     const wanted = new Set(keys.map((key) => rowKey(table, key as Row)));
     const shardKeys = new Set(keys.map((key) => TABLE_SPECS[table].shardKey(key as Row)));
     const slices = await Promise.all(
-      [...this.slicesOf(table, keys)].map((artifact) => this.load(table, artifact)),
+      [...(await this.slicesOf(table, keys))].map((artifact) => this.load(table, artifact)),
     );
     const rows = slices.flatMap((slice) =>
       [...shardKeys]
@@ -106,7 +124,7 @@ export class ProjectionSnapshot {
   async rowsInSlicesOf(table: TableName, keys: Array<Record<string, unknown>>): Promise<Row[]> {
     const shardKeys = new Set(keys.map((key) => TABLE_SPECS[table].shardKey(key as Row)));
     const slices = await Promise.all(
-      [...this.slicesOf(table, keys)].map((artifact) => this.load(table, artifact)),
+      [...(await this.slicesOf(table, keys))].map((artifact) => this.load(table, artifact)),
     );
     const rows = slices.flatMap((slice) => [...shardKeys].flatMap((key) => slice.byShardKey.get(key) ?? []));
     return sortedRows(rows, table);
@@ -117,17 +135,19 @@ export class ProjectionSnapshot {
    * of them (compactor.ts `warm()` renames slices only on the next publish, which an idle workspace may
    * never make): for a key whose slice is absent, the shard's slices of another layout are read too.
    */
-  private slicesOf(table: TableName, keys: Array<Record<string, unknown>>): Set<ShardArtifact> {
-    const published = this.manifest?.tables[table] ?? {};
+  private async slicesOf(
+    table: TableName,
+    keys: Array<Record<string, unknown>>,
+  ): Promise<Set<ShardArtifact>> {
     const artifacts = new Set<ShardArtifact>();
-    let older: Map<string, ShardArtifact[]> | undefined;
     for (const key of keys) {
-      const artifact = published[shardOfRow(table, key as Row)];
+      const id = shardOfRow(table, key as Row);
+      const published = await this.listing(table, id);
+      const artifact = published[id];
       if (artifact) artifacts.add(artifact);
       else if (this.manifest) {
-        older ??= olderLayoutSlices(this.manifest, table);
         const shard = shardOf(table, TABLE_SPECS[table].shardKey(key as Row));
-        for (const slice of older.get(shard) ?? []) artifacts.add(slice);
+        for (const slice of olderLayoutSlices(published, table).get(shard) ?? []) artifacts.add(slice);
       }
     }
     return artifacts;
@@ -138,25 +158,28 @@ export class ProjectionSnapshot {
    * `runSlices` for a per-run table whose run has `taskSlices`).
    */
   async rowsBeside(table: TableName, row: Record<string, unknown>): Promise<Row[]> {
-    const artifact = this.manifest?.tables[table]?.[shardOfRow(table, row as Row)];
+    const id = shardOfRow(table, row as Row);
+    const artifact = (await this.listing(table, id))[id];
     return artifact ? (await this.load(table, artifact)).rows : [];
   }
 }
 
 /**
- * A manifest's slices of `table` whose names the table's current layout does not give, by shard: what
- * an older slicing published. Worked out once per manifest (a reader's keys often fall in slices that
- * simply have no rows, and scanning the table's whole listing for each would cost every read).
+ * A listing's slices of `table` (the manifest's own, or an archive's) whose names the table's current
+ * layout does not give, by shard: what an older slicing published. Worked out once per listing (a
+ * reader's keys often fall in slices that simply have no rows, and scanning the table's whole listing
+ * for each would cost every read).
  */
-function olderLayoutSlices(manifest: Manifest, table: TableName): Map<string, ShardArtifact[]> {
-  let tables = olderLayouts.get(manifest);
-  if (!tables) olderLayouts.set(manifest, (tables = new Map()));
-  let byShard = tables.get(table);
+function olderLayoutSlices(
+  listing: Record<string, ShardArtifact>,
+  table: TableName,
+): Map<string, ShardArtifact[]> {
+  let byShard = olderLayouts.get(listing);
   if (byShard) return byShard;
   byShard = new Map();
   const slices = TABLE_SPECS[table].slices;
   const current = slices ? new RegExp(`\\.${slices.tag ?? ''}r?[0-9a-f]{2}$`) : null;
-  for (const [id, artifact] of Object.entries(manifest.tables[table] ?? {})) {
+  for (const [id, artifact] of Object.entries(listing)) {
     const dot = id.indexOf('.');
     const shard = dot < 0 ? id : id.slice(0, dot);
     const inCurrentLayout = current ? dot >= 0 && current.test(id) : dot < 0;
@@ -165,11 +188,11 @@ function olderLayoutSlices(manifest: Manifest, table: TableName): Map<string, Sh
     if (older) older.push(artifact);
     else byShard.set(shard, [artifact]);
   }
-  tables.set(table, byShard);
+  olderLayouts.set(listing, byShard);
   return byShard;
 }
 
-const olderLayouts = new WeakMap<Manifest, Map<TableName, Map<string, ShardArtifact[]>>>();
+const olderLayouts = new WeakMap<Record<string, ShardArtifact>, Map<string, ShardArtifact[]>>();
 
 function groupBy(table: TableName, rows: Row[]): Map<string, Row[]> {
   const byShardKey = new Map<string, Row[]>();

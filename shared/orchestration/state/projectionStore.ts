@@ -30,6 +30,19 @@ export interface ShardArtifact {
   rows: number;
 }
 
+/**
+ * One table's archived shards of one UTC month, listed in an object of their own (shardArchives.ts) so
+ * the manifest every publish rewrites does not grow with history. The object at `path` is canonical JSON
+ * `{table, month, shards: {shardId: ShardArtifact}}`, content-addressed and create-only; `shards` and
+ * `rows` count what it lists.
+ */
+export interface ArchiveRef {
+  path: string;
+  checksum_sha256: string;
+  shards: number;
+  rows: number;
+}
+
 export interface Watermarks {
   last_committed_event_id?: string;
   last_visible_event_id?: string;
@@ -47,8 +60,18 @@ export interface Manifest {
   revision_ulid: string;
   published_at: string;
   watermarks: Watermarks;
-  /** table → shard id → artifact; shards without rows are absent. */
+  /**
+   * table → shard id → artifact; shards without rows are absent, and so are the shards of days before
+   * `archived_before`, which `archives` lists.
+   */
   tables: Record<TableName, Record<string, ShardArtifact>>;
+  /** table → UTC month (`YYYYMM`) → the archive listing its shards of that month before the line. */
+  archives?: Partial<Record<TableName, Record<string, ArchiveRef>>>;
+  /**
+   * Shards of time buckets on days before this one (`YYYYMMDD`) are listed in `archives`, not `tables`.
+   * Follows the newest event folded, never the wall clock, and never moves back.
+   */
+  archived_before?: string;
   publication_witness?: { events: Array<{ path: string; checksum_sha256: string }> };
 }
 
@@ -83,6 +106,13 @@ export function emptyManifest(now: string): Manifest {
 
 export const shardPath = (table: TableName, shard: string, bytes: Buffer) =>
   `state/orchestration/shards/${table}/${shard}/${sha256Hex(bytes).slice(0, 12)}.ndjson`;
+
+export const archivePath = (table: TableName, month: string, bytes: Buffer) =>
+  `state/orchestration/archives/${table}/${month}/${sha256Hex(bytes).slice(0, 12)}.json`;
+
+/** Archives read by this process, by path: they are immutable, so kept while memory allows. */
+const archiveCache = new Map<string, Promise<Record<string, ShardArtifact>>>();
+const MAX_CACHED_ARCHIVES = 4000;
 
 export function encodeShard(table: TableName, rows: Iterable<Row>): Buffer {
   const lines = sortedRows(rows, table).map((row) => canonicalJson(row));
@@ -127,11 +157,67 @@ export class ProjectionStore {
     return decodeShard(stored.bytes);
   }
 
-  /** The whole state a manifest describes (compactor cold start). */
-  async loadState(manifest: Manifest): Promise<FoldState> {
+  /**
+   * The shards an archive lists, checked against its checksum. Concurrent readers share one read; a
+   * failed read is not kept. Throws ProjectionCorruptError when the archive is missing or altered.
+   */
+  archive(ref: ArchiveRef): Promise<Record<string, ShardArtifact>> {
+    let loaded = archiveCache.get(ref.path);
+    if (!loaded) {
+      loaded = this.objects.get(ref.path).then((stored) => {
+        if (!stored) throw new ProjectionCorruptError(`archive ${ref.path} is missing`);
+        if (`sha256:${sha256Hex(stored.bytes)}` !== ref.checksum_sha256)
+          throw new ProjectionCorruptError(`archive ${ref.path} does not match its checksum`);
+        return (JSON.parse(stored.bytes.toString('utf8')) as { shards: Record<string, ShardArtifact> })
+          .shards;
+      });
+      loaded.catch(() => archiveCache.delete(ref.path));
+      if (archiveCache.size >= MAX_CACHED_ARCHIVES) archiveCache.delete(archiveCache.keys().next().value!);
+      archiveCache.set(ref.path, loaded);
+    }
+    return loaded;
+  }
+
+  /**
+   * Create-only, content-addressed like a shard: the same listing again finds the same object, and
+   * is not even written when it is `previous` (a month's shards rewritten to identical bytes).
+   */
+  async writeArchive(
+    table: TableName,
+    month: string,
+    shards: Record<string, ShardArtifact>,
+    previous?: ArchiveRef,
+  ): Promise<ArchiveRef> {
+    const bytes = Buffer.from(canonicalJson({ table, month, shards }));
+    const path = archivePath(table, month, bytes);
+    if (previous?.path === path) return previous;
+    await this.objects.put(path, bytes, { ifGenerationMatch: 0 });
+    const listed = Object.values(shards);
+    return {
+      path,
+      checksum_sha256: `sha256:${sha256Hex(bytes)}`,
+      shards: listed.length,
+      rows: listed.reduce((n, artifact) => n + artifact.rows, 0),
+    };
+  }
+
+  /** Every shard a manifest lists, its own and its archives': table → shard id → artifact. */
+  async allShards(manifest: Manifest): Promise<Manifest['tables']> {
+    const tables = Object.fromEntries(
+      TABLES.map((t) => [t, { ...(manifest.tables[t] ?? {}) }]),
+    ) as Manifest['tables'];
+    const refs = TABLES.flatMap((table) =>
+      Object.values(manifest.archives?.[table] ?? {}).map((ref) => ({ table, ref })),
+    );
+    await mapLimit(refs, 32, async ({ table, ref }) => Object.assign(tables[table], await this.archive(ref)));
+    return tables;
+  }
+
+  /** The whole state of every shard listed (compactor cold start; `allShards` gives the listing). */
+  async loadState(tables: Manifest['tables']): Promise<FoldState> {
     const state = emptyState();
     const artifacts = TABLES.flatMap((table) =>
-      Object.values(manifest.tables[table] ?? {}).map((artifact) => ({ table, artifact })),
+      Object.values(tables[table] ?? {}).map((artifact) => ({ table, artifact })),
     );
     await mapLimit(artifacts, 32, async ({ table, artifact }) => {
       const target = state[table] as Map<string, Row>;

@@ -93,6 +93,15 @@ export function timeBucketOfShard(
 }
 
 /**
+ * The UTC day (`YYYYMMDD`) of the time bucket a `byTime` shard or slice id names (`t{YYYYMMDDHH}-{n}`,
+ * with or without a `.{slice}` suffix); null for a hash shard, whose count is fixed and whose rows have
+ * no time. What groups sealed shards into day archives (shardArchives.ts).
+ */
+export function dayOfShard(shard: string): string | null {
+  return /^t(\d{8})\d{2}-/.exec(shard)?.[1] ?? null;
+}
+
+/**
  * Idempotency keys are sharded by the hour of their event, so old ones leave by whole shards. One shard
  * per hour, with no hash fan-out: nearly every event records a key, so a publish touched every
  * fan-out shard of the hour anyway, and four of them cost four writes for the bytes of one.
