@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { taskDelivery } from './taskDelivery.ts';
 
 interface Timestamp {
   seconds: string | number;
@@ -162,6 +163,7 @@ export class TasksStandinState {
   readonly tasks = new Map<string, TaskRecord>();
   private readonly tombstones = new Map<string, number>();
   private closed = false;
+  private readonly delivery = taskDelivery();
 
   constructor(private readonly options: TasksStandinOptions) {}
 
@@ -268,6 +270,7 @@ export class TasksStandinState {
 
   close() {
     this.closed = true;
+    this.delivery.close();
     for (const task of this.tasks.values()) clearTimeout(task.timer);
     for (const queue of this.queues.values()) clearTimeout(queue.pumpTimer);
   }
@@ -335,22 +338,16 @@ export class TasksStandinState {
       const audience = oidc.audience || task.httpRequest.url;
       headers.Authorization = `Bearer ${await this.options.mintOidcToken(oidc.serviceAccountEmail ?? '', audience)}`;
     }
-    let status = 0;
-    try {
-      const response = await fetch(task.httpRequest.url, {
-        method: task.httpRequest.httpMethod ?? 'POST',
-        headers,
-        ...(task.httpRequest.body && task.httpRequest.httpMethod !== 'GET'
-          ? { body: new Uint8Array(task.httpRequest.body) }
-          : {}),
-        signal: AbortSignal.timeout(task.dispatchDeadlineMs),
-      });
-      status = response.status;
-      await response.arrayBuffer();
+    const status = await this.delivery.deliver(
+      task.httpRequest.url,
+      task.httpRequest.httpMethod ?? 'POST',
+      headers,
+      task.httpRequest.body && task.httpRequest.httpMethod !== 'GET' ? task.httpRequest.body : undefined,
+      task.dispatchDeadlineMs,
+    );
+    if (status) {
       task.responseCount += 1;
       task.lastResponseStatus = status;
-    } catch {
-      status = 0;
     }
     if (this.tasks.get(task.name) !== task) return;
     if (status >= 200 && status < 300) {

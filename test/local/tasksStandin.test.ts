@@ -147,6 +147,48 @@ describe('Cloud Tasks stand-in, driven by @google-cloud/tasks over gRPC', () => 
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(150);
   });
 
+  it('counts a delivery that misses its dispatch deadline, or finds nobody listening, as a failed attempt and retries it', async () => {
+    const seen: number[] = [];
+    const slow = createServer((req, res) => {
+      seen.push(Date.now());
+      // The first attempt answers after the deadline; the second at once.
+      if (seen.length === 1) setTimeout(() => res.end('late'), 1500);
+      else res.end('ok');
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const port = (slow.address() as AddressInfo).port;
+    try {
+      await client.createTask({
+        parent: queue,
+        task: {
+          name: `${queue}/tasks/slow`,
+          httpRequest: { url: `http://127.0.0.1:${port}/slow`, httpMethod: 'POST' as const },
+          dispatchDeadline: { seconds: 0, nanos: 300e6 },
+        },
+      });
+      for (let i = 0; i < 100 && seen.length < 2; i += 1) await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toHaveLength(2);
+      expect(seen[1]! - seen[0]!).toBeLessThan(1500);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
+    // Nobody listens on the port now: each attempt fails until maxAttempts (5), then the task goes.
+    await client.createTask({
+      parent: queue,
+      task: {
+        name: `${queue}/tasks/refused`,
+        httpRequest: { url: `http://127.0.0.1:${port}/refused`, httpMethod: 'POST' as const },
+      },
+    });
+    let gone = false;
+    for (let i = 0; i < 250 && !gone; i += 1) {
+      await new Promise((r) => setTimeout(r, 20));
+      gone = (await code(client.getTask({ name: `${queue}/tasks/refused` }))) === 5;
+    }
+    expect(gone).toBe(true);
+  });
+
   it('deduplicates names while pending and after completion, until the tombstone expires', async () => {
     await client.createTask(
       task('dedup', { scheduleTime: { seconds: Math.floor(Date.now() / 1000) + 3600 } }),
