@@ -6,6 +6,7 @@ import {
   ProjectionStore,
   type ShardArtifact,
 } from './projectionStore.ts';
+import { rememberBounded } from '../../core/boundedMap.ts';
 import { archiveOfShard } from './shardArchives.ts';
 import {
   type Row,
@@ -32,11 +33,6 @@ const recentSnapshots = new Map<string, { at: number; snapshot: ProjectionSnapsh
 const pointerReads = new Map<string, PointerReads>();
 const MAX_CACHED_SHARDS = 4000;
 
-function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
-  if (map.size >= max) map.delete(map.keys().next().value as K);
-  map.set(key, value);
-}
-
 /** What the API reads: one published manifest and the shards a query needs. Never the ledger, never a listing. */
 export class ProjectionSnapshot {
   constructor(
@@ -51,7 +47,7 @@ export class ProjectionSnapshot {
       loaded = this.store.shard(artifact).then((rows) => ({ rows, byShardKey: groupBy(table, rows) }));
       // A failed read is not kept: the next reader tries again.
       loaded.catch(() => shardCache.delete(artifact.path));
-      remember(shardCache, artifact.path, loaded, MAX_CACHED_SHARDS);
+      rememberBounded(shardCache, artifact.path, loaded, MAX_CACHED_SHARDS);
     }
     return loaded;
   }
@@ -140,16 +136,18 @@ export class ProjectionSnapshot {
     keys: Array<Record<string, unknown>>,
   ): Promise<Set<ShardArtifact>> {
     const artifacts = new Set<ShardArtifact>();
-    for (const key of keys) {
-      const id = shardOfRow(table, key as Row);
-      const published = await this.listing(table, id);
-      const artifact = published[id];
+    // Keys in several archived months read their archives at once.
+    const ids = keys.map((key) => shardOfRow(table, key as Row));
+    const listings = await Promise.all(ids.map((id) => this.listing(table, id)));
+    keys.forEach((key, i) => {
+      const published = listings[i]!;
+      const artifact = published[ids[i]!];
       if (artifact) artifacts.add(artifact);
       else if (this.manifest) {
         const shard = shardOf(table, TABLE_SPECS[table].shardKey(key as Row));
         for (const slice of olderLayoutSlices(published, table).get(shard) ?? []) artifacts.add(slice);
       }
-    }
+    });
     return artifacts;
   }
 
@@ -261,13 +259,14 @@ export class ProjectionReader {
     const recent = recentSnapshots.get(this.cachePrefix);
     if (maxAgeMs > 0 && recent && performance.now() - recent.at <= maxAgeMs) return recent.snapshot;
     const snapshot = await this.readSnapshot();
-    remember(recentSnapshots, this.cachePrefix, { at: performance.now(), snapshot }, 1000);
+    rememberBounded(recentSnapshots, this.cachePrefix, { at: performance.now(), snapshot }, 1000);
     return snapshot;
   }
 
   private async readSnapshot(): Promise<ProjectionSnapshot> {
     let reads = pointerReads.get(this.cachePrefix);
-    if (!reads) remember(pointerReads, this.cachePrefix, (reads = new PointerReads(this.objects)), 1000);
+    if (!reads)
+      rememberBounded(pointerReads, this.cachePrefix, (reads = new PointerReads(this.objects)), 1000);
     const stored = await reads.next();
     if (!stored) return new ProjectionSnapshot(this.store, null, null);
     const pointer = JSON.parse(stored.bytes.toString('utf8')) as Pointer;
@@ -275,7 +274,7 @@ export class ProjectionReader {
     let manifest = manifestCache.get(key);
     if (!manifest) {
       manifest = await this.store.manifest(pointer.manifest_path);
-      remember(manifestCache, key, manifest, 1000);
+      rememberBounded(manifestCache, key, manifest, 1000);
     }
     return new ProjectionSnapshot(this.store, pointer, manifest);
   }

@@ -1,4 +1,5 @@
 import type { ObjectStore } from '../../adapters/objectStore.ts';
+import { rememberBounded } from '../../core/boundedMap.ts';
 import { canonicalJson } from '../../core/canonicalJson.ts';
 import { mapLimit } from '../../core/mapLimit.ts';
 import { sha256Hex } from '../../core/hashing.ts';
@@ -104,15 +105,19 @@ export function emptyManifest(now: string): Manifest {
   };
 }
 
-export const shardPath = (table: TableName, shard: string, bytes: Buffer) =>
-  `state/orchestration/shards/${table}/${shard}/${sha256Hex(bytes).slice(0, 12)}.ndjson`;
+/** Content-addressed paths: `digest` is the hex SHA-256 of the object's bytes (also its checksum). */
+export const shardPath = (table: TableName, shard: string, digest: string) =>
+  `state/orchestration/shards/${table}/${shard}/${digest.slice(0, 12)}.ndjson`;
 
-export const archivePath = (table: TableName, month: string, bytes: Buffer) =>
-  `state/orchestration/archives/${table}/${month}/${sha256Hex(bytes).slice(0, 12)}.json`;
+export const archivePath = (table: TableName, month: string, digest: string) =>
+  `state/orchestration/archives/${table}/${month}/${digest.slice(0, 12)}.json`;
 
-/** Archives read by this process, by path: they are immutable, so kept while memory allows. */
+/**
+ * Archives read by this process, by checksum: they are immutable. Few, since one lists a month of a
+ * table's shards (thousands of entries for a busy workspace) and a reader needs the months it reads.
+ */
 const archiveCache = new Map<string, Promise<Record<string, ShardArtifact>>>();
-const MAX_CACHED_ARCHIVES = 4000;
+const MAX_CACHED_ARCHIVES = 64;
 
 export function encodeShard(table: TableName, rows: Iterable<Row>): Buffer {
   const lines = sortedRows(rows, table).map((row) => canonicalJson(row));
@@ -162,7 +167,7 @@ export class ProjectionStore {
    * failed read is not kept. Throws ProjectionCorruptError when the archive is missing or altered.
    */
   archive(ref: ArchiveRef): Promise<Record<string, ShardArtifact>> {
-    let loaded = archiveCache.get(ref.path);
+    let loaded = archiveCache.get(ref.checksum_sha256);
     if (!loaded) {
       loaded = this.objects.get(ref.path).then((stored) => {
         if (!stored) throw new ProjectionCorruptError(`archive ${ref.path} is missing`);
@@ -171,9 +176,8 @@ export class ProjectionStore {
         return (JSON.parse(stored.bytes.toString('utf8')) as { shards: Record<string, ShardArtifact> })
           .shards;
       });
-      loaded.catch(() => archiveCache.delete(ref.path));
-      if (archiveCache.size >= MAX_CACHED_ARCHIVES) archiveCache.delete(archiveCache.keys().next().value!);
-      archiveCache.set(ref.path, loaded);
+      loaded.catch(() => archiveCache.delete(ref.checksum_sha256));
+      rememberBounded(archiveCache, ref.checksum_sha256, loaded, MAX_CACHED_ARCHIVES);
     }
     return loaded;
   }
@@ -189,13 +193,14 @@ export class ProjectionStore {
     previous?: ArchiveRef,
   ): Promise<ArchiveRef> {
     const bytes = Buffer.from(canonicalJson({ table, month, shards }));
-    const path = archivePath(table, month, bytes);
+    const digest = sha256Hex(bytes);
+    const path = archivePath(table, month, digest);
     if (previous?.path === path) return previous;
     await this.objects.put(path, bytes, { ifGenerationMatch: 0 });
     const listed = Object.values(shards);
     return {
       path,
-      checksum_sha256: `sha256:${sha256Hex(bytes)}`,
+      checksum_sha256: `sha256:${digest}`,
       shards: listed.length,
       rows: listed.reduce((n, artifact) => n + artifact.rows, 0),
     };
@@ -230,11 +235,12 @@ export class ProjectionStore {
   async writeShard(table: TableName, shard: string, rows: Row[]): Promise<ShardArtifact | null> {
     if (!rows.length) return null;
     const bytes = encodeShard(table, rows);
-    const path = shardPath(table, shard, bytes);
+    const digest = sha256Hex(bytes);
+    const path = shardPath(table, shard, digest);
     await this.objects.put(path, bytes, { ifGenerationMatch: 0, contentType: 'application/x-ndjson' });
     return {
       path,
-      checksum_sha256: `sha256:${sha256Hex(bytes)}`,
+      checksum_sha256: `sha256:${digest}`,
       byte_size: bytes.length,
       rows: rows.length,
     };

@@ -95,7 +95,7 @@ export function timeBucketOfShard(
 /**
  * The UTC day (`YYYYMMDD`) of the time bucket a `byTime` shard or slice id names (`t{YYYYMMDDHH}-{n}`,
  * with or without a `.{slice}` suffix); null for a hash shard, whose count is fixed and whose rows have
- * no time. What groups sealed shards into day archives (shardArchives.ts).
+ * no time. What assigns a time shard to its month's archive (shardArchives.ts).
  */
 export function dayOfShard(shard: string): string | null {
   return /^t(\d{8})\d{2}-/.exec(shard)?.[1] ?? null;

@@ -56,9 +56,12 @@ export interface ArchivePlan {
 /**
  * Splits the next listing between the manifest and its archives. `all` is every shard after this
  * publish's writes (table → id → artifact), `touched` the shard ids it wrote or emptied, `line` from
- * `archiveLine`. Work follows the change, not the history: untouched shards keep their place; only
- * when an archived shard changed, or the line moved, are that table's shards grouped by month again
- * (in memory). A month with no shards left loses its archive.
+ * `archiveLine`. Untouched shards keep their place. When an archived shard changed, or the line
+ * moved, that table's listing is grouped by month again (in memory, over its whole history) and each
+ * month concerned is written whole: a run still changing two days after the day it was created (a
+ * long backfill) costs each publish that touches it its month's archive, up to a month of that
+ * table's shards. Bounded for steady work, not for that case. A month with no shards left loses its
+ * archive.
  */
 export function planArchives(
   previous: Manifest,
