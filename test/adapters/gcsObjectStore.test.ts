@@ -1,4 +1,7 @@
 import { Storage } from '@google-cloud/storage';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RATE_LIMIT_EXEMPT_LABEL } from '../../local/gcsStandin.ts';
 import { GcsObjectStore } from '../../shared/adapters/gcsObjectStore.ts';
@@ -102,5 +105,45 @@ describe('GcsObjectStore', () => {
       retried: true,
     });
     expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it('writes the bytes, content type and generation it reports, and refuses a put whose stored MD5 differs', async () => {
+    const written = await store.put('typed.ndjson', Buffer.from('{"a":1}\n'), {
+      contentType: 'application/x-ndjson',
+      ifGenerationMatch: 0,
+    });
+    expect(written.status).toBe('written');
+    const read = await store.get('typed.ndjson');
+    expect(read).toMatchObject({ contentType: 'application/x-ndjson' });
+    expect(read!.bytes.toString()).toBe('{"a":1}\n');
+    expect(written).toMatchObject({ generation: read!.generation });
+
+    // A server that stores other bytes than were sent (the MD5 it reports is of "other").
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            name: 'x',
+            generation: '7',
+            md5Hash: createHash('md5').update('other').digest('base64'),
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const corrupting = new GcsObjectStore(
+        'b',
+        new Storage({
+          apiEndpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          projectId: 'p',
+        }),
+      );
+      await expect(corrupting.put('x', 'sent')).rejects.toThrow(/stored MD5/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
