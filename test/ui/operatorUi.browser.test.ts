@@ -49,7 +49,8 @@ describe('operator UI in chromium', () => {
       ],
     });
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  });
+    // A whole stack and a browser: under the full suite on 2 cores this took just over the default 60 s.
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
