@@ -141,8 +141,9 @@ export async function startFunctionHost(options: FunctionHostOptions): Promise<F
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      // Idle keep-alive sockets outlive the clients' own (undici: 4 s), so a client never reuses a socket
-      // the server is closing at that moment (Node's 5 s default races fetch's pool).
+      // Idle keep-alive sockets outlive fetch's own (undici: 4 s), so a client never reuses a socket the
+      // server is closing at that moment (Node's 5 s default races fetch's pool). The Cloud Tasks
+      // stand-in's node:http agent keeps sockets longer and sends again once on such a reset.
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
       // A body that never arrives in full (a Content-Length larger than what is sent) is answered 408

@@ -402,6 +402,22 @@ export class GcsStandinStore {
   }
 }
 
+/**
+ * A single-request upload that declares its MD5 (`X-Goog-Hash: md5=<base64>`) is refused with 400,
+ * nothing stored, when the bytes received do not have it: as GCS validates uploads.
+ */
+function checkDeclaredMd5(req: IncomingMessage, data: Buffer) {
+  const declared = /(?:^|,)\s*md5=([^,\s]+)/.exec(String(req.headers['x-goog-hash'] ?? ''))?.[1];
+  if (declared === undefined) return;
+  const actual = createHash('md5').update(data).digest('base64');
+  if (declared !== actual)
+    throw new HttpError(
+      400,
+      `Provided MD5 hash "${declared}" doesn't match calculated MD5 hash "${actual}".`,
+      'invalid',
+    );
+}
+
 function crc32c(data: Buffer): string {
   const checksum = new CRC32C();
   checksum.update(data);
@@ -658,6 +674,7 @@ export function createGcsStandinHandler(store: GcsStandinStore, baseUrl: () => s
       meta = { name: nameFromQuery, contentType: String(req.headers['content-type'] ?? '') || undefined };
       data = body;
     }
+    checkDeclaredMd5(req, data);
     sendJson(res, 200, objectResource(store.write(bucket, meta, data, pre)));
   };
 

@@ -1,14 +1,18 @@
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, type ClientRequest, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
  * How the Cloud Tasks stand-in delivers one HTTP task: `deliver(url, method, headers, body,
  * deadlineMs)` resolves with the response status once the whole response is read, or 0 when the
- * target could not be reached, reset the connection or missed the dispatch deadline (as Cloud Tasks
- * counts such an attempt: failed, retried with backoff). Connections are kept alive per target.
+ * target could not be reached, reset the connection, missed the dispatch deadline or the request
+ * could not even be made (a malformed URL or header): Cloud Tasks counts each as a failed attempt and
+ * retries it with backoff. It never rejects. Redirects are not followed (a 3xx is a failed attempt),
+ * unlike Cloud Tasks; the stack's own targets never redirect.
  *
  * Node's `http` rather than `fetch`: under `npm run bench dag` fetch (undici and its web streams)
  * took about a quarter of the stand-ins' CPU, which the stack's other processes share on 2 cores.
+ * Connections are kept alive; a kept-alive connection the target closed meanwhile (a server's idle
+ * timeout) is tried once more on a new one, as Node's documentation advises, not counted as a failure.
  */
 export interface TaskDelivery {
   deliver(
@@ -23,12 +27,14 @@ export interface TaskDelivery {
 }
 
 export function taskDelivery(): TaskDelivery {
-  const http = new HttpAgent({ keepAlive: true });
-  const https = new HttpsAgent({ keepAlive: true });
+  const agents = {
+    'http:': new HttpAgent({ keepAlive: true }),
+    'https:': new HttpsAgent({ keepAlive: true }),
+  };
   return {
     deliver: (url, method, headers, body, deadlineMs) =>
       new Promise<number>((resolve) => {
-        const secure = url.startsWith('https:');
+        let outgoing: ClientRequest | undefined;
         let settled = false;
         const settle = (status: number) => {
           if (settled) return;
@@ -36,29 +42,43 @@ export function taskDelivery(): TaskDelivery {
           clearTimeout(deadline);
           resolve(status);
         };
-        const outgoing = (secure ? httpsRequest : httpRequest)(
-          url,
-          {
-            method,
-            headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) },
-            agent: secure ? https : http,
-          },
-          (response) => {
-            response.on('error', () => settle(0));
-            response.on('end', () => settle(response.statusCode ?? 0));
-            response.resume();
-          },
-        );
         const deadline = setTimeout(() => {
-          outgoing.destroy();
+          outgoing?.destroy();
           settle(0);
         }, deadlineMs);
-        outgoing.on('error', () => settle(0));
-        outgoing.end(body);
+        const send = (afterReset: boolean) => {
+          try {
+            const target = new URL(url);
+            const protocol = target.protocol as keyof typeof agents;
+            if (!agents[protocol]) return settle(0);
+            outgoing = (protocol === 'https:' ? httpsRequest : httpRequest)(
+              target,
+              {
+                method,
+                headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+                agent: agents[protocol],
+              },
+              (response) => {
+                response.on('error', () => settle(0));
+                response.on('end', () => settle(response.statusCode ?? 0));
+                response.resume();
+              },
+            );
+            const sent = outgoing;
+            sent.on('error', (error: NodeJS.ErrnoException) => {
+              if (!afterReset && sent.reusedSocket && error.code === 'ECONNRESET' && !settled) send(true);
+              else settle(0);
+            });
+            sent.end(body);
+          } catch {
+            settle(0);
+          }
+        };
+        send(false);
       }),
     close() {
-      http.destroy();
-      https.destroy();
+      agents['http:'].destroy();
+      agents['https:'].destroy();
     },
   };
 }

@@ -337,6 +337,7 @@ export class TasksStandinState {
     if (oidc && this.options.mintOidcToken) {
       const audience = oidc.audience || task.httpRequest.url;
       headers.Authorization = `Bearer ${await this.options.mintOidcToken(oidc.serviceAccountEmail ?? '', audience)}`;
+      if (this.closed) return;
     }
     const status = await this.delivery.deliver(
       task.httpRequest.url,
@@ -349,7 +350,8 @@ export class TasksStandinState {
       task.responseCount += 1;
       task.lastResponseStatus = status;
     }
-    if (this.tasks.get(task.name) !== task) return;
+    // A delivery cut short by close() schedules no retry: a timer would outlive the stand-in.
+    if (this.closed || this.tasks.get(task.name) !== task) return;
     if (status >= 200 && status < 300) {
       this.removeTask(task);
       return;

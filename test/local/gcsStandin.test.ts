@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +96,25 @@ describe('GCS stand-in, driven by @google-cloud/storage', () => {
     expect(await status(file.setMetadata({ metadata: { owner: 'b' } }, { ifMetagenerationMatch: 1 }))).toBe(
       412,
     );
+  });
+
+  it('refuses a media upload whose declared MD5 differs from the bytes, storing nothing, and keeps one that matches', async () => {
+    const upload = (name: string, body: string, md5Of: string) =>
+      bucket.file(name).request({
+        method: 'POST',
+        uri: `${bucket.storage.apiEndpoint}/upload/storage/v1/b/${bucket.name}/o`,
+        qs: { uploadType: 'media', name },
+        headers: {
+          'Content-Type': 'text/plain',
+          'X-Goog-Hash': `md5=${createHash('md5').update(md5Of).digest('base64')}`,
+        },
+        body: Buffer.from(body),
+        maxRetries: 0,
+      });
+    expect(await status(upload('md5/bad.txt', 'sent', 'other'))).toBe(400);
+    expect((await bucket.file('md5/bad.txt').exists())[0]).toBe(false);
+    expect(await status(upload('md5/good.txt', 'sent', 'sent'))).toBe(200);
+    expect((await bucket.file('md5/good.txt').download())[0].toString()).toBe('sent');
   });
 
   it('answers 404 for absent objects and buckets', async () => {

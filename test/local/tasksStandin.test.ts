@@ -2,6 +2,7 @@ import type { CloudTasksClient } from '@google-cloud/tasks';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { taskDelivery } from '../../local/taskDelivery.ts';
 import { startTasksStandin, type TasksStandin } from '../../local/tasksStandin.ts';
 import { cloudTasksClient } from '../../shared/adapters/cloudTasksQueue.ts';
 import { startRecordingServer } from '../support/recordingServer.ts';
@@ -187,6 +188,20 @@ describe('Cloud Tasks stand-in, driven by @google-cloud/tasks over gRPC', () => 
       gone = (await code(client.getTask({ name: `${queue}/tasks/refused` }))) === 5;
     }
     expect(gone).toBe(true);
+  });
+
+  it('counts a delivery that cannot even be made (bad URL, scheme or header) as a failed attempt, never throws', async () => {
+    const delivery = taskDelivery();
+    try {
+      expect(await delivery.deliver('not a url', 'POST', {}, undefined, 1000)).toBe(0);
+      expect(await delivery.deliver('ftp://127.0.0.1/x', 'POST', {}, undefined, 1000)).toBe(0);
+      expect(await delivery.deliver(`${target.url}/x`, 'POST', { 'x-bad': 'a\nb' }, undefined, 1000)).toBe(0);
+      expect(await delivery.deliver(`${target.url}/ok`, 'POST', {}, Buffer.from('{}'), 1000)).toBeGreaterThan(
+        0,
+      );
+    } finally {
+      delivery.close();
+    }
   });
 
   it('deduplicates names while pending and after completion, until the tombstone expires', async () => {
