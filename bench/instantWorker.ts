@@ -1,7 +1,8 @@
 import { fork } from 'node:child_process';
-import { Agent, createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { benchHttpClient } from './httpClient.ts';
 
 interface Envelope {
   taskId: string;
@@ -41,34 +42,9 @@ const absoluteNow = () => performance.timeOrigin + performance.now();
  */
 export async function serveInstantWorker(report: (event: WorkerEvent) => void): Promise<Server> {
   const seen = new Set<string>();
-  // node:http with kept-alive connections, not fetch: this worker shares the machine's 2 cores with the
-  // stack it measures, and fetch (undici) costs it about twice the CPU per callback.
-  const agent = new Agent({ keepAlive: true });
+  const http = benchHttpClient();
   const post = (url: string, token: string, body: string) =>
-    new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const outgoing = request(
-        url,
-        {
-          method: 'POST',
-          agent,
-          headers: {
-            Authorization: `Bearer ${token}`,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', reject);
-          response.on('end', () =>
-            resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
-          );
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(body);
-    });
+    http.send('POST', url, { Authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body);
   const callback = async (envelope: Envelope, kind: string, body: object) => {
     for (let attempt = 0; attempt < 50; attempt += 1) {
       try {

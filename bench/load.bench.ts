@@ -3,6 +3,7 @@ import { startHostOnEmulators } from '../local/hostOnEmulators.ts';
 import { mintLocalToken } from '../shared/auth/localTokens.ts';
 import { mapLimit } from '../shared/core/mapLimit.ts';
 import { BENCH_SECRET, fmt, percentile } from './benchStack.ts';
+import { benchHttpClient } from './httpClient.ts';
 import { startInstantWorker } from './instantWorker.ts';
 import { countsSince, operationCounts } from './operationCounter.ts';
 import { cpuBreakdown, stackCpuSeconds } from './stackCpu.ts';
@@ -33,14 +34,16 @@ export async function benchLoad(): Promise<void> {
   const worker = await startInstantWorker();
   const workspace = 'load';
   const token = await mintLocalToken(BENCH_SECRET, { tenant: 'bench', workspace, roles: ['operator'] });
+  const http = benchHttpClient();
   const call = async (method: string, path: string, body?: unknown) => {
     const started = performance.now();
-    const response = await fetch(`${host.url}/api/v1/workspaces/${workspace}${path}`, {
+    const response = await http.send(
       method,
-      headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await response.json()) as Record<string, unknown>;
+      `${host.url}/api/v1/workspaces/${workspace}${path}`,
+      { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body ? JSON.stringify(body) : undefined,
+    );
+    const json = JSON.parse(response.text) as Record<string, unknown>;
     return { status: response.status, body: json, ms: performance.now() - started };
   };
   await call('POST', '/manifests', {
@@ -145,6 +148,7 @@ export async function benchLoad(): Promise<void> {
   console.log(
     `runs SUCCEEDED ${succeeded}/${runIds.length}; duplicate deliveries ${worker.duplicateDeliveries}; callbacks sent again ${worker.retriedCallbacks.length}`,
   );
+  http.close();
   await worker.close();
   await host.close();
 }
