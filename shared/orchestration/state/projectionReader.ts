@@ -64,13 +64,7 @@ export class ProjectionSnapshot {
 
   /** Every row of a table, in key order within each shard. */
   async rows(table: TableName): Promise<Row[]> {
-    const archived = await Promise.all(
-      Object.values(this.manifest?.archives?.[table] ?? {}).map((ref) => this.store.archive(ref)),
-    );
-    const listed = Object.assign({}, this.manifest?.tables[table], ...archived) as Record<
-      string,
-      ShardArtifact
-    >;
+    const listed = this.manifest ? await this.store.tableShards(this.manifest, table) : {};
     const artifacts = Object.entries(listed).sort(([a], [b]) => (a < b ? -1 : 1));
     const rows = (await Promise.all(artifacts.map(([, artifact]) => this.load(table, artifact)))).flatMap(
       (shard) => shard.rows,

@@ -206,16 +206,18 @@ export class ProjectionStore {
     };
   }
 
+  /** Every shard a manifest lists for `table`, its own and its archives': shard id → artifact. */
+  async tableShards(manifest: Manifest, table: TableName): Promise<Record<string, ShardArtifact>> {
+    const archived = await Promise.all(
+      Object.values(manifest.archives?.[table] ?? {}).map((ref) => this.archive(ref)),
+    );
+    return Object.assign({}, manifest.tables[table], ...archived) as Record<string, ShardArtifact>;
+  }
+
   /** Every shard a manifest lists, its own and its archives': table → shard id → artifact. */
   async allShards(manifest: Manifest): Promise<Manifest['tables']> {
-    const tables = Object.fromEntries(
-      TABLES.map((t) => [t, { ...(manifest.tables[t] ?? {}) }]),
-    ) as Manifest['tables'];
-    const refs = TABLES.flatMap((table) =>
-      Object.values(manifest.archives?.[table] ?? {}).map((ref) => ({ table, ref })),
-    );
-    await mapLimit(refs, 32, async ({ table, ref }) => Object.assign(tables[table], await this.archive(ref)));
-    return tables;
+    const tables = await mapLimit([...TABLES], 4, (table) => this.tableShards(manifest, table));
+    return Object.fromEntries(TABLES.map((table, i) => [table, tables[i]!])) as Manifest['tables'];
   }
 
   /** The whole state of every shard listed (compactor cold start; `allShards` gives the listing). */
