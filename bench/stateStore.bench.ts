@@ -195,12 +195,42 @@ export async function benchStateStore(): Promise<void> {
     const warm = performance.now() - started;
     const gcDuring = gcMs - gcBefore;
     timings[label] = { cold, warm: warm / Math.max(1, result.events_processed), rows: rowCount(history) };
+    // A late change to a run 50 days old (a long backfill's, a late retry): what its publish writes
+    // besides its shards, the manifest and any archive written again (shardArchives.ts).
+    const oldRun = [...history.runs.keys()].sort()[Math.floor(history.runs.size / 2)]!;
+    const before = (await store.head('')).manifest;
+    await ledger.append([
+      {
+        data: {
+          type: 'dispatch_requested',
+          runId: oldRun,
+          taskKey: 'b',
+          attempt: 1,
+          attemptId: `att-b-${oldRun}`,
+          workerQueue: 'q',
+          dispatchId: `dispatch:${oldRun}:b:1`,
+        },
+      },
+    ]);
+    await compactor.drain(600_000);
+    const after = (await store.head('')).manifest;
+    const rewritten = TABLES.flatMap((table) =>
+      Object.entries(after.archives?.[table] ?? {})
+        .filter(([month, ref]) => before.archives?.[table]?.[month]?.path !== ref.path)
+        .map(([, ref]) => ref.path),
+    );
+    let archiveKb = 0;
+    for (const path of rewritten) archiveKb += (await objects.get(path))!.bytes.length / 1024;
+    const listingGrowthKb =
+      (Buffer.byteLength(canonicalJson(after.tables)) - Buffer.byteLength(canonicalJson(before.tables))) /
+      1024;
     console.log(
       `compaction, ${rowCount(history)} historical rows over 100 days (${kept} kept after retention): ` +
         `${result.events_processed} new events in ${fmt(warm, 0)} ms warm, ${fmt(gcDuring, 0)} ms of it in garbage collection ` +
         `(first compaction after a cold start, loading the history: ${fmt(cold, 0)} ms); ` +
         `the manifest each publish rewrites is ${fmt(manifestKb, 0)} KB: ${ownShards} shards of its own and ` +
-        `${archiveCount} month archives listing ${artifacts.length - ownShards} more`,
+        `${archiveCount} month archives listing ${artifacts.length - ownShards} more; ` +
+        `a change to a run 50 days old rewrote ${rewritten.length} archives (${fmt(archiveKb, 0)} KB) and grew the manifest's own listing by ${fmt(listingGrowthKb, 1)} KB`,
     );
     compactor.forget();
   }

@@ -231,7 +231,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
 
     clock.advance(3 * 86_400_000);
     const today = dayOf(clock.now().getTime());
-    const line = dayOf(clock.now().getTime() - 86_400_000);
+    let line = dayOf(clock.now().getTime() - 86_400_000);
     const newRun = deps.ids.next(clock.now().getTime());
     await append(runEvents(newRun));
     await compactorFor(deps, scope).drain();
@@ -251,7 +251,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     }
     expect(manifest.archives!.runs![month]!.rows).toBe(1);
     const tasksArchive = manifest.archives!.tasks![month]!;
-    const keysArchive = manifest.archives!.idempotency_keys![month]!;
+    const archivesBefore = manifest.archives;
     // Read through the archive: one run, its tasks, every table.
     let snapshot = await readerFor(deps, scope).snapshot();
     expect((await snapshot.rowsOf('runs', oldRun)).map((r) => r.state)).toEqual(['RUNNING']);
@@ -261,7 +261,8 @@ describe('ledger and compactor on the in-memory adapters', () => {
     ]);
     expect((await snapshot.rows('runs')).map((r) => r.runId).sort()).toEqual([newRun, oldRun].sort());
 
-    // A late change to the old run rewrites its month's archive, after a cold start loaded it.
+    // A late change to the old run, after a cold start loaded it: the manifest lists that shard itself
+    // (every slice of it) and no archive is written again.
     resetCompactorCache();
     await append([
       {
@@ -276,14 +277,52 @@ describe('ledger and compactor on the in-memory adapters', () => {
     ]);
     await compactorFor(deps, scope).drain();
     ({ manifest } = await head());
-    expect(manifest.archives!.tasks![month]!.path).not.toBe(tasksArchive.path);
-    expect(manifest.archives!.idempotency_keys![month]).toEqual(keysArchive);
+    expect(manifest.archives).toEqual(archivesBefore);
+    expect(Object.keys(manifest.tables.tasks).some((id) => id.startsWith(`t${day}`))).toBe(true);
+    snapshot = await readerFor(deps, scope).snapshot();
+    const oldTasks = [
+      ['a', 'SUCCEEDED'],
+      ['b', 'DISPATCHED'],
+    ];
+    expect((await snapshot.rowsOf('tasks', oldRun)).map((r) => [r.taskKey, r.state])).toEqual(oldTasks);
+    expect(
+      (await snapshot.rows('tasks')).filter((r) => r.runId === oldRun).map((r) => [r.taskKey, r.state]),
+    ).toEqual(oldTasks);
+    // A cold start reads the manifest's listing of that shard, not the archive's older one.
+    resetCompactorCache();
+    await append([
+      {
+        type: 'task_started',
+        runId: oldRun,
+        taskKey: 'b',
+        attempt: 1,
+        attemptId: `att-b-${oldRun}`,
+        workerId: 'w',
+      },
+    ]);
+    await compactorFor(deps, scope).drain();
+    ({ manifest } = await head());
+    expect(manifest.archives).toEqual(archivesBefore);
     snapshot = await readerFor(deps, scope).snapshot();
     expect((await snapshot.rowsOf('tasks', oldRun)).map((r) => [r.taskKey, r.state])).toEqual([
       ['a', 'SUCCEEDED'],
-      ['b', 'DISPATCHED'],
+      ['b', 'RUNNING'],
     ]);
+
+    // The next day the line moves, and the month's archive takes the shard back.
+    clock.advance(86_400_000);
+    line = dayOf(clock.now().getTime() - 86_400_000);
+    await append(runEvents(deps.ids.next(clock.now().getTime())));
+    await compactorFor(deps, scope).drain();
+    ({ manifest } = await head());
+    expect(manifest.archived_before).toBe(line);
     expect(Object.keys(manifest.tables.tasks).some((id) => id.startsWith(`t${day}`))).toBe(false);
+    expect(manifest.archives!.tasks![month]!.path).not.toBe(tasksArchive.path);
+    snapshot = await readerFor(deps, scope).snapshot();
+    expect((await snapshot.rowsOf('tasks', oldRun)).map((r) => [r.taskKey, r.state])).toEqual([
+      ['a', 'SUCCEEDED'],
+      ['b', 'RUNNING'],
+    ]);
 
     // Disaster: the projections go, the ledger stays. A rebuild lists the same shards and archives.
     const before = await new ProjectionStore(objects).allShards(manifest);

@@ -22,7 +22,7 @@ import { foldIntoDraft, IDEMPOTENCY_KEY_RETENTION_MS } from './evolve.ts';
 import type { Ledger } from './ledger.ts';
 import { pendingCollection } from './ledger.ts';
 import { type Head, type Manifest, ProjectionStore, REBUILDS_PREFIX } from './projectionStore.ts';
-import { archiveLine, planArchives } from './shardArchives.ts';
+import { archiveLine, planArchives, shardOfId } from './shardArchives.ts';
 import {
   type FoldState,
   IDEMPOTENCY_KEY_BUCKET_HOURS,
@@ -124,6 +124,8 @@ interface WarmState {
   head: Head;
   /** Every shard the head lists, its archives' included: table → shard id → artifact. */
   listed: Manifest['tables'];
+  /** The ids `listed` holds for each shard (its slices): table → shard → ids, kept with `listed`. */
+  listedIds: Map<TableName, Map<string, Set<string>>>;
   /** Deferred controller events, worked out and appended before the next publish. */
   deferred: Array<(state: FoldState) => EventData[]>;
   /** Work off the dispatch path, settled before the next publish. */
@@ -166,6 +168,21 @@ function indexShards(state: FoldState): WarmState['shards'] {
       const shard = shardOfRow(table, row);
       if (!byShard.has(shard)) byShard.set(shard, new Set());
       byShard.get(shard)!.add(key);
+    }
+    index.set(table, byShard);
+  }
+  return index;
+}
+
+/** The ids a listing holds for each shard (its slices): table → shard → ids. */
+function indexListing(listed: Manifest['tables']): WarmState['listedIds'] {
+  const index = new Map<TableName, Map<string, Set<string>>>();
+  for (const table of TABLES) {
+    const byShard = new Map<string, Set<string>>();
+    for (const id of Object.keys(listed[table] ?? {})) {
+      const shard = shardOfId(id);
+      if (!byShard.has(shard)) byShard.set(shard, new Set());
+      byShard.get(shard)!.add(id);
     }
     index.set(table, byShard);
   }
@@ -445,6 +462,7 @@ export class Compactor {
     const fresh: WarmState = {
       head,
       listed,
+      listedIds: indexListing(listed),
       state,
       shards,
       unpublished,
@@ -595,11 +613,11 @@ export class Compactor {
       !watermarks.last_committed_event_id || maxEvent.eventId > watermarks.last_committed_event_id;
     let published = head;
     if (unpublished.shards.size || advances) {
-      await this.writeShards(warm.listed, touched);
+      await this.writeShards(warm, touched);
       const archived_before = archiveLine(maxEvent.eventId, head.manifest.archived_before);
       const { tables, archives } = await this.writeArchives(
         head.manifest,
-        warm.listed,
+        warm,
         unpublished.shards,
         archived_before,
       );
@@ -789,14 +807,23 @@ export class Compactor {
   }
 
   /**
-   * Writes the shards a publish took and updates `listed` (the warm state's) in place: copying it
-   * would cost every publish the whole history's listing. A publish that fails drops the warm state.
+   * Writes the shards a publish took and updates the warm state's `listed` (and its index) in place:
+   * copying it would cost every publish the whole history's listing. A publish that fails drops the
+   * warm state.
    */
-  private async writeShards(listed: Manifest['tables'], touched: ShardRows[]): Promise<void> {
+  private async writeShards(warm: WarmState, touched: ShardRows[]): Promise<void> {
     await mapLimit(touched, 16, async ({ table, shard, rows }) => {
       const artifact = await this.store.writeShard(table, shard, rows);
-      if (artifact) (listed[table] ??= {})[shard] = artifact;
-      else delete listed[table]?.[shard];
+      const ids = warm.listedIds.get(table)!;
+      if (artifact) {
+        (warm.listed[table] ??= {})[shard] = artifact;
+        const group = shardOfId(shard);
+        if (!ids.has(group)) ids.set(group, new Set());
+        ids.get(group)!.add(shard);
+      } else {
+        delete warm.listed[table]?.[shard];
+        ids.get(shardOfId(shard))?.delete(shard);
+      }
     });
   }
 
@@ -806,11 +833,17 @@ export class Compactor {
    */
   private async writeArchives(
     previous: Manifest,
-    listed: Manifest['tables'],
+    warm: WarmState,
     touched: ReadonlyMap<TableName, Iterable<string>>,
     line: string | undefined,
   ): Promise<{ tables: Manifest['tables']; archives?: Manifest['archives'] }> {
-    const plan = planArchives(previous, listed, touched, line);
+    const plan = planArchives(
+      previous,
+      warm.listed,
+      touched,
+      line,
+      (table, shard) => warm.listedIds.get(table)?.get(shard) ?? [],
+    );
     const archives = plan.keep;
     await mapLimit(plan.write, 16, async ({ table, month, shards, previous: before }) => {
       const ref = await this.store.writeArchive(table, month, shards, before);

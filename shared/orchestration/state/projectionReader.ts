@@ -7,7 +7,7 @@ import {
   type ShardArtifact,
 } from './projectionStore.ts';
 import { rememberBounded } from '../../core/boundedMap.ts';
-import { archiveOfShard } from './shardArchives.ts';
+import { archiveOfShard, listedShards, shardOfId } from './shardArchives.ts';
 import {
   type Row,
   rowKey,
@@ -54,12 +54,14 @@ export class ProjectionSnapshot {
 
   /**
    * Where a shard with this id is listed: in its month's archive when it is before the manifest's
-   * archive line (shardArchives.ts; one read, then cached), else in the manifest itself.
+   * archive line (shardArchives.ts; one read, then cached) and the manifest does not list it itself
+   * (changed since its archive was written), else in the manifest.
    */
   private async listing(table: TableName, shard: string): Promise<Record<string, ShardArtifact>> {
+    const own = this.manifest?.tables[table] ?? {};
     const month = archiveOfShard(shard, this.manifest?.archived_before);
     const ref = month === null ? undefined : this.manifest?.archives?.[table]?.[month];
-    return ref ? this.store.archive(ref) : (this.manifest?.tables[table] ?? {});
+    return ref && !listedShards(own).has(shardOfId(shard)) ? this.store.archive(ref) : own;
   }
 
   /** Every row of a table, in key order within each shard. */

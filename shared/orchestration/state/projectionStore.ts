@@ -14,6 +14,7 @@ import {
   rowKey,
 } from './projectionTables.ts';
 import { pointerMoveInterval, pointerMoves } from '../../observability/metrics.ts';
+import { mergeListing } from './shardArchives.ts';
 
 /** Scope-relative paths of the state store (state-and-delta spec B2). */
 export const POINTER_PATH = 'state/orchestration/manifest.pointer.json';
@@ -206,12 +207,15 @@ export class ProjectionStore {
     };
   }
 
-  /** Every shard a manifest lists for `table`, its own and its archives': shard id → artifact. */
+  /**
+   * Every shard a manifest lists for `table`, its own and its archives' (less the shards it lists
+   * itself, shardArchives.ts): shard id → artifact.
+   */
   async tableShards(manifest: Manifest, table: TableName): Promise<Record<string, ShardArtifact>> {
     const archived = await Promise.all(
       Object.values(manifest.archives?.[table] ?? {}).map((ref) => this.archive(ref)),
     );
-    return Object.assign({}, manifest.tables[table], ...archived) as Record<string, ShardArtifact>;
+    return mergeListing(manifest.tables[table] ?? {}, archived);
   }
 
   /** Every shard a manifest lists, its own and its archives': table → shard id → artifact. */

@@ -6,10 +6,16 @@ import { dayOfShard, TABLES, type TableName } from './projectionTables.ts';
  * Month archives: a publish rewrites its whole manifest, so a manifest that listed every shard ever
  * written would cost each publish (about one a second) more as history grows: 8 000 shards, 1.8 MB,
  * after a million rows over 100 days. The shards of time buckets on days before the line are listed
- * instead in one immutable archive per table and UTC month, which the manifest names. A publish
- * rewrites an archive only when a shard of its month changed (a late retry of an old run, retention)
- * or the line moved into it (once a day), and the manifest keeps the live days' shards, the hash shards
- * (a fixed number) and one entry per table and archived month: a few KB a year.
+ * instead in one immutable archive per table and UTC month, which the manifest names. An archive is
+ * written when the line moves into its month (once a day) or one of its shards is emptied
+ * (retention); the manifest keeps the live days' shards, the hash shards (a fixed number) and one
+ * entry per table and archived month: a few KB a year.
+ *
+ * A shard before the line that changes again (a long backfill's run, a late retry) is not written
+ * into its archive at each publish: the manifest lists that shard itself, every slice of it, until the
+ * line next moves and the month's archive takes it back. Where the manifest lists any slice of a
+ * shard, its own listing is that shard's whole listing and the archive's entries for it are
+ * superseded (`listedShards`): a publish costs what changed that day, never a month of shards.
  */
 
 /** Days listed in the manifest itself: the newest event's day and the day before it. */
@@ -38,6 +44,42 @@ export function archiveLine(newestEventId: string, previous?: string): string | 
   return previous !== undefined && previous > line ? previous : line;
 }
 
+/** The shard an id of a listing belongs to: the id without its slice (`t2026112800-1.r04` → `t2026112800-1`). */
+export function shardOfId(id: string): string {
+  const dot = id.indexOf('.');
+  return dot < 0 ? id : id.slice(0, dot);
+}
+
+/**
+ * The shards a manifest's own listing of a table names (any slice of them), which supersede their
+ * archive's entries. Worked out once per listing object.
+ */
+export function listedShards(listing: Record<string, ShardArtifact>): ReadonlySet<string> {
+  let shards = listedShardsCache.get(listing);
+  if (!shards) {
+    shards = new Set(Object.keys(listing).map(shardOfId));
+    listedShardsCache.set(listing, shards);
+  }
+  return shards;
+}
+const listedShardsCache = new WeakMap<Record<string, ShardArtifact>, ReadonlySet<string>>();
+
+/**
+ * A table's whole listing: its archives' entries, less those of the shards the manifest lists itself,
+ * plus the manifest's own.
+ */
+export function mergeListing(
+  own: Record<string, ShardArtifact>,
+  archived: ReadonlyArray<Record<string, ShardArtifact>>,
+): Record<string, ShardArtifact> {
+  const superseded = listedShards(own);
+  const merged: Record<string, ShardArtifact> = {};
+  for (const archive of archived)
+    for (const [id, artifact] of Object.entries(archive))
+      if (!superseded.has(shardOfId(id))) merged[id] = artifact;
+  return Object.assign(merged, own);
+}
+
 /** What a publish lists: the manifest's own shards, the archives it keeps, and those it writes anew. */
 export interface ArchivePlan {
   /** The next manifest's `tables`: every shard not in an archive. */
@@ -56,18 +98,19 @@ export interface ArchivePlan {
 /**
  * Splits the next listing between the manifest and its archives. `all` is every shard after this
  * publish's writes (table → id → artifact), `touched` the shard ids it wrote or emptied, `line` from
- * `archiveLine`. Untouched shards keep their place. When an archived shard changed, or the line
- * moved, that table's listing is grouped by month again (in memory, over its whole history) and each
- * month concerned is written whole: a run still changing two days after the day it was created (a
- * long backfill) costs each publish that touches it its month's archive, up to a month of that
- * table's shards. Bounded for steady work, not for that case. A month with no shards left loses its
- * archive.
+ * `archiveLine`, and `idsOf(table, shard)` the ids `all` holds for a shard (its slices). Untouched
+ * shards keep their place. A changed shard before the line is listed by the manifest itself, every
+ * slice of it, so its archive is not written again; a shard before the line that is emptied, or a
+ * line that moved, has the month concerned grouped again (in memory, over that table's history) and
+ * its archive written whole, taking back the shards the manifest listed for it. A month with no
+ * shards left loses its archive.
  */
 export function planArchives(
   previous: Manifest,
   all: Manifest['tables'],
   touched: ReadonlyMap<TableName, Iterable<string>>,
   line: string | undefined,
+  idsOf: (table: TableName, shard: string) => Iterable<string>,
 ): ArchivePlan {
   const archiveOf = (id: string) => archiveOfShard(id, line);
   const lineMoved = line !== previous.archived_before;
@@ -78,28 +121,38 @@ export function planArchives(
   };
   for (const table of TABLES) {
     const listed = { ...(previous.tables[table] ?? {}) };
+    const current = all[table] ?? {};
     const dirty = new Set<string>();
+    const late = new Set<string>();
     for (const id of touched.get(table) ?? []) {
       const month = archiveOf(id);
-      if (month) dirty.add(month);
-      if (month || !all[table]?.[id]) delete listed[id];
-      else listed[id] = all[table][id];
+      // A moved line writes the months it concerns anyway (a first publish, a rebuild: all of them).
+      if (month && lineMoved) dirty.add(month);
+      else if (month) late.add(shardOfId(id));
+      else if (current[id]) listed[id] = current[id];
+      else delete listed[id];
     }
-    if (lineMoved)
-      for (const id of Object.keys(listed)) {
-        const month = archiveOf(id);
-        if (month) {
-          dirty.add(month);
-          delete listed[id];
-        }
-      }
+    if (lineMoved) for (const id of Object.keys(listed)) if (archiveOf(id)) dirty.add(archiveOf(id)!);
+    for (const shard of late) {
+      const month = archiveOf(shard)!;
+      const ids = [...idsOf(table, shard)].filter((id) => current[id]);
+      // Emptied: only a new archive forgets it (the manifest no longer listing it would bring the
+      // archive's entries back).
+      if (!ids.length) dirty.add(month);
+      if (dirty.has(month)) continue;
+      for (const id of Object.keys(listed)) if (shardOfId(id) === shard) delete listed[id];
+      for (const id of ids) listed[id] = current[id]!;
+    }
+    // A month whose archive is written takes back every shard of it the manifest listed.
+    if (dirty.size)
+      for (const id of Object.keys(listed)) if (dirty.has(archiveOf(id) ?? '')) delete listed[id];
     plan.tables[table] = listed;
     const archived = previous.archives?.[table] ?? {};
     const kept = Object.fromEntries(Object.entries(archived).filter(([month]) => !dirty.has(month)));
     if (Object.keys(kept).length) plan.keep[table] = kept;
     if (!dirty.size) continue;
     const byMonth = new Map<string, Record<string, ShardArtifact>>();
-    for (const [id, artifact] of Object.entries(all[table] ?? {})) {
+    for (const [id, artifact] of Object.entries(current)) {
       const month = archiveOf(id);
       if (!month || !dirty.has(month)) continue;
       const shards = byMonth.get(month);
