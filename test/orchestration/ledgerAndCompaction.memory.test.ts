@@ -337,6 +337,31 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await new ProjectionStore(objects).allShards(rebuilt)).toEqual(before);
   });
 
+  it('refuses to compact on a manifest of a schema or listing version it does not know, and publishes nothing', async () => {
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    await ledger.append(runEvents('r1').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    const store = new ProjectionStore(objects);
+    const published = await store.head('');
+    expect(published.manifest.listing_version).toBe(2);
+    for (const newer of [{ listing_version: 3 }, { schema_version: 3 as unknown as 2 }]) {
+      // What a later release would publish: this one would misread its listing and fold stale rows.
+      const path = `state/orchestration/manifests/newer-${Object.keys(newer)[0]}.json`;
+      await objects.put(path, canonicalJson({ ...published.manifest, ...newer }));
+      const pointer = (await objects.get(POINTER_PATH))!;
+      await objects.put(
+        POINTER_PATH,
+        JSON.stringify({ ...(JSON.parse(pointer.bytes.toString()) as Pointer), manifest_path: path }),
+        { ifGenerationMatch: pointer.generation },
+      );
+      resetCompactorCache();
+      const { batchId } = await ledger.append(runEvents(`r-${path}`).map((data) => ({ data })));
+      await expect(compactorFor(deps, scope).drain()).rejects.toThrow(/roll forward, or rebuild/);
+      expect((await store.head('')).pointer!.manifest_path).toBe(path);
+      expect(await deps.documents.get(`${pendingCollection(scope)}/${batchId}`)).not.toBeNull();
+    }
+  });
+
   it('treats a repeated append of the same event as harmless and a changed one as a conflict', async () => {
     const ledger = ledgerFor(deps, scope, { hint: false });
     const { events } = await ledger.append([{ data: runEvents('r1')[0]! }]);

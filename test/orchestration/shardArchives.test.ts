@@ -124,6 +124,29 @@ describe('month archives of the shards before the line', () => {
     expect(again.write).toEqual([]);
   });
 
+  it('writes the months again instead when the shards changed late would list more than 256 entries (a table rewritten whole)', () => {
+    const tasks: Record<string, ShardArtifact> = {};
+    for (let day = 10; day < 19; day += 1)
+      for (let slice = 0; slice < 32; slice += 1)
+        tasks[`t202611${day}00-1.r${slice.toString(16).padStart(2, '0')}`] = artifact(`t${day}-${slice}`);
+    const all = listing({ tasks: { ...tasks, 't2026120200-3.r00': artifact('t02') } });
+    const previous = manifestWith({
+      archived_before: '20261201',
+      tables: listing({ tasks: { 't2026120200-3.r00': artifact('t02') } }),
+      archives: { tasks: { '202611': ref('202611') } },
+    });
+    const touched = new Map<TableName, string[]>([['tasks', Object.keys(tasks)]]);
+    const plan = planArchives(previous, all, touched, '20261201', idsIn(all));
+    expect(plan.tables.tasks).toEqual({ 't2026120200-3.r00': artifact('t02') });
+    expect(plan.keep).toEqual({});
+    expect(plan.write).toEqual([{ table: 'tasks', month: '202611', shards: tasks, previous: ref('202611') }]);
+    // Below the bound, the same change to fewer shards stays in the manifest.
+    const few = new Map<TableName, string[]>([['tasks', Object.keys(tasks).slice(0, 64)]]);
+    const listed = planArchives(previous, all, few, '20261201', idsIn(all));
+    expect(Object.keys(listed.tables.tasks)).toHaveLength(65);
+    expect(listed.write).toEqual([]);
+  });
+
   it("reads a shard the manifest lists itself from the manifest alone, not from its archive's older entries", () => {
     const archived = {
       't2026112800-1.r04': artifact('old-r04'),

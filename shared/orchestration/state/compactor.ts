@@ -21,7 +21,14 @@ import {
 import { foldIntoDraft, IDEMPOTENCY_KEY_RETENTION_MS } from './evolve.ts';
 import type { Ledger } from './ledger.ts';
 import { pendingCollection } from './ledger.ts';
-import { type Head, type Manifest, ProjectionStore, REBUILDS_PREFIX } from './projectionStore.ts';
+import {
+  type Head,
+  LISTING_VERSION,
+  type Manifest,
+  ProjectionStore,
+  REBUILDS_PREFIX,
+  unknownManifestVersion,
+} from './projectionStore.ts';
 import { archiveLine, planArchives, shardOfId } from './shardArchives.ts';
 import {
   type FoldState,
@@ -447,6 +454,8 @@ export class Compactor {
       cached && { path: cached.head.pointer?.manifest_path ?? '', manifest: cached.head.manifest },
     );
     if (cached && (cached.head.generation ?? '') === (head.generation ?? '')) return cached;
+    const refused = unknownManifestVersion(head.manifest);
+    if (refused) throw new CompactionInputError('conflict', refused);
     const listed = await this.store.allShards(head.manifest);
     const state = await this.store.loadState(listed);
     const shards = indexShards(state);
@@ -630,6 +639,7 @@ export class Compactor {
         ...(head.pointer ? { previous_manifest_path: head.pointer.manifest_path } : {}),
         revision_ulid: this.deps.ids.next(),
         published_at: now,
+        listing_version: LISTING_VERSION,
         tables,
         ...(archives ? { archives } : {}),
         ...(archived_before ? { archived_before } : {}),

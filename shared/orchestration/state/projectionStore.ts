@@ -22,6 +22,22 @@ export const manifestPath = (id: number) =>
   `state/orchestration/manifests/${String(id).padStart(20, '0')}.json`;
 export const REBUILDS_PREFIX = 'state/orchestration/rebuilds/';
 
+/**
+ * How a manifest's own listing and its archives combine (shardArchives.ts): 2 since the manifest lists
+ * shards changed after their archive was written, superseding the archive's entries.
+ */
+export const LISTING_VERSION = 2;
+
+/**
+ * Why this release must not compact on `manifest`, or null when it may: the spec's `schema_version` 2
+ * (state spec B8: "`schema_version > 2` ⇒ refuse") and a `listing_version` it knows. A compactor of an
+ * earlier release would fold stale rows into the archives of a listing it does not understand, for good.
+ */
+export function unknownManifestVersion(manifest: Manifest): string | null {
+  if (manifest.schema_version <= 2 && (manifest.listing_version ?? 1) <= LISTING_VERSION) return null;
+  return `the published manifest ${manifest.manifest_id} has schema version ${manifest.schema_version} and listing version ${manifest.listing_version ?? 1}, which this release does not know: roll forward, or rebuild from the ledger`;
+}
+
 /** The projection file format: fixed, versioned; rows are canonical JSON, one per line, in key order. */
 export const PROJECTION_FORMAT = 'arco.orchestration.projections/ndjson-v1';
 
@@ -64,9 +80,15 @@ export interface Manifest {
   watermarks: Watermarks;
   /**
    * table → shard id → artifact; shards without rows are absent, and so are the shards of days before
-   * `archived_before`, which `archives` lists.
+   * `archived_before`, which `archives` lists, but those changed since their archive was written
+   * (`listing_version` 2: this listing of a shard supersedes its archive's).
    */
   tables: Record<TableName, Record<string, ShardArtifact>>;
+  /**
+   * How `tables` and `archives` combine (absent: 1, where a shard before the line is only in its
+   * archive; 2: `LISTING_VERSION`). A compactor refuses a manifest of a version it does not know.
+   */
+  listing_version?: number;
   /** table → UTC month (`YYYYMM`) → the archive listing its shards of that month before the line. */
   archives?: Partial<Record<TableName, Record<string, ArchiveRef>>>;
   /**
@@ -99,6 +121,7 @@ export function emptyManifest(now: string): Manifest {
     epoch: 0,
     schema_version: 2,
     projection_format: PROJECTION_FORMAT,
+    listing_version: LISTING_VERSION,
     revision_ulid: '',
     published_at: now,
     watermarks: { last_processed_at: now },

@@ -22,6 +22,14 @@ import { dayOfShard, TABLES, type TableName } from './projectionTables.ts';
 const LIVE_DAYS = 2;
 
 /**
+ * The most entries before the line one table's listing in the manifest keeps (shards changed late,
+ * every slice of each): past it, the months concerned have their archives written instead. A long
+ * backfill's run costs a few dozen; a table rewritten whole (a slicing change) would otherwise put its
+ * whole history in the manifest until the line next moves.
+ */
+const MAX_LATE_ENTRIES = 256;
+
+/**
  * The archive (`YYYYMM`, the UTC month) that lists shard `id` under archive line `line`, or null when the
  * manifest lists it itself: a hash shard, or a time bucket on the line's day or after.
  */
@@ -100,10 +108,10 @@ export interface ArchivePlan {
  * publish's writes (table → id → artifact), `touched` the shard ids it wrote or emptied, `line` from
  * `archiveLine`, and `idsOf(table, shard)` the ids `all` holds for a shard (its slices). Untouched
  * shards keep their place. A changed shard before the line is listed by the manifest itself, every
- * slice of it, so its archive is not written again; a shard before the line that is emptied, or a
- * line that moved, has the month concerned grouped again (in memory, over that table's history) and
- * its archive written whole, taking back the shards the manifest listed for it. A month with no
- * shards left loses its archive.
+ * slice of it, so its archive is not written again. A shard before the line that is emptied, a line
+ * that moved, or more than `MAX_LATE_ENTRIES` such entries for the table has the months concerned
+ * grouped again (in memory, over that table's history) and their archives written whole, taking back
+ * the shards the manifest listed for them. A month with no shards left loses its archive.
  */
 export function planArchives(
   previous: Manifest,
@@ -133,15 +141,18 @@ export function planArchives(
       else delete listed[id];
     }
     if (lineMoved) for (const id of Object.keys(listed)) if (archiveOf(id)) dirty.add(archiveOf(id)!);
-    for (const shard of late) {
-      const month = archiveOf(shard)!;
-      const ids = [...idsOf(table, shard)].filter((id) => current[id]);
-      // Emptied: only a new archive forgets it (the manifest no longer listing it would bring the
-      // archive's entries back).
-      if (!ids.length) dirty.add(month);
-      if (dirty.has(month)) continue;
-      for (const id of Object.keys(listed)) if (shardOfId(id) === shard) delete listed[id];
-      for (const id of ids) listed[id] = current[id]!;
+    if (late.size) {
+      // The manifest's listing of each late shard is replaced whole: its slices now.
+      for (const id of Object.keys(listed)) if (late.has(shardOfId(id))) delete listed[id];
+      for (const shard of late) {
+        const ids = [...idsOf(table, shard)].filter((id) => current[id]);
+        // Emptied: only a new archive forgets it (the manifest no longer listing it would bring the
+        // archive's entries back).
+        if (!ids.length) dirty.add(archiveOf(shard)!);
+        else for (const id of ids) listed[id] = current[id]!;
+      }
+      const lateIds = Object.keys(listed).filter((id) => archiveOf(id));
+      if (lateIds.length > MAX_LATE_ENTRIES) for (const id of lateIds) dirty.add(archiveOf(id)!);
     }
     // A month whose archive is written takes back every shard of it the manifest listed.
     if (dirty.size)
