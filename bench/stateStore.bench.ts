@@ -4,6 +4,7 @@ import { monotonicFactory } from 'ulid';
 import { scopedObjectStore } from '../shared/adapters/scopedObjectStore.ts';
 import type { ObjectStore } from '../shared/adapters/objectStore.ts';
 import type { Ledger } from '../shared/orchestration/state/ledger.ts';
+import { dispatchRequest } from '../shared/orchestration/run/dispatchController.ts';
 import { canonicalJson } from '../shared/core/canonicalJson.ts';
 import { Compactor, resetCompactorCache } from '../shared/orchestration/state/compactor.ts';
 import { type EventData, envelope, type OrchestrationEvent } from '../shared/orchestration/state/events.ts';
@@ -135,19 +136,7 @@ async function lateChangeCost(
 ): Promise<string> {
   const oldRun = [...history.runs.keys()].sort()[Math.floor(history.runs.size / 2)]!;
   const before = (await store.head('')).manifest;
-  await ledger.append([
-    {
-      data: {
-        type: 'dispatch_requested',
-        runId: oldRun,
-        taskKey: 'b',
-        attempt: 1,
-        attemptId: `att-b-${oldRun}`,
-        workerQueue: 'q',
-        dispatchId: `dispatch:${oldRun}:b:1`,
-      },
-    },
-  ]);
+  await ledger.append([{ data: dispatchRequest(oldRun, 'b', 1) }]);
   await compactor.drain(600_000);
   const after = (await store.head('')).manifest;
   const rewritten = TABLES.flatMap((table) =>

@@ -31,6 +31,7 @@ import {
   type TableName,
 } from '../../shared/orchestration/state/projectionTables.ts';
 import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
+import { dispatchRequest } from '../../shared/orchestration/run/dispatchController.ts';
 import { COMPACTION_HINT_QUEUE } from '../../shared/runtime/resources.ts';
 import { runEvents } from '../support/eventFactory.ts';
 import { inMemoryDependencies } from '../support/inMemoryDependencies.ts';
@@ -264,17 +265,8 @@ describe('ledger and compactor on the in-memory adapters', () => {
     // A late change to the old run, after a cold start loaded it: the manifest lists that shard itself
     // (every slice of it) and no archive is written again.
     resetCompactorCache();
-    await append([
-      {
-        type: 'dispatch_requested',
-        runId: oldRun,
-        taskKey: 'b',
-        attempt: 1,
-        attemptId: `att-b-${oldRun}`,
-        workerQueue: 'q',
-        dispatchId: `dispatch:${oldRun}:b:1`,
-      },
-    ]);
+    const dispatch = dispatchRequest(oldRun, 'b', 1) as Extract<EventData, { type: 'dispatch_requested' }>;
+    await append([dispatch]);
     await compactorFor(deps, scope).drain();
     ({ manifest } = await head());
     expect(manifest.archives).toEqual(archivesBefore);
@@ -296,7 +288,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
         runId: oldRun,
         taskKey: 'b',
         attempt: 1,
-        attemptId: `att-b-${oldRun}`,
+        attemptId: dispatch.attemptId,
         workerId: 'w',
       },
     ]);
