@@ -9,7 +9,11 @@ import {
   LeaseBusyError,
   resetCompactorCache,
 } from '../../shared/orchestration/state/compactor.ts';
-import { type EventData, ledgerPath } from '../../shared/orchestration/state/events.ts';
+import {
+  defaultIdempotencyKey,
+  type EventData,
+  ledgerPath,
+} from '../../shared/orchestration/state/events.ts';
 import { LedgerConflictError, pendingCollection } from '../../shared/orchestration/state/ledger.ts';
 import {
   compactorDeps,
@@ -18,6 +22,7 @@ import {
   readerFor,
 } from '../../shared/orchestration/orchestrationServices.ts';
 import {
+  LISTING_VERSION,
   type Manifest,
   type Pointer,
   POINTER_PATH,
@@ -335,8 +340,8 @@ describe('ledger and compactor on the in-memory adapters', () => {
     await compactorFor(deps, scope).drain();
     const store = new ProjectionStore(objects);
     const published = await store.head('');
-    expect(published.manifest.listing_version).toBe(2);
-    for (const newer of [{ listing_version: 3 }, { schema_version: 3 as unknown as 2 }]) {
+    expect(published.manifest.listing_version).toBe(LISTING_VERSION);
+    for (const newer of [{ listing_version: LISTING_VERSION + 1 }, { schema_version: 3 as unknown as 2 }]) {
       // What a later release would publish: this one would misread its listing and fold stale rows.
       const path = `state/orchestration/manifests/newer-${Object.keys(newer)[0]}.json`;
       await objects.put(path, canonicalJson({ ...published.manifest, ...newer }));
@@ -524,7 +529,55 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await compactor.pendingBatches(false, since + 1_000)).toEqual([]);
   });
 
-  it('moves idempotency keys published under the hour fan-out of earlier versions into the hour shard', async () => {
+  it("rewrites an hour shard of idempotency keys whose name a five-minute shard kept, so the hour's other keys are not listed twice", async () => {
+    const clock = deps.clock as ManualClock;
+    const hourStart = Math.floor(clock.now().getTime() / 3_600_000) * 3_600_000;
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    clock.set(new Date(hourStart + 2 * 60_000));
+    await ledger.append(runEvents('early').map((data) => ({ data })));
+    clock.set(new Date(hourStart + 37 * 60_000));
+    await ledger.append(runEvents('late').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    const store = new ProjectionStore(objects);
+    const { manifest } = await store.head('');
+    const ids = Object.keys(manifest.tables.idempotency_keys).sort();
+    expect(ids.map((id) => id.slice(-2))).toEqual(['-0', '-7']);
+    // As a version with one shard an hour published it: every key of the hour under the `-0` name.
+    const keys = (
+      await readerFor(deps, scope)
+        .snapshot()
+        .then((s) => s.rows('idempotency_keys'))
+    ).map((row) => row.idempotencyKey);
+    const rows = (await store.loadState(manifest.tables)).idempotency_keys;
+    const hourShard = (await store.writeShard('idempotency_keys', ids[0]!, [...rows.values()]))!;
+    const oldPath = 'state/orchestration/manifests/hour-shards.json';
+    await objects.put(
+      oldPath,
+      canonicalJson({
+        ...manifest,
+        tables: { ...manifest.tables, idempotency_keys: { [ids[0]!]: hourShard } },
+      }),
+    );
+    const pointer = (await objects.get(POINTER_PATH))!;
+    await objects.put(
+      POINTER_PATH,
+      JSON.stringify({ ...(JSON.parse(pointer.bytes.toString()) as Pointer), manifest_path: oldPath }),
+      { ifGenerationMatch: pointer.generation },
+    );
+    resetCompactorCache();
+    await ledger.append(runEvents('after').map((data) => ({ data })));
+    await compactorFor(deps, scope).drain();
+    const after = await readerFor(deps, scope).snapshot();
+    expect(Object.keys(after.manifest!.tables.idempotency_keys).sort()).toEqual(ids);
+    const now = (await after.rows('idempotency_keys')).map((row) => row.idempotencyKey);
+    expect(now.sort()).toEqual([...keys, ...runEvents('after').map(defaultIdempotencyKey)].sort());
+  });
+
+  it('moves idempotency keys published in the hour shards of earlier versions into five-minute shards', async () => {
+    // At minute 37: the keys' five-minute shard is the hour's eighth (`-7`), an hour shard was `-0`.
+    const clock = deps.clock as ManualClock;
+    const hourStart = Math.floor(clock.now().getTime() / 3_600_000) * 3_600_000;
+    clock.set(new Date(hourStart + 37 * 60_000));
     await ledgerFor(deps, scope, { hint: false }).append([
       { data: { type: 'run_triggered', runId: 'r', planId: 'p', trigger: {}, rootAssets: ['a'] } },
       { data: { type: 'plan_created', runId: 'r', planId: 'p', tasks: [{ key: 'a', dependsOn: [] }] } },
@@ -533,13 +586,13 @@ describe('ledger and compactor on the in-memory adapters', () => {
     const keys = await (await readerFor(deps, scope).snapshot()).rows('idempotency_keys');
     expect(keys.map((k) => k.idempotencyKey).sort()).toEqual(['plan:r', 'run:r']);
 
-    // As a version with four shards an hour published it: the same rows under another shard name.
+    // As a version with one shard an hour published it: the same rows under the hour's name.
     const pointerObject = (await objects.get(POINTER_PATH))!;
     const pointer = JSON.parse(pointerObject.bytes.toString()) as Pointer;
     const manifest = await readJson<Manifest>(pointer.manifest_path);
     const shards = Object.keys(manifest.tables.idempotency_keys);
-    expect(shards.every((id) => /^t\d{10}-0$/.test(id))).toBe(true);
-    const oldPath = pointer.manifest_path.replace('.json', '-fan-out.json');
+    expect(shards.every((id) => /^t\d{10}-7$/.test(id))).toBe(true);
+    const oldPath = pointer.manifest_path.replace('.json', '-hour-shards.json');
     await objects.put(
       oldPath,
       JSON.stringify({
@@ -548,7 +601,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
           ...manifest.tables,
           idempotency_keys: Object.fromEntries(
             Object.entries(manifest.tables.idempotency_keys).map(([id, artifact]) => [
-              id.replace(/-0$/, '-3'),
+              id.replace(/-7$/, '-0'),
               artifact,
             ]),
           ),
@@ -576,7 +629,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     ]);
     await compactorFor(deps, scope).drain();
     const after = await readerFor(deps, scope).snapshot();
-    expect(Object.keys(after.manifest!.tables.idempotency_keys).every((id) => id.endsWith('-0'))).toBe(true);
+    expect(Object.keys(after.manifest!.tables.idempotency_keys).every((id) => id.endsWith('-7'))).toBe(true);
     expect((await after.rows('idempotency_keys')).map((k) => k.idempotencyKey).sort()).toEqual([
       'plan:r',
       'run:other',

@@ -8,6 +8,8 @@ import {
 import { TABLES, type TableName } from '../../shared/orchestration/state/projectionTables.ts';
 import {
   archiveLine,
+  archiveLines,
+  archiveOfShard,
   mergeListing,
   planArchives,
   shardOfId,
@@ -43,6 +45,52 @@ describe('month archives of the shards before the line', () => {
     expect(archiveLine('not-a-ulid')).toBeUndefined();
   });
 
+  it('draws an hour line for idempotency keys, whose five-minute shards of earlier hours go to archives', () => {
+    const at = (iso: string) => ulid(Date.parse(iso));
+    expect(archiveLines(at('2026-12-02T08:10:00Z'), manifestWith({}))).toEqual({
+      archived_before: '20261201',
+      archived_before_by_table: { idempotency_keys: '2026120207' },
+    });
+    const previous = manifestWith({
+      archived_before: '20261201',
+      archived_before_by_table: { idempotency_keys: '2026120209' },
+    });
+    expect(archiveLines(at('2026-12-02T08:10:00Z'), previous).archived_before_by_table).toEqual({
+      idempotency_keys: '2026120209',
+    });
+    expect(archiveOfShard('t2026120206-11', '2026120207')).toBe('202612');
+    expect(archiveOfShard('t2026120207-0', '2026120207')).toBeNull();
+    expect(archiveOfShard('t2026120206-11', '20261202')).toBeNull();
+    expect(archiveOfShard('h03', '2026120207')).toBeNull();
+
+    const all = listing({
+      runs: { 't2026120200-1': artifact('r02') },
+      idempotency_keys: {
+        't2026113023-11': artifact('k30'),
+        't2026120206-4': artifact('k06'),
+        't2026120207-0': artifact('k07'),
+        't2026120208-2': artifact('k08'),
+      },
+    });
+    // From a manifest whose keys followed the day line: the months concerned are written once.
+    const plan = planArchives(
+      manifestWith({ archived_before: '20261201', tables: all }),
+      all,
+      new Map(),
+      { archived_before: '20261201', archived_before_by_table: { idempotency_keys: '2026120207' } },
+      idsIn(all),
+    );
+    expect(plan.tables.runs).toEqual(all.runs);
+    expect(plan.tables.idempotency_keys).toEqual({
+      't2026120207-0': artifact('k07'),
+      't2026120208-2': artifact('k08'),
+    });
+    expect(plan.write.map(({ table, month, shards }) => [table, month, Object.keys(shards)])).toEqual([
+      ['idempotency_keys', '202611', ['t2026113023-11']],
+      ['idempotency_keys', '202612', ['t2026120206-4']],
+    ]);
+  });
+
   it('moves the shards of days before the line into one archive per table and month, leaving the rest', () => {
     const all = listing({
       runs: {
@@ -57,7 +105,7 @@ describe('month archives of the shards before the line', () => {
       idempotency_keys: { 't2026112813-0': artifact('k28'), 't2026120209-0': artifact('k02') },
     });
     const previous = manifestWith({ tables: all });
-    const plan = planArchives(previous, all, new Map(), '20261201', idsIn(all));
+    const plan = planArchives(previous, all, new Map(), { archived_before: '20261201' }, idsIn(all));
     expect(plan.tables.runs).toEqual({ 't2026120100-1': artifact('r01'), h03: artifact('rh') });
     expect(plan.tables.tasks).toEqual({ 't2026120200-2.r00': artifact('t02') });
     expect(plan.tables.idempotency_keys).toEqual({ 't2026120209-0': artifact('k02') });
@@ -70,7 +118,13 @@ describe('month archives of the shards before the line', () => {
     ]);
     // A first publish (a rebuild) that writes every shard at once archives them the same way.
     const touched = new Map(TABLES.map((table) => [table, Object.keys(all[table])]));
-    const first = planArchives(emptyManifest('now'), all, touched, '20261201', idsIn(all));
+    const first = planArchives(
+      emptyManifest('now'),
+      all,
+      touched,
+      { archived_before: '20261201' },
+      idsIn(all),
+    );
     expect(first).toEqual(plan);
   });
 
@@ -93,7 +147,7 @@ describe('month archives of the shards before the line', () => {
     const touched = new Map<TableName, string[]>([
       ['tasks', ['t2026112800-1.r04', 't2026120100-1.r00', 't2026120200-3.r00']],
     ]);
-    const plan = planArchives(previous, all, touched, '20261201', idsIn(all));
+    const plan = planArchives(previous, all, touched, { archived_before: '20261201' }, idsIn(all));
     expect(plan.tables.tasks).toEqual({
       't2026112800-1.r04': artifact('t28-r04-new'),
       't2026112800-1.r07': artifact('t28-r07'),
@@ -112,7 +166,7 @@ describe('month archives of the shards before the line', () => {
       manifestWith({ ...previous, tables: plan.tables, archives: plan.keep }),
       next,
       new Map([['tasks', ['t2026112800-1.r04', 't2026112800-1.r07']]]),
-      '20261201',
+      { archived_before: '20261201' },
       idsIn(next),
     );
     expect(Object.keys(again.tables.tasks).sort()).toEqual([
@@ -136,13 +190,13 @@ describe('month archives of the shards before the line', () => {
       archives: { tasks: { '202611': ref('202611') } },
     });
     const touched = new Map<TableName, string[]>([['tasks', Object.keys(tasks)]]);
-    const plan = planArchives(previous, all, touched, '20261201', idsIn(all));
+    const plan = planArchives(previous, all, touched, { archived_before: '20261201' }, idsIn(all));
     expect(plan.tables.tasks).toEqual({ 't2026120200-3.r00': artifact('t02') });
     expect(plan.keep).toEqual({});
     expect(plan.write).toEqual([{ table: 'tasks', month: '202611', shards: tasks, previous: ref('202611') }]);
     // Below the bound, the same change to fewer shards stays in the manifest.
     const few = new Map<TableName, string[]>([['tasks', Object.keys(tasks).slice(0, 64)]]);
-    const listed = planArchives(previous, all, few, '20261201', idsIn(all));
+    const listed = planArchives(previous, all, few, { archived_before: '20261201' }, idsIn(all));
     expect(Object.keys(listed.tables.tasks)).toHaveLength(65);
     expect(listed.write).toEqual([]);
   });
@@ -173,7 +227,7 @@ describe('month archives of the shards before the line', () => {
       tasks: { 't2026112700-2.r00': artifact('late2'), 't2026112600-1.r00': artifact('t26') },
     });
     const touched = new Map<TableName, string[]>([['tasks', ['t2026112800-1.r04']]]);
-    const plan = planArchives(previous, all, touched, '20261201', idsIn(all));
+    const plan = planArchives(previous, all, touched, { archived_before: '20261201' }, idsIn(all));
     expect(plan.tables.tasks).toEqual({});
     expect(plan.keep).toEqual({});
     expect(plan.write).toEqual([
@@ -193,7 +247,13 @@ describe('month archives of the shards before the line', () => {
       archives: { idempotency_keys: { '202610': ref('k') } },
     });
     const touched = new Map<TableName, string[]>([['idempotency_keys', ['t2026102813-0', 't2026120209-0']]]);
-    const plan = planArchives(previous, listing({}), touched, '20261201', idsIn(listing({})));
+    const plan = planArchives(
+      previous,
+      listing({}),
+      touched,
+      { archived_before: '20261201' },
+      idsIn(listing({})),
+    );
     expect(plan.tables.idempotency_keys).toEqual({});
     expect(plan.keep).toEqual({});
     expect(plan.write).toEqual([]);
@@ -220,7 +280,7 @@ describe('month archives of the shards before the line', () => {
       }),
       archives: { runs: { '202611': ref('202611'), '202612': ref('202612') } },
     });
-    const moved = planArchives(previous, all, new Map(), '20261203', idsIn(all));
+    const moved = planArchives(previous, all, new Map(), { archived_before: '20261203' }, idsIn(all));
     expect(moved.tables.runs).toEqual({ 't2026120300-1': artifact('r03') });
     // Each month concerned is written again: with the day that joined it, with the shard changed late.
     expect(moved.write).toEqual([
@@ -237,7 +297,7 @@ describe('month archives of the shards before the line', () => {
         previous: ref('202612'),
       },
     ]);
-    const none = planArchives(manifestWith({ tables: all }), all, new Map(), undefined, idsIn(all));
+    const none = planArchives(manifestWith({ tables: all }), all, new Map(), {}, idsIn(all));
     expect(none.tables.runs).toEqual(all.runs);
     expect(none.write).toEqual([]);
   });

@@ -29,7 +29,7 @@ import {
   REBUILDS_PREFIX,
   unknownManifestVersion,
 } from './projectionStore.ts';
-import { archiveLine, planArchives, shardOfId } from './shardArchives.ts';
+import { type ArchiveLines, archiveLines, planArchives, shardOfId } from './shardArchives.ts';
 import {
   type FoldState,
   IDEMPOTENCY_KEY_BUCKET_HOURS,
@@ -461,12 +461,16 @@ export class Compactor {
     const shards = indexShards(state);
     const unpublished = emptyUnpublished();
     // Shards of an older layout (a table sliced or sharded otherwise before): the next publish rewrites
-    // that table whole.
+    // that table whole. A published shard no row lands in, or a row landing in a shard not published
+    // (an hour's keys now in five-minute shards, one of which keeps the hour's old name), tells.
     for (const table of TABLES) {
-      const published = Object.keys(listed[table] ?? {});
+      const published = listed[table] ?? {};
       const index = shards.get(table)!;
-      if (published.some((id) => !index.has(id)))
-        unpublished.shards.set(table, new Set([...index.keys(), ...published]));
+      if (
+        Object.keys(published).some((id) => !index.has(id)) ||
+        [...index.keys()].some((id) => !published[id])
+      )
+        unpublished.shards.set(table, new Set([...index.keys(), ...Object.keys(published)]));
     }
     const fresh: WarmState = {
       head,
@@ -623,13 +627,8 @@ export class Compactor {
     let published = head;
     if (unpublished.shards.size || advances) {
       await this.writeShards(warm, touched);
-      const archived_before = archiveLine(maxEvent.eventId, head.manifest.archived_before);
-      const { tables, archives } = await this.writeArchives(
-        head.manifest,
-        warm,
-        unpublished.shards,
-        archived_before,
-      );
+      const lines = archiveLines(maxEvent.eventId, head.manifest);
+      const { tables, archives } = await this.writeArchives(head.manifest, warm, unpublished.shards, lines);
       this.deps.failpoints.hit('compactor.after_shards');
       const now = this.deps.clock.now().toISOString();
       const next: Manifest = {
@@ -642,7 +641,7 @@ export class Compactor {
         listing_version: LISTING_VERSION,
         tables,
         ...(archives ? { archives } : {}),
-        ...(archived_before ? { archived_before } : {}),
+        ...lines,
         watermarks: advances
           ? {
               last_committed_event_id: maxEvent.eventId,
@@ -845,13 +844,13 @@ export class Compactor {
     previous: Manifest,
     warm: WarmState,
     touched: ReadonlyMap<TableName, Iterable<string>>,
-    line: string | undefined,
+    lines: ArchiveLines,
   ): Promise<{ tables: Manifest['tables']; archives?: Manifest['archives'] }> {
     const plan = planArchives(
       previous,
       warm.listed,
       touched,
-      line,
+      lines,
       (table, shard) => warm.listedIds.get(table)?.get(shard) ?? [],
     );
     const archives = plan.keep;

@@ -7,7 +7,7 @@ import {
   type ShardArtifact,
 } from './projectionStore.ts';
 import { rememberBounded } from '../../core/boundedMap.ts';
-import { archiveOfShard, listedShards, shardOfId } from './shardArchives.ts';
+import { archiveOfShard, listedShards, shardOfId, tableLine } from './shardArchives.ts';
 import {
   type Row,
   rowKey,
@@ -59,7 +59,7 @@ export class ProjectionSnapshot {
    */
   private async listing(table: TableName, shard: string): Promise<Record<string, ShardArtifact>> {
     const own = this.manifest?.tables[table] ?? {};
-    const month = archiveOfShard(shard, this.manifest?.archived_before);
+    const month = archiveOfShard(shard, tableLine(this.manifest, table));
     const ref = month === null ? undefined : this.manifest?.archives?.[table]?.[month];
     return ref && !listedShards(own).has(shardOfId(shard)) ? this.store.archive(ref) : own;
   }

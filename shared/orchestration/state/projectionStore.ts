@@ -24,9 +24,10 @@ export const REBUILDS_PREFIX = 'state/orchestration/rebuilds/';
 
 /**
  * How a manifest's own listing and its archives combine (shardArchives.ts): 2 since the manifest lists
- * shards changed after their archive was written, superseding the archive's entries.
+ * shards changed after their archive was written, superseding the archive's entries; 3 since tables
+ * may have an archive line of their own, by the hour (`archived_before_by_table`).
  */
-export const LISTING_VERSION = 2;
+export const LISTING_VERSION = 3;
 
 /**
  * Why this release must not compact on `manifest`, or null when it may: the spec's `schema_version` 2
@@ -96,6 +97,11 @@ export interface Manifest {
    * Follows the newest event folded, never the wall clock, and never moves back.
    */
   archived_before?: string;
+  /**
+   * The archive line (`YYYYMMDDHH`) of tables drawn by the hour (idempotency keys): their shards of
+   * hours before it are in `archives`. Since `listing_version` 3.
+   */
+  archived_before_by_table?: Partial<Record<TableName, string>>;
   publication_witness?: { events: Array<{ path: string; checksum_sha256: string }> };
 }
 

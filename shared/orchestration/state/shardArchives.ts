@@ -1,6 +1,6 @@
 import { decodeTime, isValid } from 'ulid';
 import type { ArchiveRef, Manifest, ShardArtifact } from './projectionStore.ts';
-import { dayOfShard, TABLES, type TableName } from './projectionTables.ts';
+import { TABLES, type TableName } from './projectionTables.ts';
 
 /**
  * Month archives: a publish rewrites its whole manifest, so a manifest that listed every shard ever
@@ -30,12 +30,28 @@ const LIVE_DAYS = 2;
 const MAX_LATE_ENTRIES = 256;
 
 /**
- * The archive (`YYYYMM`, the UTC month) that lists shard `id` under archive line `line`, or null when the
- * manifest lists it itself: a hash shard, or a time bucket on the line's day or after.
+ * Tables whose archive line is drawn by the hour (`YYYYMMDDHH`): the newest event's hour and the one
+ * before it stay in the manifest. Idempotency keys, the largest table, have a shard per five minutes;
+ * two days of them would list 576 shards in each manifest, two hours list 24. No reader but the
+ * compactor reads them.
+ */
+const HOURLY_TABLES: ReadonlySet<TableName> = new Set(['idempotency_keys']);
+
+/**
+ * The archive (`YYYYMM`, the UTC month) that lists shard `id` under archive line `line` (a day
+ * `YYYYMMDD` or an hour `YYYYMMDDHH`), or null when the manifest lists it itself: a hash shard, or a
+ * time bucket on the line's day (hour) or after.
  */
 export function archiveOfShard(id: string, line: string | undefined): string | null {
-  const day = dayOfShard(id);
-  return day !== null && line !== undefined && day < line ? day.slice(0, 6) : null;
+  const time = /^t(\d{10})-/.exec(id)?.[1];
+  return time !== undefined && line !== undefined && time.slice(0, line.length) < line
+    ? time.slice(0, 6)
+    : null;
+}
+
+/** The archive line of `table` in `manifest`: its own (hourly tables), else the manifest's. */
+export function tableLine(lines: ArchiveLines | null | undefined, table: TableName): string | undefined {
+  return lines?.archived_before_by_table?.[table] ?? lines?.archived_before;
 }
 
 /**
@@ -50,6 +66,37 @@ export function archiveLine(newestEventId: string, previous?: string): string | 
     .slice(0, 10)
     .replaceAll('-', '');
   return previous !== undefined && previous > line ? previous : line;
+}
+
+/** A manifest's archive lines: the day line, and the hour lines of the hourly tables. */
+export interface ArchiveLines {
+  archived_before?: string;
+  archived_before_by_table?: Partial<Record<TableName, string>>;
+}
+
+/**
+ * The day line (`archiveLine`) and, for the hourly tables, an hour line: the hour before the newest
+ * event's (`YYYYMMDDHH`), never before the table's previous hour line.
+ */
+export function archiveLines(newestEventId: string, previous: Manifest): ArchiveLines {
+  const archived_before = archiveLine(newestEventId, previous.archived_before);
+  if (!isValid(newestEventId))
+    return {
+      ...(archived_before ? { archived_before } : {}),
+      ...(previous.archived_before_by_table
+        ? { archived_before_by_table: previous.archived_before_by_table }
+        : {}),
+    };
+  const hour = new Date(decodeTime(newestEventId) - 3_600_000)
+    .toISOString()
+    .slice(0, 13)
+    .replace(/[-T]/g, '');
+  const byTable: Partial<Record<TableName, string>> = {};
+  for (const table of HOURLY_TABLES) {
+    const before = previous.archived_before_by_table?.[table];
+    byTable[table] = before !== undefined && before > hour ? before : hour;
+  }
+  return { ...(archived_before ? { archived_before } : {}), archived_before_by_table: byTable };
 }
 
 /** The shard an id of a listing belongs to: the id without its slice (`t2026112800-1.r04` → `t2026112800-1`). */
@@ -105,8 +152,8 @@ export interface ArchivePlan {
 
 /**
  * Splits the next listing between the manifest and its archives. `all` is every shard after this
- * publish's writes (table → id → artifact), `touched` the shard ids it wrote or emptied, `line` from
- * `archiveLine`, and `idsOf(table, shard)` the ids `all` holds for a shard (its slices). Untouched
+ * publish's writes (table → id → artifact), `touched` the shard ids it wrote or emptied, `lines` from
+ * `archiveLines`, and `idsOf(table, shard)` the ids `all` holds for a shard (its slices). Untouched
  * shards keep their place. A changed shard before the line is listed by the manifest itself, every
  * slice of it, so its archive is not written again. A shard before the line that is emptied, a line
  * that moved, or more than `MAX_LATE_ENTRIES` such entries for the table has the months concerned
@@ -117,17 +164,18 @@ export function planArchives(
   previous: Manifest,
   all: Manifest['tables'],
   touched: ReadonlyMap<TableName, Iterable<string>>,
-  line: string | undefined,
+  lines: ArchiveLines,
   idsOf: (table: TableName, shard: string) => Iterable<string>,
 ): ArchivePlan {
-  const archiveOf = (id: string) => archiveOfShard(id, line);
-  const lineMoved = line !== previous.archived_before;
   const plan: ArchivePlan = {
     tables: {} as Manifest['tables'],
     keep: {},
     write: [],
   };
   for (const table of TABLES) {
+    const line = tableLine(lines, table);
+    const archiveOf = (id: string) => archiveOfShard(id, line);
+    const lineMoved = line !== tableLine(previous, table);
     const listed = { ...(previous.tables[table] ?? {}) };
     const current = all[table] ?? {};
     const dirty = new Set<string>();
