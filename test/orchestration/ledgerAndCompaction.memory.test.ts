@@ -529,7 +529,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await compactor.pendingBatches(false, since + 1_000)).toEqual([]);
   });
 
-  it("rewrites an hour shard of idempotency keys whose name a five-minute shard kept, so the hour's other keys are not listed twice", async () => {
+  it("rewrites an hour shard of idempotency keys whose name a quarter-hour shard kept, so the hour's other keys are not listed twice", async () => {
     const clock = deps.clock as ManualClock;
     const hourStart = Math.floor(clock.now().getTime() / 3_600_000) * 3_600_000;
     const ledger = ledgerFor(deps, scope, { hint: false });
@@ -541,7 +541,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     const store = new ProjectionStore(objects);
     const { manifest } = await store.head('');
     const ids = Object.keys(manifest.tables.idempotency_keys).sort();
-    expect(ids.map((id) => id.slice(-2))).toEqual(['-0', '-7']);
+    expect(ids.map((id) => id.slice(-2))).toEqual(['-0', '-2']);
     // As a version with one shard an hour published it: every key of the hour under the `-0` name.
     const keys = (
       await readerFor(deps, scope)
@@ -573,8 +573,8 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(now.sort()).toEqual([...keys, ...runEvents('after').map(defaultIdempotencyKey)].sort());
   });
 
-  it('moves idempotency keys published in the hour shards of earlier versions into five-minute shards', async () => {
-    // At minute 37: the keys' five-minute shard is the hour's eighth (`-7`), an hour shard was `-0`.
+  it('moves idempotency keys published in the hour shards of earlier versions into quarter-hour shards', async () => {
+    // At minute 37: the keys' quarter-hour shard is the hour's third (`-2`), an hour shard was `-0`.
     const clock = deps.clock as ManualClock;
     const hourStart = Math.floor(clock.now().getTime() / 3_600_000) * 3_600_000;
     clock.set(new Date(hourStart + 37 * 60_000));
@@ -591,7 +591,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     const pointer = JSON.parse(pointerObject.bytes.toString()) as Pointer;
     const manifest = await readJson<Manifest>(pointer.manifest_path);
     const shards = Object.keys(manifest.tables.idempotency_keys);
-    expect(shards.every((id) => /^t\d{10}-7$/.test(id))).toBe(true);
+    expect(shards.every((id) => /^t\d{10}-2$/.test(id))).toBe(true);
     const oldPath = pointer.manifest_path.replace('.json', '-hour-shards.json');
     await objects.put(
       oldPath,
@@ -601,7 +601,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
           ...manifest.tables,
           idempotency_keys: Object.fromEntries(
             Object.entries(manifest.tables.idempotency_keys).map(([id, artifact]) => [
-              id.replace(/-7$/, '-0'),
+              id.replace(/-2$/, '-0'),
               artifact,
             ]),
           ),
@@ -629,7 +629,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     ]);
     await compactorFor(deps, scope).drain();
     const after = await readerFor(deps, scope).snapshot();
-    expect(Object.keys(after.manifest!.tables.idempotency_keys).every((id) => id.endsWith('-7'))).toBe(true);
+    expect(Object.keys(after.manifest!.tables.idempotency_keys).every((id) => id.endsWith('-2'))).toBe(true);
     expect((await after.rows('idempotency_keys')).map((k) => k.idempotencyKey).sort()).toEqual([
       'plan:r',
       'run:other',

@@ -45,7 +45,7 @@ describe('month archives of the shards before the line', () => {
     expect(archiveLine('not-a-ulid')).toBeUndefined();
   });
 
-  it('draws an hour line for idempotency keys, whose five-minute shards of earlier hours go to archives', () => {
+  it('draws an hour line for idempotency keys, whose quarter-hour shards of earlier hours go to archives', () => {
     const at = (iso: string) => ulid(Date.parse(iso));
     expect(archiveLines(at('2026-12-02T08:10:00Z'), manifestWith({}))).toEqual({
       archived_before: '20261201',
@@ -58,15 +58,15 @@ describe('month archives of the shards before the line', () => {
     expect(archiveLines(at('2026-12-02T08:10:00Z'), previous).archived_before_by_table).toEqual({
       idempotency_keys: '2026120209',
     });
-    expect(archiveOfShard('t2026120206-11', '2026120207')).toBe('202612');
+    expect(archiveOfShard('t2026120206-3', '2026120207')).toBe('202612');
     expect(archiveOfShard('t2026120207-0', '2026120207')).toBeNull();
-    expect(archiveOfShard('t2026120206-11', '20261202')).toBeNull();
+    expect(archiveOfShard('t2026120206-3', '20261202')).toBeNull();
     expect(archiveOfShard('h03', '2026120207')).toBeNull();
 
     const all = listing({
       runs: { 't2026120200-1': artifact('r02') },
       idempotency_keys: {
-        't2026113023-11': artifact('k30'),
+        't2026113023-3': artifact('k30'),
         't2026120206-4': artifact('k06'),
         't2026120207-0': artifact('k07'),
         't2026120208-2': artifact('k08'),
@@ -86,7 +86,7 @@ describe('month archives of the shards before the line', () => {
       't2026120208-2': artifact('k08'),
     });
     expect(plan.write.map(({ table, month, shards }) => [table, month, Object.keys(shards)])).toEqual([
-      ['idempotency_keys', '202611', ['t2026113023-11']],
+      ['idempotency_keys', '202611', ['t2026113023-3']],
       ['idempotency_keys', '202612', ['t2026120206-4']],
     ]);
   });

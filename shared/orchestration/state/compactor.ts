@@ -462,7 +462,7 @@ export class Compactor {
     const unpublished = emptyUnpublished();
     // Shards of an older layout (a table sliced or sharded otherwise before): the next publish rewrites
     // that table whole. A published shard no row lands in, or a row landing in a shard not published
-    // (an hour's keys now in five-minute shards, one of which keeps the hour's old name), tells.
+    // (an hour's keys now in quarter-hour shards, one of which keeps the hour's old name), tells.
     for (const table of TABLES) {
       const published = listed[table] ?? {};
       const index = shards.get(table)!;

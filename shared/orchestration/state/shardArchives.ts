@@ -31,8 +31,8 @@ const MAX_LATE_ENTRIES = 256;
 
 /**
  * Tables whose archive line is drawn by the hour (`YYYYMMDDHH`): the newest event's hour and the one
- * before it stay in the manifest. Idempotency keys, the largest table, have a shard per five minutes;
- * two days of them would list 576 shards in each manifest, two hours list 24. No reader but the
+ * before it stay in the manifest. Idempotency keys, the largest table, have a shard per quarter hour;
+ * two days of them would list 192 shards in each manifest, two hours list 8. No reader but the
  * compactor reads them.
  */
 const HOURLY_TABLES: ReadonlySet<TableName> = new Set(['idempotency_keys']);
