@@ -94,7 +94,7 @@ async function scenario(seed: number, steps: number, maxAdvanceHours: number) {
         expect(await snapshot.rowsBeside('dispatch_outbox', row), `${step} rowsBeside`).toContainEqual(row);
     }
     // What a cold start loads.
-    const cold = await store.loadState(await store.allShards(manifest));
+    const cold = (await store.loadState(await store.allShards(manifest))).state;
     for (const table of RUN_TABLES)
       expect(sortedRows(cold[table].values(), table), `${step} cold start ${table}`).toEqual(
         sortedRows(expected[table].values(), table),

@@ -1,8 +1,10 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { ulid } from 'ulid';
 import { ManualClock } from '../../shared/adapters/clock.ts';
 import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
 import { scopedObjectStore } from '../../shared/adapters/scopedObjectStore.ts';
 import { canonicalJson } from '../../shared/core/canonicalJson.ts';
+import { sha256Hex } from '../../shared/core/hashing.ts';
 import { CompactionLease } from '../../shared/orchestration/state/compactionLease.ts';
 import {
   Compactor,
@@ -11,6 +13,7 @@ import {
 } from '../../shared/orchestration/state/compactor.ts';
 import {
   defaultIdempotencyKey,
+  envelope,
   type EventData,
   ledgerPath,
 } from '../../shared/orchestration/state/events.ts';
@@ -531,7 +534,8 @@ describe('ledger and compactor on the in-memory adapters', () => {
 
   it("rewrites an hour shard of idempotency keys whose name a quarter-hour shard kept, so the hour's other keys are not listed twice", async () => {
     const clock = deps.clock as ManualClock;
-    const hourStart = Math.floor(clock.now().getTime() / 3_600_000) * 3_600_000;
+    // The next hour: ids minted from the real clock meanwhile (a compactor's holder id) stay behind it.
+    const hourStart = (Math.floor(clock.now().getTime() / 3_600_000) + 1) * 3_600_000;
     const ledger = ledgerFor(deps, scope, { hint: false });
     clock.set(new Date(hourStart + 2 * 60_000));
     await ledger.append(runEvents('early').map((data) => ({ data })));
@@ -548,7 +552,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
         .snapshot()
         .then((s) => s.rows('idempotency_keys'))
     ).map((row) => row.idempotencyKey);
-    const rows = (await store.loadState(manifest.tables)).idempotency_keys;
+    const rows = (await store.loadState(manifest.tables)).state.idempotency_keys;
     const hourShard = (await store.writeShard('idempotency_keys', ids[0]!, [...rows.values()]))!;
     const oldPath = 'state/orchestration/manifests/hour-shards.json';
     await objects.put(
@@ -573,10 +577,80 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(now.sort()).toEqual([...keys, ...runEvents('after').map(defaultIdempotencyKey)].sort());
   });
 
+  it('rewrites an hour of idempotency keys published in four hash shards whose names its quarter hours reuse', async () => {
+    // Before hour shards, keys had four hash shards an hour: `t{YYYYMMDDHH}-{sha256(eventId) % 4}`.
+    const hashShard = (eventId: string) => Number.parseInt(sha256Hex(eventId).slice(0, 8), 16) % 4;
+    const hourStart = (Math.floor(Date.now() / 3_600_000) + 1) * 3_600_000;
+    const clock = deps.clock as ManualClock;
+    clock.set(new Date(hourStart + 59 * 60_000));
+    const stamp = new Date(hourStart).toISOString().slice(0, 13).replace(/[-T]/g, '');
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    /** A run_triggered at `minute` whose event id falls in hash shard `hash`. */
+    const triggered = (minute: number, hash: number | null, runId: string) => {
+      const ms = hourStart + minute * 60_000;
+      let eventId = ulid(ms);
+      while (hash !== null && hashShard(eventId) !== hash) eventId = ulid(ms);
+      const data = {
+        type: 'run_triggered' as const,
+        runId,
+        planId: `p-${runId}`,
+        trigger: {},
+        rootAssets: [],
+      };
+      return envelope({
+        eventId,
+        tenantId: scope.tenant,
+        workspaceId: scope.workspace,
+        timestamp: new Date(ms),
+        data,
+      });
+    };
+    // One key in each quarter of the hour (`-0`…`-3`), in hash shards 1, 0, 3 and 2.
+    await ledger.appendEvents([
+      triggered(1, 1, 'a'),
+      triggered(16, 0, 'b'),
+      triggered(31, 3, 'c'),
+      triggered(46, 2, 'd'),
+    ]);
+    await compactorFor(deps, scope).drain();
+    const store = new ProjectionStore(objects);
+    const { manifest } = await store.head('');
+    const byHash = new Map<string, Row[]>();
+    for (const row of (await store.loadState(manifest.tables)).state.idempotency_keys.values()) {
+      const id = `t${stamp}-${hashShard(String(row.eventId))}`;
+      byHash.set(id, [...(byHash.get(id) ?? []), row]);
+    }
+    const hashed: Manifest['tables']['idempotency_keys'] = {};
+    for (const [id, rows] of byHash) hashed[id] = (await store.writeShard('idempotency_keys', id, rows))!;
+    // The same four names, other contents.
+    expect(Object.keys(hashed).sort()).toEqual(Object.keys(manifest.tables.idempotency_keys).sort());
+    const oldPath = 'state/orchestration/manifests/hash-shards.json';
+    await objects.put(
+      oldPath,
+      canonicalJson({ ...manifest, tables: { ...manifest.tables, idempotency_keys: hashed } }),
+    );
+    const pointer = (await objects.get(POINTER_PATH))!;
+    await objects.put(
+      POINTER_PATH,
+      JSON.stringify({ ...(JSON.parse(pointer.bytes.toString()) as Pointer), manifest_path: oldPath }),
+      { ifGenerationMatch: pointer.generation },
+    );
+    resetCompactorCache();
+    await ledger.appendEvents([triggered(17, null, 'e')]);
+    await compactorFor(deps, scope).drain();
+    const expected = ['run:a', 'run:b', 'run:c', 'run:d', 'run:e'];
+    const { manifest: after } = await store.head('');
+    const cold = (await store.loadState(await store.allShards(after))).state.idempotency_keys;
+    expect([...cold.values()].map((row) => row.idempotencyKey).sort()).toEqual(expected);
+    const read = await (await readerFor(deps, scope).snapshot()).rows('idempotency_keys');
+    expect(read.map((row) => row.idempotencyKey).sort()).toEqual(expected);
+  });
+
   it('moves idempotency keys published in the hour shards of earlier versions into quarter-hour shards', async () => {
     // At minute 37: the keys' quarter-hour shard is the hour's third (`-2`), an hour shard was `-0`.
     const clock = deps.clock as ManualClock;
-    const hourStart = Math.floor(clock.now().getTime() / 3_600_000) * 3_600_000;
+    // The next hour: ids minted from the real clock meanwhile (a compactor's holder id) stay behind it.
+    const hourStart = (Math.floor(clock.now().getTime() / 3_600_000) + 1) * 3_600_000;
     clock.set(new Date(hourStart + 37 * 60_000));
     await ledgerFor(deps, scope, { hint: false }).append([
       { data: { type: 'run_triggered', runId: 'r', planId: 'p', trigger: {}, rootAssets: ['a'] } },

@@ -167,20 +167,6 @@ const RECENT_BATCHES = 20_000;
  */
 const recordDeletions = new Map<string, Map<string, number>>();
 
-function indexShards(state: FoldState): WarmState['shards'] {
-  const index = new Map<TableName, Map<string, Set<string>>>();
-  for (const table of TABLES) {
-    const byShard = new Map<string, Set<string>>();
-    for (const [key, row] of state[table]) {
-      const shard = shardOfRow(table, row);
-      if (!byShard.has(shard)) byShard.set(shard, new Set());
-      byShard.get(shard)!.add(key);
-    }
-    index.set(table, byShard);
-  }
-  return index;
-}
-
 /** The ids a listing holds for each shard (its slices): table → shard → ids. */
 function indexListing(listed: Manifest['tables']): WarmState['listedIds'] {
   const index = new Map<TableName, Map<string, Set<string>>>();
@@ -457,20 +443,15 @@ export class Compactor {
     const refused = unknownManifestVersion(head.manifest);
     if (refused) throw new CompactionInputError('conflict', refused);
     const listed = await this.store.allShards(head.manifest);
-    const state = await this.store.loadState(listed);
-    const shards = indexShards(state);
+    const { state, shards, misplaced } = await this.store.loadState(listed);
     const unpublished = emptyUnpublished();
     // Shards of an older layout (a table sliced or sharded otherwise before): the next publish rewrites
-    // that table whole. A published shard no row lands in, or a row landing in a shard not published
-    // (an hour's keys now in quarter-hour shards, one of which keeps the hour's old name), tells.
+    // that table whole. A row listed in another shard than its own tells, even where the names are
+    // the same (an hour's hash shards `-0`…`-3` against its quarter hours).
     for (const table of TABLES) {
-      const published = listed[table] ?? {};
       const index = shards.get(table)!;
-      if (
-        Object.keys(published).some((id) => !index.has(id)) ||
-        [...index.keys()].some((id) => !published[id])
-      )
-        unpublished.shards.set(table, new Set([...index.keys(), ...Object.keys(published)]));
+      if (misplaced.has(table))
+        unpublished.shards.set(table, new Set([...index.keys(), ...Object.keys(listed[table] ?? {})]));
     }
     const fresh: WarmState = {
       head,

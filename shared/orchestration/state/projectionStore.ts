@@ -164,6 +164,15 @@ export function decodeShard(bytes: Buffer): Row[] {
 
 export class ProjectionCorruptError extends Error {}
 
+/** What `ProjectionStore.loadState` loads: the rows, their shards by the current layout, and the tables laid out otherwise. */
+export interface LoadedState {
+  state: FoldState;
+  /** table → shard (current layout) → row keys. */
+  shards: Map<TableName, Map<string, Set<string>>>;
+  /** Tables with a row listed in another shard than the current layout's. */
+  misplaced: Set<TableName>;
+}
+
 /** Reads and writes the state store by known keys only: the pointer, manifests and content-addressed shards. */
 export class ProjectionStore {
   constructor(private readonly objects: ObjectStore) {}
@@ -253,17 +262,32 @@ export class ProjectionStore {
     return Object.fromEntries(TABLES.map((table, i) => [table, tables[i]!])) as Manifest['tables'];
   }
 
-  /** The whole state of every shard listed (compactor cold start; `allShards` gives the listing). */
-  async loadState(tables: Manifest['tables']): Promise<FoldState> {
+  /**
+   * The whole state of every shard listed (compactor cold start; `allShards` gives the listing), with
+   * each table's rows by the shard the current layout puts them in, and the tables where a row was
+   * listed in another shard: published under an older layout, even one whose shard names the current
+   * layout reuses (hash shards `-0`…`-3` of an hour against its quarter hours).
+   */
+  async loadState(tables: Manifest['tables']): Promise<LoadedState> {
     const state = emptyState();
+    const shards = new Map(TABLES.map((table) => [table, new Map<string, Set<string>>()]));
+    const misplaced = new Set<TableName>();
     const artifacts = TABLES.flatMap((table) =>
-      Object.values(tables[table] ?? {}).map((artifact) => ({ table, artifact })),
+      Object.entries(tables[table] ?? {}).map(([id, artifact]) => ({ table, id, artifact })),
     );
-    await mapLimit(artifacts, 32, async ({ table, artifact }) => {
+    await mapLimit(artifacts, 32, async ({ table, id, artifact }) => {
       const target = state[table] as Map<string, Row>;
-      for (const row of await this.shard(artifact)) target.set(rowKey(table, row), row);
+      const byShard = shards.get(table)!;
+      for (const row of await this.shard(artifact)) {
+        const key = rowKey(table, row);
+        const shard = shardOfRow(table, row);
+        if (shard !== id) misplaced.add(table);
+        target.set(key, row);
+        if (!byShard.has(shard)) byShard.set(shard, new Set());
+        byShard.get(shard)!.add(key);
+      }
     });
-    return state;
+    return { state, shards, misplaced };
   }
 
   /** Create-only, content-addressed: writing identical bytes again finds the same object and is fine. */
