@@ -63,6 +63,17 @@ describe('ledger and compactor on the in-memory adapters', () => {
     resetCompactorCache();
   });
 
+  /** Writes `manifest` at `path` and points the pointer at it: what another release would have published. */
+  const publishAs = async (path: string, manifest: object) => {
+    await objects.put(path, canonicalJson(manifest));
+    const pointer = (await objects.get(POINTER_PATH))!;
+    await objects.put(
+      POINTER_PATH,
+      JSON.stringify({ ...(JSON.parse(pointer.bytes.toString()) as Pointer), manifest_path: path }),
+      { ifGenerationMatch: pointer.generation },
+    );
+  };
+
   const tablesOf = async () => {
     const snapshot = await readerFor(deps, scope).snapshot();
     return Object.fromEntries(
@@ -347,13 +358,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     for (const newer of [{ listing_version: LISTING_VERSION + 1 }, { schema_version: 3 as unknown as 2 }]) {
       // What a later release would publish: this one would misread its listing and fold stale rows.
       const path = `state/orchestration/manifests/newer-${Object.keys(newer)[0]}.json`;
-      await objects.put(path, canonicalJson({ ...published.manifest, ...newer }));
-      const pointer = (await objects.get(POINTER_PATH))!;
-      await objects.put(
-        POINTER_PATH,
-        JSON.stringify({ ...(JSON.parse(pointer.bytes.toString()) as Pointer), manifest_path: path }),
-        { ifGenerationMatch: pointer.generation },
-      );
+      await publishAs(path, { ...published.manifest, ...newer });
       resetCompactorCache();
       const { batchId } = await ledger.append(runEvents(`r-${path}`).map((data) => ({ data })));
       await expect(compactorFor(deps, scope).drain()).rejects.toThrow(/roll forward, or rebuild/);
@@ -555,19 +560,10 @@ describe('ledger and compactor on the in-memory adapters', () => {
     const rows = (await store.loadState(manifest.tables)).state.idempotency_keys;
     const hourShard = (await store.writeShard('idempotency_keys', ids[0]!, [...rows.values()]))!;
     const oldPath = 'state/orchestration/manifests/hour-shards.json';
-    await objects.put(
-      oldPath,
-      canonicalJson({
-        ...manifest,
-        tables: { ...manifest.tables, idempotency_keys: { [ids[0]!]: hourShard } },
-      }),
-    );
-    const pointer = (await objects.get(POINTER_PATH))!;
-    await objects.put(
-      POINTER_PATH,
-      JSON.stringify({ ...(JSON.parse(pointer.bytes.toString()) as Pointer), manifest_path: oldPath }),
-      { ifGenerationMatch: pointer.generation },
-    );
+    await publishAs(oldPath, {
+      ...manifest,
+      tables: { ...manifest.tables, idempotency_keys: { [ids[0]!]: hourShard } },
+    });
     resetCompactorCache();
     await ledger.append(runEvents('after').map((data) => ({ data })));
     await compactorFor(deps, scope).drain();
@@ -624,17 +620,10 @@ describe('ledger and compactor on the in-memory adapters', () => {
     for (const [id, rows] of byHash) hashed[id] = (await store.writeShard('idempotency_keys', id, rows))!;
     // The same four names, other contents.
     expect(Object.keys(hashed).sort()).toEqual(Object.keys(manifest.tables.idempotency_keys).sort());
-    const oldPath = 'state/orchestration/manifests/hash-shards.json';
-    await objects.put(
-      oldPath,
-      canonicalJson({ ...manifest, tables: { ...manifest.tables, idempotency_keys: hashed } }),
-    );
-    const pointer = (await objects.get(POINTER_PATH))!;
-    await objects.put(
-      POINTER_PATH,
-      JSON.stringify({ ...(JSON.parse(pointer.bytes.toString()) as Pointer), manifest_path: oldPath }),
-      { ifGenerationMatch: pointer.generation },
-    );
+    await publishAs('state/orchestration/manifests/hash-shards.json', {
+      ...manifest,
+      tables: { ...manifest.tables, idempotency_keys: hashed },
+    });
     resetCompactorCache();
     await ledger.appendEvents([triggered(17, null, 'e')]);
     await compactorFor(deps, scope).drain();
