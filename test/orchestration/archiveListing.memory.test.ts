@@ -9,7 +9,7 @@ import { foldEvents } from '../../shared/orchestration/state/evolve.ts';
 import { compactorDeps, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { POINTER_PATH, ProjectionStore } from '../../shared/orchestration/state/projectionStore.ts';
 import { emptyState, type Row, sortedRows } from '../../shared/orchestration/state/projectionTables.ts';
-import { dayOfShard } from '../../shared/orchestration/state/projectionTables.ts';
+import { archiveOfShard } from '../../shared/orchestration/state/shardArchives.ts';
 import { inMemoryDependencies } from '../support/inMemoryDependencies.ts';
 
 /**
@@ -70,7 +70,7 @@ async function scenario(seed: number, steps: number, maxAdvanceHours: number) {
     const line = manifest.archived_before;
     for (const table of RUN_TABLES) {
       lateListed += Object.keys(manifest.tables[table]).filter(
-        (id) => line && (dayOfShard(id) ?? line) < line,
+        (id) => archiveOfShard(id, line) !== null,
       ).length;
       expect(sortedRows(await snapshot.rows(table), table), `${step} rows ${table}`).toEqual(
         sortedRows(expected[table].values(), table),

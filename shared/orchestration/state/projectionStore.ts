@@ -87,7 +87,8 @@ export interface Manifest {
   tables: Record<TableName, Record<string, ShardArtifact>>;
   /**
    * How `tables` and `archives` combine (absent: 1, where a shard before the line is only in its
-   * archive; 2: `LISTING_VERSION`). A compactor refuses a manifest of a version it does not know.
+   * archive; 2: a shard the manifest lists itself supersedes its archive's entries; 3: tables may have
+   * an hour line, `archived_before_by_table`). A compactor refuses a version it does not know.
    */
   listing_version?: number;
   /** table → UTC month (`YYYYMM`) → the archive listing its shards of that month before the line. */

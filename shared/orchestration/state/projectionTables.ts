@@ -93,15 +93,6 @@ export function timeBucketOfShard(
 }
 
 /**
- * The UTC day (`YYYYMMDD`) of the time bucket a `byTime` shard or slice id names (`t{YYYYMMDDHH}-{n}`,
- * with or without a `.{slice}` suffix); null for a hash shard, whose count is fixed and whose rows have
- * no time. What assigns a time shard to its month's archive (shardArchives.ts).
- */
-export function dayOfShard(shard: string): string | null {
-  return /^t(\d{8})\d{2}-/.exec(shard)?.[1] ?? null;
-}
-
-/**
  * Idempotency keys are sharded by the time of their event, so old ones leave by whole shards: one shard
  * per `IDEMPOTENCY_KEY_BUCKET_MINUTES` of an hour (`t{YYYYMMDDHH}-{n}`, the n-th quarter of the hour),
  * with no hash fan-out. Nearly every event records a key, so a publish rewrites the current quarter's
