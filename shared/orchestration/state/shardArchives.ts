@@ -60,11 +60,16 @@ export function tableLine(lines: ArchiveLines | null | undefined, table: TableNa
  * wall clock, so a rebuild of the same events draws the same line; never before `previous`.
  */
 export function archiveLine(newestEventId: string, previous?: string): string | undefined {
-  if (!isValid(newestEventId)) return previous;
-  const line = new Date(decodeTime(newestEventId) - (LIVE_DAYS - 1) * 86_400_000)
-    .toISOString()
-    .slice(0, 10)
-    .replaceAll('-', '');
+  return lineBefore(newestEventId, (LIVE_DAYS - 1) * 86_400_000, 8, previous);
+}
+
+/**
+ * The UTC time `beforeMs` before event `eventId`'s, as its first `digits` of `YYYYMMDDHH`; never before
+ * `previous`, and `previous` when the id carries no time.
+ */
+function lineBefore(eventId: string, beforeMs: number, digits: number, previous?: string) {
+  if (!isValid(eventId)) return previous;
+  const line = new Date(decodeTime(eventId) - beforeMs).toISOString().replace(/[-T:]/g, '').slice(0, digits);
   return previous !== undefined && previous > line ? previous : line;
 }
 
@@ -80,23 +85,15 @@ export interface ArchiveLines {
  */
 export function archiveLines(newestEventId: string, previous: Manifest): ArchiveLines {
   const archived_before = archiveLine(newestEventId, previous.archived_before);
-  if (!isValid(newestEventId))
-    return {
-      ...(archived_before ? { archived_before } : {}),
-      ...(previous.archived_before_by_table
-        ? { archived_before_by_table: previous.archived_before_by_table }
-        : {}),
-    };
-  const hour = new Date(decodeTime(newestEventId) - 3_600_000)
-    .toISOString()
-    .slice(0, 13)
-    .replace(/[-T]/g, '');
   const byTable: Partial<Record<TableName, string>> = {};
   for (const table of HOURLY_TABLES) {
-    const before = previous.archived_before_by_table?.[table];
-    byTable[table] = before !== undefined && before > hour ? before : hour;
+    const line = lineBefore(newestEventId, 3_600_000, 10, previous.archived_before_by_table?.[table]);
+    if (line !== undefined) byTable[table] = line;
   }
-  return { ...(archived_before ? { archived_before } : {}), archived_before_by_table: byTable };
+  return {
+    ...(archived_before ? { archived_before } : {}),
+    ...(Object.keys(byTable).length ? { archived_before_by_table: byTable } : {}),
+  };
 }
 
 /** The shard an id of a listing belongs to: the id without its slice (`t2026112800-1.r04` → `t2026112800-1`). */
@@ -188,7 +185,11 @@ export function planArchives(
       else if (current[id]) listed[id] = current[id];
       else delete listed[id];
     }
-    if (lineMoved) for (const id of Object.keys(listed)) if (archiveOf(id)) dirty.add(archiveOf(id)!);
+    if (lineMoved)
+      for (const id of Object.keys(listed)) {
+        const month = archiveOf(id);
+        if (month) dirty.add(month);
+      }
     if (late.size) {
       // The manifest's listing of each late shard is replaced whole: its slices now.
       for (const id of Object.keys(listed)) if (late.has(shardOfId(id))) delete listed[id];
