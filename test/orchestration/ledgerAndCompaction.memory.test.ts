@@ -392,7 +392,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect((await snapshot.rows('runs')).map((r) => r.runId)).toEqual(['r2']);
   });
 
-  it('reads one run from the slices that hold its rows, and coalesces concurrent pointer reads', async () => {
+  it('reads one run from the slices that hold its rows, and coalesces concurrent pointer and manifest reads', async () => {
     const tasks = Array.from({ length: 200 }, (_, i) => ({
       key: `t${String(i).padStart(3, '0')}`,
       dependsOn: i ? ['t000'] : [],
@@ -408,11 +408,19 @@ describe('ledger and compactor on the in-memory adapters', () => {
     ]);
     await compactorFor(deps, scope).drain();
 
-    const gets = vi.spyOn(deps.memory.objects, 'get');
+    // A manifest takes longer to read than the pointer, as a large object does: callers that see the
+    // pointer while the first caller still reads its manifest must wait for that read, not start their own.
+    const read = deps.memory.objects.get.bind(deps.memory.objects);
+    const gets = vi.spyOn(deps.memory.objects, 'get').mockImplementation(async (key) => {
+      await new Promise((resolve) => setTimeout(resolve, key.includes('/manifests/') ? 20 : 1));
+      return read(key);
+    });
     const snapshots = await Promise.all(Array.from({ length: 20 }, () => readerFor(deps, scope).snapshot()));
     const pointerReads = gets.mock.calls.filter(([key]) => key.endsWith(POINTER_PATH)).length;
     // Each caller's read started after it asked; the twenty shared at most two reads.
     expect(pointerReads).toBeLessThanOrEqual(2);
+    // …and one read of the manifest the pointer names, not one each.
+    expect(gets.mock.calls.filter(([key]) => key.includes('/manifests/'))).toHaveLength(1);
     expect(new Set(snapshots.map((s) => s.manifest?.manifest_id)).size).toBe(1);
 
     const snapshot = snapshots[0]!;

@@ -7,6 +7,7 @@ import {
   type ShardArtifact,
 } from './projectionStore.ts';
 import { rememberBounded } from '../../core/boundedMap.ts';
+import { ByteBudgetCache } from '../../core/byteBudgetCache.ts';
 import { archiveOfShard, listedShards, shardOfId, tableLine } from './shardArchives.ts';
 import {
   type Row,
@@ -20,18 +21,23 @@ import {
 
 /**
  * A shard's rows, and the same rows by shard key (a run id…), so a read of one run does not scan the
- * whole shard. Shards are immutable and content-addressed, so a process keeps them as long as memory
- * allows; concurrent readers of a shard not yet cached share one read of it.
+ * whole shard. Shards are immutable and content-addressed, so a process keeps the ones it used last,
+ * up to `SHARD_CACHE_BYTES` of shard files (parsed rows take a few times that in memory); concurrent
+ * readers of a shard not yet cached share one read of it.
  */
 interface LoadedShard {
   rows: Row[];
   byShardKey: Map<string, Row[]>;
 }
-const shardCache = new Map<string, Promise<LoadedShard>>();
-const manifestCache = new Map<string, Manifest>();
+const SHARD_CACHE_BYTES = 32 * 1024 * 1024;
+const shardCache = new ByteBudgetCache<LoadedShard>(SHARD_CACHE_BYTES);
+/**
+ * Each workspace's newest manifest read, by its pointer's generation. Only the newest: every publish
+ * makes a new one, and snapshots keep their own. Concurrent readers of a new manifest share one read.
+ */
+const currentManifests = new Map<string, { generation: bigint; path: string; manifest: Promise<Manifest> }>();
 const recentSnapshots = new Map<string, { at: number; snapshot: ProjectionSnapshot }>();
 const pointerReads = new Map<string, PointerReads>();
-const MAX_CACHED_SHARDS = 4000;
 
 /** What the API reads: one published manifest and the shards a query needs. Never the ledger, never a listing. */
 export class ProjectionSnapshot {
@@ -42,14 +48,10 @@ export class ProjectionSnapshot {
   ) {}
 
   private load(table: TableName, artifact: ShardArtifact): Promise<LoadedShard> {
-    let loaded = shardCache.get(artifact.path);
-    if (!loaded) {
-      loaded = this.store.shard(artifact).then((rows) => ({ rows, byShardKey: groupBy(table, rows) }));
-      // A failed read is not kept: the next reader tries again.
-      loaded.catch(() => shardCache.delete(artifact.path));
-      rememberBounded(shardCache, artifact.path, loaded, MAX_CACHED_SHARDS);
-    }
-    return loaded;
+    return shardCache.get(artifact.path, async () => {
+      const rows = await this.store.shard(artifact);
+      return { value: { rows, byShardKey: groupBy(table, rows) }, bytes: artifact.byte_size };
+    });
   }
 
   /**
@@ -266,12 +268,20 @@ export class ProjectionReader {
     const stored = await reads.next();
     if (!stored) return new ProjectionSnapshot(this.store, null, null);
     const pointer = JSON.parse(stored.bytes.toString('utf8')) as Pointer;
-    const key = `${this.cachePrefix}:${pointer.manifest_path}`;
-    let manifest = manifestCache.get(key);
-    if (!manifest) {
-      manifest = await this.store.manifest(pointer.manifest_path);
-      rememberBounded(manifestCache, key, manifest, 1000);
+    const generation = /^\d+$/.test(stored.generation) ? BigInt(stored.generation) : 0n;
+    let current = currentManifests.get(this.cachePrefix);
+    if (current?.path !== pointer.manifest_path) {
+      const read = this.store.manifest(pointer.manifest_path);
+      // A read of an older pointer that ends after a newer one's does not take its place.
+      if (!current || current.generation < generation) {
+        current = { generation, path: pointer.manifest_path, manifest: read };
+        rememberBounded(currentManifests, this.cachePrefix, current, 1000);
+        read.catch(() => {
+          if (currentManifests.get(this.cachePrefix) === current) currentManifests.delete(this.cachePrefix);
+        });
+      }
+      return new ProjectionSnapshot(this.store, pointer, await read);
     }
-    return new ProjectionSnapshot(this.store, pointer, manifest);
+    return new ProjectionSnapshot(this.store, pointer, await current.manifest);
   }
 }

@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../../adapters/objectStore.ts';
-import { rememberBounded } from '../../core/boundedMap.ts';
+import { ByteBudgetCache } from '../../core/byteBudgetCache.ts';
 import { canonicalJson } from '../../core/canonicalJson.ts';
 import { mapLimit } from '../../core/mapLimit.ts';
 import { sha256Hex } from '../../core/hashing.ts';
@@ -145,10 +145,10 @@ export const archivePath = (table: TableName, month: string, digest: string) =>
 
 /**
  * Archives read by this process, by checksum: they are immutable. Few, since one lists a month of a
- * table's shards (thousands of entries for a busy workspace) and a reader needs the months it reads.
+ * table's shards (thousands of entries, hundreds of KB, for a busy workspace) and a reader needs the
+ * months it reads: up to 16 MB of them are kept, least recently used out first.
  */
-const archiveCache = new Map<string, Promise<Record<string, ShardArtifact>>>();
-const MAX_CACHED_ARCHIVES = 64;
+const archiveCache = new ByteBudgetCache<Record<string, ShardArtifact>>(16 * 1024 * 1024);
 
 export function encodeShard(table: TableName, rows: Iterable<Row>): Buffer {
   const lines = sortedRows(rows, table).map((row) => canonicalJson(row));
@@ -207,19 +207,16 @@ export class ProjectionStore {
    * failed read is not kept. Throws ProjectionCorruptError when the archive is missing or altered.
    */
   archive(ref: ArchiveRef): Promise<Record<string, ShardArtifact>> {
-    let loaded = archiveCache.get(ref.checksum_sha256);
-    if (!loaded) {
-      loaded = this.objects.get(ref.path).then((stored) => {
-        if (!stored) throw new ProjectionCorruptError(`archive ${ref.path} is missing`);
-        if (`sha256:${sha256Hex(stored.bytes)}` !== ref.checksum_sha256)
-          throw new ProjectionCorruptError(`archive ${ref.path} does not match its checksum`);
-        return (JSON.parse(stored.bytes.toString('utf8')) as { shards: Record<string, ShardArtifact> })
-          .shards;
-      });
-      loaded.catch(() => archiveCache.delete(ref.checksum_sha256));
-      rememberBounded(archiveCache, ref.checksum_sha256, loaded, MAX_CACHED_ARCHIVES);
-    }
-    return loaded;
+    return archiveCache.get(ref.checksum_sha256, async () => {
+      const stored = await this.objects.get(ref.path);
+      if (!stored) throw new ProjectionCorruptError(`archive ${ref.path} is missing`);
+      if (`sha256:${sha256Hex(stored.bytes)}` !== ref.checksum_sha256)
+        throw new ProjectionCorruptError(`archive ${ref.path} does not match its checksum`);
+      const { shards } = JSON.parse(stored.bytes.toString('utf8')) as {
+        shards: Record<string, ShardArtifact>;
+      };
+      return { value: shards, bytes: stored.bytes.length };
+    });
   }
 
   /**

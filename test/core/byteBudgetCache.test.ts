@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ByteBudgetCache } from '../../shared/core/byteBudgetCache.ts';
+
+/** A loader that counts its calls and reports `bytes` for every value. */
+function counted(bytes: number) {
+  const calls: string[] = [];
+  const load = (key: string) => () => {
+    calls.push(key);
+    return Promise.resolve({ value: `value of ${key}`, bytes });
+  };
+  return { calls, load };
+}
+
+describe('byte-budget cache', () => {
+  it('keeps values within the byte budget, evicting the least recently used first', async () => {
+    const cache = new ByteBudgetCache<string>(300);
+    const { calls, load } = counted(100);
+    for (const key of ['a', 'b', 'c']) await cache.get(key, load(key));
+    // Using `a` makes `b` the least recently used, so `d` pushes `b` out.
+    expect(await cache.get('a', load('a'))).toBe('value of a');
+    await cache.get('d', load('d'));
+    expect(cache.size).toEqual({ bytes: 300, entries: 3 });
+    await cache.get('a', load('a'));
+    await cache.get('c', load('c'));
+    await cache.get('d', load('d'));
+    expect(calls).toEqual(['a', 'b', 'c', 'd']);
+    await cache.get('b', load('b'));
+    expect(calls).toEqual(['a', 'b', 'c', 'd', 'b']);
+    expect(cache.size.bytes).toBe(300);
+  });
+
+  it('shares one load among concurrent callers of a key', async () => {
+    const cache = new ByteBudgetCache<string>(1000);
+    let release!: () => void;
+    let loads = 0;
+    const load = () => {
+      loads += 1;
+      return new Promise<{ value: string; bytes: number }>((resolve) => {
+        release = () => resolve({ value: 'shared', bytes: 10 });
+      });
+    };
+    const both = Promise.all([cache.get('k', load), cache.get('k', load)]);
+    release();
+    expect(await both).toEqual(['shared', 'shared']);
+    expect(loads).toBe(1);
+  });
+
+  it('does not keep a failed load: the next caller loads again', async () => {
+    const cache = new ByteBudgetCache<string>(1000);
+    await expect(cache.get('k', () => Promise.reject(new Error('unavailable')))).rejects.toThrow(
+      'unavailable',
+    );
+    expect(cache.size).toEqual({ bytes: 0, entries: 0 });
+    expect(await cache.get('k', () => Promise.resolve({ value: 'loaded', bytes: 5 }))).toBe('loaded');
+  });
+
+  it('returns a value larger than the whole budget without keeping it, and keeps what fits', async () => {
+    const cache = new ByteBudgetCache<string>(100);
+    const { calls, load } = counted(60);
+    await cache.get('small', load('small'));
+    expect(await cache.get('huge', () => Promise.resolve({ value: 'huge', bytes: 500 }))).toBe('huge');
+    expect(cache.size).toEqual({ bytes: 0, entries: 0 });
+    await cache.get('small', load('small'));
+    await cache.get('small', load('small'));
+    expect(calls).toEqual(['small', 'small']);
+    expect(cache.size).toEqual({ bytes: 60, entries: 1 });
+  });
+});
