@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Scope } from '../../shared/auth/principal.ts';
 import { ulid } from 'ulid';
 import { ManualClock } from '../../shared/adapters/clock.ts';
 import type { ObjectStore } from '../../shared/adapters/objectStore.ts';
@@ -543,6 +544,38 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect((await compactor.pendingBatches(false, since)).map((b) => b.batchId)).toEqual([newer.batchId]);
     expect(query.mock.calls[0]?.[1]?.where).toEqual([['batchId', '>', expect.any(String)]]);
     expect(await compactor.pendingBatches(false, since + 1_000)).toEqual([]);
+  });
+
+  it('keeps idle workspaces warm within a row budget, the least recently released dropped first and reloaded intact', async () => {
+    const workspaces = ['a', 'b', 'c'].map((name) => ({
+      tenant: scope.tenant,
+      workspace: `${scope.workspace}${name}`,
+    }));
+    const compactors = workspaces.map((ws) => new Compactor({ ...compactorDeps(deps, ws), idleWarmRows: 1 }));
+    for (const [i, ws] of workspaces.entries()) {
+      await ledgerFor(deps, ws, { hint: false }).append(runEvents(`r${i}`).map((data) => ({ data })));
+      await compactors[i]!.drain();
+    }
+    // A budget smaller than any one state: only the state released last is kept.
+    const rowsOf = async (ws: Scope) =>
+      (await readerFor(deps, ws).snapshot()).rows('runs').then((runs) => runs.map((r) => r.runId));
+    const gets = vi.spyOn(deps.memory.objects, 'get');
+    const shardReadsOfDrain = async (i: number) => {
+      gets.mockClear();
+      await compactors[i]!.drain();
+      return gets.mock.calls.filter(([key]) => key.includes('/shards/')).length;
+    };
+    // c was released last: warm, it reads no shard. a was dropped: it loads its shards again.
+    expect(await shardReadsOfDrain(2)).toBe(0);
+    expect(await shardReadsOfDrain(0)).toBeGreaterThan(0);
+    // a is now the last released, and c, older, was dropped for it.
+    expect(await shardReadsOfDrain(0)).toBe(0);
+    expect(await shardReadsOfDrain(2)).toBeGreaterThan(0);
+    // A reloaded workspace folds on from what was published, nothing lost or doubled.
+    await ledgerFor(deps, workspaces[0]!, { hint: false }).append(runEvents('r9').map((data) => ({ data })));
+    await compactors[0]!.drain();
+    expect(await rowsOf(workspaces[0]!)).toEqual(['r0', 'r9']);
+    expect(await rowsOf(workspaces[2]!)).toEqual(['r2']);
   });
 
   it("rewrites an hour shard of idempotency keys whose name a quarter-hour shard kept, so the hour's other keys are not listed twice", async () => {
