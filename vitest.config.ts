@@ -15,6 +15,7 @@ export const PURE_TESTS = [
   'test/auth/verifiedTokens.test.ts',
   'test/orchestration/compactionHint.test.ts',
   'test/core/groupCommit.test.ts',
+  'test/core/byteBudgetCache.test.ts',
   'test/runtime/detachedFromRequest.test.ts',
   'test/api/requestBodyLimit.test.ts',
   'test/api/requestDomain.test.ts',

@@ -6,10 +6,17 @@
  * versions whatever their size (each publish writes new ones), which a 512 MiB function cannot afford.
  * Concurrent callers of a key not yet cached share one load; a failed load is not kept, so the next
  * caller tries again. A value is counted once loaded; one larger than the whole budget is returned but
- * not kept.
+ * not kept, and pushes nothing else out.
  */
+interface Entry<V> {
+  value: Promise<V>;
+  bytes: number;
+  /** False while the load is in flight: such an entry counts no bytes and is never evicted. */
+  loaded: boolean;
+}
+
 export class ByteBudgetCache<V> {
-  private readonly entries = new Map<string, { value: Promise<V>; bytes: number }>();
+  private readonly entries = new Map<string, Entry<V>>();
   private totalBytes = 0;
 
   /** `budgetBytes`: the most bytes (as reported by each load) the cached values may stand for. */
@@ -27,18 +34,26 @@ export class ByteBudgetCache<V> {
       this.entries.set(key, hit);
       return hit.value;
     }
-    const entry: { value: Promise<V>; bytes: number } = { value: Promise.resolve(undefined as V), bytes: 0 };
+    const entry: Entry<V> = {
+      value: Promise.resolve(undefined as V),
+      bytes: 0,
+      loaded: false,
+    };
     entry.value = load().then(
       ({ value, bytes }) => {
-        if (this.entries.get(key) === entry) {
-          entry.bytes = bytes;
-          this.totalBytes += bytes;
-          this.evictBeyondBudget();
+        // Only this load's own outcome removes an entry still loading: it is the key's entry here.
+        if (bytes > this.budgetBytes) {
+          this.entries.delete(key);
+          return value;
         }
+        entry.bytes = bytes;
+        entry.loaded = true;
+        this.totalBytes += bytes;
+        this.evictBeyondBudget();
         return value;
       },
       (error: unknown) => {
-        if (this.entries.get(key) === entry) this.entries.delete(key);
+        this.entries.delete(key);
         throw error;
       },
     );
@@ -54,7 +69,8 @@ export class ByteBudgetCache<V> {
   private evictBeyondBudget(): void {
     for (const [key, entry] of this.entries) {
       if (this.totalBytes <= this.budgetBytes) return;
-      // A load still in flight counts nothing yet; its callers keep their promise either way.
+      // A load still in flight frees nothing yet, and its later callers should share it.
+      if (!entry.loaded) continue;
       this.entries.delete(key);
       this.totalBytes -= entry.bytes;
     }

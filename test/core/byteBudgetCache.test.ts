@@ -54,15 +54,35 @@ describe('byte-budget cache', () => {
     expect(await cache.get('k', () => Promise.resolve({ value: 'loaded', bytes: 5 }))).toBe('loaded');
   });
 
-  it('returns a value larger than the whole budget without keeping it, and keeps what fits', async () => {
+  it('returns a value larger than the whole budget without keeping it or pushing anything out', async () => {
     const cache = new ByteBudgetCache<string>(100);
     const { calls, load } = counted(60);
     await cache.get('small', load('small'));
     expect(await cache.get('huge', () => Promise.resolve({ value: 'huge', bytes: 500 }))).toBe('huge');
-    expect(cache.size).toEqual({ bytes: 0, entries: 0 });
-    await cache.get('small', load('small'));
-    await cache.get('small', load('small'));
-    expect(calls).toEqual(['small', 'small']);
     expect(cache.size).toEqual({ bytes: 60, entries: 1 });
+    await cache.get('small', load('small'));
+    expect(calls).toEqual(['small']);
+  });
+
+  it('never evicts a load in flight: its later callers still share it, and it is kept once loaded', async () => {
+    const cache = new ByteBudgetCache<string>(100);
+    let release!: () => void;
+    let slowLoads = 0;
+    const slow = () => {
+      slowLoads += 1;
+      return new Promise<{ value: string; bytes: number }>((resolve) => {
+        release = () => resolve({ value: 'slow', bytes: 30 });
+      });
+    };
+    const first = cache.get('slow', slow);
+    const { load } = counted(60);
+    // Two loaded values over the budget: the older goes, the one still loading stays.
+    await cache.get('a', load('a'));
+    await cache.get('b', load('b'));
+    const second = cache.get('slow', slow);
+    release();
+    expect(await Promise.all([first, second])).toEqual(['slow', 'slow']);
+    expect(slowLoads).toBe(1);
+    expect(cache.size).toEqual({ bytes: 90, entries: 2 });
   });
 });

@@ -547,35 +547,66 @@ describe('ledger and compactor on the in-memory adapters', () => {
   });
 
   it('keeps idle workspaces warm within a row budget, the least recently released dropped first and reloaded intact', async () => {
-    const workspaces = ['a', 'b', 'c'].map((name) => ({
-      tenant: scope.tenant,
-      workspace: `${scope.workspace}${name}`,
-    }));
-    const compactors = workspaces.map((ws) => new Compactor({ ...compactorDeps(deps, ws), idleWarmRows: 1 }));
-    for (const [i, ws] of workspaces.entries()) {
-      await ledgerFor(deps, ws, { hint: false }).append(runEvents(`r${i}`).map((data) => ({ data })));
-      await compactors[i]!.drain();
-    }
-    // A budget smaller than any one state: only the state released last is kept.
-    const rowsOf = async (ws: Scope) =>
-      (await readerFor(deps, ws).snapshot()).rows('runs').then((runs) => runs.map((r) => r.runId));
+    const named = (name: string) => ({ tenant: scope.tenant, workspace: `${scope.workspace}${name}` });
+    const runIn = async (ws: Scope, runId: string) =>
+      ledgerFor(deps, ws, { hint: false }).append(runEvents(runId).map((data) => ({ data })));
+    const rowsIn = async (ws: Scope) => {
+      const snapshot = await readerFor(deps, ws).snapshot();
+      let rows = 0;
+      for (const table of TABLES) rows += (await snapshot.rows(table)).length;
+      return rows;
+    };
+    // Every workspace below holds one run like this one: the budget fits two of them.
+    const probe = named('probe');
+    await runIn(probe, 'probe');
+    await new Compactor(compactorDeps(deps, probe)).drain();
+    const rowsEach = await rowsIn(probe);
+    resetCompactorCache();
+
+    const workspaces = ['a', 'b', 'c', 'd'].map(named);
+    const compactors = workspaces.map(
+      (ws) => new Compactor({ ...compactorDeps(deps, ws), idleWarmRows: 2 * rowsEach }),
+    );
     const gets = vi.spyOn(deps.memory.objects, 'get');
+    /** Drains workspace i and says how many shards it read: none when its warm state was kept. */
     const shardReadsOfDrain = async (i: number) => {
       gets.mockClear();
       await compactors[i]!.drain();
       return gets.mock.calls.filter(([key]) => key.includes('/shards/')).length;
     };
-    // c was released last: warm, it reads no shard. a was dropped: it loads its shards again.
-    expect(await shardReadsOfDrain(2)).toBe(0);
-    expect(await shardReadsOfDrain(0)).toBeGreaterThan(0);
-    // a is now the last released, and c, older, was dropped for it.
-    expect(await shardReadsOfDrain(0)).toBe(0);
-    expect(await shardReadsOfDrain(2)).toBeGreaterThan(0);
+    const [a, b, c, d] = [0, 1, 2, 3];
+    for (const i of [a, b, c]) {
+      await runIn(workspaces[i]!, `r${i}`);
+      await compactors[i]!.drain();
+    }
+    // Released a, b, c: a, the least recently released, was dropped for c.
+    expect(await shardReadsOfDrain(b)).toBe(0);
+    expect(await shardReadsOfDrain(a)).toBeGreaterThan(0); // idle: c, b, a → c dropped
+    expect(await shardReadsOfDrain(b)).toBe(0);
+    expect(await shardReadsOfDrain(c)).toBeGreaterThan(0); // idle: a, b, c → a dropped
+
+    // A workspace whose lease this process holds is never dropped for another's release.
+    const token = (await compactors[b]!.acquire())!;
+    await runIn(workspaces[d]!, 'r3');
+    expect(await shardReadsOfDrain(a)).toBeGreaterThan(0); // idle: c, a
+    await compactors[d]!.drain(); // idle: c, a, d → c dropped
+    await compactors[b]!.release(token); // idle: a, d, b → a dropped
+    expect(await shardReadsOfDrain(b)).toBe(0);
+
+    // Nor is one left out of the count when another instance held the lease it had loaded for.
+    vi.spyOn(compactors[d]!.lease, 'acquire').mockResolvedValueOnce(null);
+    await expect(compactors[d]!.drain()).rejects.toThrow(LeaseBusyError); // idle: b, d
+    await compactors[c]!.drain(); // idle: b, d, c → b dropped
+    await compactors[a]!.drain(); // idle: d, c, a → d dropped
+    expect(await shardReadsOfDrain(d)).toBeGreaterThan(0);
+
     // A reloaded workspace folds on from what was published, nothing lost or doubled.
-    await ledgerFor(deps, workspaces[0]!, { hint: false }).append(runEvents('r9').map((data) => ({ data })));
-    await compactors[0]!.drain();
-    expect(await rowsOf(workspaces[0]!)).toEqual(['r0', 'r9']);
-    expect(await rowsOf(workspaces[2]!)).toEqual(['r2']);
+    await runIn(workspaces[a]!, 'r9');
+    await compactors[a]!.drain();
+    const runsIn = async (ws: Scope) =>
+      ((await (await readerFor(deps, ws).snapshot()).rows('runs')) as Row[]).map((r) => r.runId);
+    expect(await runsIn(workspaces[a]!)).toEqual(['r0', 'r9']);
+    expect(await runsIn(workspaces[d]!)).toEqual(['r3']);
   });
 
   it("rewrites an hour shard of idempotency keys whose name a quarter-hour shard kept, so the hour's other keys are not listed twice", async () => {

@@ -161,12 +161,26 @@ const emptyUnpublished = (): Unpublished => ({
 
 /** One warm state per lease holder and workspace: valid while the pointer still names its manifest. */
 const cache = new Map<string, WarmState>();
+/** Batches published lately, so a hint delivered after its batch was folded by a scan is ignored. */
+const recentlyPublished = new Map<string, Set<string>>();
+const RECENT_BATCHES = 20_000;
 /**
- * The warm states kept after their session ended, least recently released first, with their rows. An
- * instance that serves many workspaces would otherwise keep every one it ever loaded. Dropping one
- * does to it what a crash would, no more: its workspace's next session loads the published state and
- * folds what is pending again (a session ends once what it folded is published). The state released
- * last is always kept, however large, so one big workspace does not cold-start at every burst of work.
+ * When each published batch's pending record was deleted by its publish (`performance.now()`;
+ * Infinity while the delete runs). A scan that listed the record before that time saw it on its way
+ * out and leaves it; only a record listed after its delete (the delete failed, or a retried append
+ * wrote it again) is deleted again, so a busy workspace does not pay each delete twice.
+ */
+const recordDeletions = new Map<string, Map<string, number>>();
+
+/**
+ * The warm states kept while this process holds no lease for their workspace (after a session, or a
+ * lease another instance held), least recently released first, with their rows. An instance that
+ * serves many workspaces would otherwise keep every one it ever loaded. Dropping one, with its
+ * workspace's record of recently published batches, does to it what a crash would, no more: its next
+ * session loads the published state and folds what is pending again. A session ends once what it
+ * folded is published; at most a late acknowledgement of a Cloud Task created can be left, and
+ * without it the sweeper creates that named task again, which is harmless. The state released last
+ * is always kept, however large, so one big workspace does not cold-start at every burst of work.
  */
 const idleWarmRows = new Map<string, number>();
 /**
@@ -188,19 +202,11 @@ function keepIdle(key: string, budgetRows: number): void {
     if (total <= budgetRows || older === key) return;
     idleWarmRows.delete(older);
     cache.delete(older);
+    recentlyPublished.delete(older);
+    recordDeletions.delete(older);
     total -= rows;
   }
 }
-/** Batches published lately, so a hint delivered after its batch was folded by a scan is ignored. */
-const recentlyPublished = new Map<string, Set<string>>();
-const RECENT_BATCHES = 20_000;
-/**
- * When each published batch's pending record was deleted by its publish (`performance.now()`;
- * Infinity while the delete runs). A scan that listed the record before that time saw it on its way
- * out and leaves it; only a record listed after its delete (the delete failed, or a retried append
- * wrote it again) is deleted again, so a busy workspace does not pay each delete twice.
- */
-const recordDeletions = new Map<string, Map<string, number>>();
 
 /** The ids a listing holds for each shard (its slices): table → shard → ids. */
 function indexListing(listed: Manifest['tables']): WarmState['listedIds'] {
@@ -332,6 +338,19 @@ export class Compactor {
 
   /** The fencing token of a fresh acquisition (or a renewal by this holder), or null while another holds it. */
   async acquire(): Promise<number | null> {
+    // The warm state is not dropped for another workspace while this one loads it and takes the lease;
+    // without the lease it is idle again, counted at what it holds now.
+    idleWarmRows.delete(this.cacheKey);
+    let token: number | null = null;
+    try {
+      token = await this.acquireLease();
+      return token;
+    } finally {
+      if (token === null) this.keepIdle();
+    }
+  }
+
+  private async acquireLease(): Promise<number | null> {
     // Loading history (a cold start) needs no lease and may take longer than its 30 s: taken after the
     // load, the lease is fresh when the first publish checks it. The load is checked against the
     // pointer again below, which costs a pointer read when nobody published meanwhile. While another
@@ -349,15 +368,18 @@ export class Compactor {
     if (!this.leased) {
       await this.warm();
       this.leased = true;
-      idleWarmRows.delete(this.cacheKey);
     }
     return token;
   }
 
   async release(token: number): Promise<void> {
     this.leased = false;
-    keepIdle(this.cacheKey, this.deps.idleWarmRows ?? IDLE_WARM_ROWS);
+    this.keepIdle();
     await this.lease.release(token).catch(() => {});
+  }
+
+  private keepIdle(): void {
+    keepIdle(this.cacheKey, this.deps.idleWarmRows ?? IDLE_WARM_ROWS);
   }
 
   private async withLease<T>(work: (token: number) => Promise<T>): Promise<T> {
