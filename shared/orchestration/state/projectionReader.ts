@@ -249,9 +249,9 @@ export class ProjectionReader {
   }
 
   /**
-   * The current published state: reads the pointer, and the manifest it names once per new pointer. With `maxAgeMs`, a
-   * snapshot read that recently in this process is reused: for callers that already tolerate the
-   * publish cadence's lag (worker callbacks judge anything newer by its token).
+   * The current published state: reads the pointer, and the manifest it names once per new pointer.
+   * With `maxAgeMs`, a snapshot read that recently in this process is reused: for callers that already
+   * tolerate the publish cadence's lag (worker callbacks judge anything newer by its token).
    */
   async snapshot(maxAgeMs = 0): Promise<ProjectionSnapshot> {
     const recent = recentSnapshots.get(this.cachePrefix);
