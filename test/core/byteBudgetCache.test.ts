@@ -11,6 +11,18 @@ function counted(bytes: number) {
   return { calls, load };
 }
 
+/** A loader that resolves only when released, and counts how often it was called. */
+function gated(value: string, bytes: number) {
+  const gate = { loads: 0, release: () => {} };
+  const load = () => {
+    gate.loads += 1;
+    return new Promise<{ value: string; bytes: number }>((resolve) => {
+      gate.release = () => resolve({ value, bytes });
+    });
+  };
+  return { gate, load };
+}
+
 describe('byte-budget cache', () => {
   it('keeps values within the byte budget, evicting the least recently used first', async () => {
     const cache = new ByteBudgetCache<string>(300);
@@ -31,18 +43,11 @@ describe('byte-budget cache', () => {
 
   it('shares one load among concurrent callers of a key', async () => {
     const cache = new ByteBudgetCache<string>(1000);
-    let release!: () => void;
-    let loads = 0;
-    const load = () => {
-      loads += 1;
-      return new Promise<{ value: string; bytes: number }>((resolve) => {
-        release = () => resolve({ value: 'shared', bytes: 10 });
-      });
-    };
+    const { gate, load } = gated('shared', 10);
     const both = Promise.all([cache.get('k', load), cache.get('k', load)]);
-    release();
+    gate.release();
     expect(await both).toEqual(['shared', 'shared']);
-    expect(loads).toBe(1);
+    expect(gate.loads).toBe(1);
   });
 
   it('does not keep a failed load: the next caller loads again', async () => {
@@ -66,23 +71,16 @@ describe('byte-budget cache', () => {
 
   it('never evicts a load in flight: its later callers still share it, and it is kept once loaded', async () => {
     const cache = new ByteBudgetCache<string>(100);
-    let release!: () => void;
-    let slowLoads = 0;
-    const slow = () => {
-      slowLoads += 1;
-      return new Promise<{ value: string; bytes: number }>((resolve) => {
-        release = () => resolve({ value: 'slow', bytes: 30 });
-      });
-    };
+    const { gate, load: slow } = gated('slow', 30);
     const first = cache.get('slow', slow);
     const { load } = counted(60);
     // Two loaded values over the budget: the older goes, the one still loading stays.
     await cache.get('a', load('a'));
     await cache.get('b', load('b'));
     const second = cache.get('slow', slow);
-    release();
+    gate.release();
     expect(await Promise.all([first, second])).toEqual(['slow', 'slow']);
-    expect(slowLoads).toBe(1);
+    expect(gate.loads).toBe(1);
     expect(cache.size).toEqual({ bytes: 90, entries: 2 });
   });
 });
