@@ -22,8 +22,8 @@ import {
 /**
  * A shard's rows, and the same rows by shard key (a run id…), so a read of one run does not scan the
  * whole shard. Shards are immutable and content-addressed, so a process keeps the ones it used last,
- * up to `SHARD_CACHE_BYTES` of shard files (parsed rows take a few times that in memory); concurrent
- * readers of a shard not yet cached share one read of it.
+ * up to `SHARD_CACHE_BYTES` of shard files (their parsed rows took about as much heap, measured on
+ * planned tasks); concurrent readers of a shard not yet cached share one read of it.
  */
 interface LoadedShard {
   rows: Row[];
