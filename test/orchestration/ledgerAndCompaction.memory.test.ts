@@ -546,6 +546,42 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await compactor.pendingBatches(false, since + 1_000)).toEqual([]);
   });
 
+  it('publishes although its lease was renewed while the publish wrote (the fencing token moved on by one)', async () => {
+    await ledgerFor(deps, scope, { hint: false }).append(runEvents('r').map((data) => ({ data })));
+    const compactor = new Compactor(compactorDeps(deps, scope));
+    const token = (await compactor.acquire())!;
+    await compactor.fold(await compactor.pendingBatches());
+    // The session's renewal (every 10 s) lands while the publish writes its shards.
+    const put = deps.memory.objects.put.bind(deps.memory.objects);
+    let renewed: Promise<number | null> | undefined;
+    vi.spyOn(deps.memory.objects, 'put').mockImplementation(async (...args) => {
+      renewed ??= compactor.acquire();
+      await renewed;
+      return put(...args);
+    });
+    const result = await compactor.publish(token);
+    expect(await renewed).toBe(token + 1);
+    expect(result.visibility_status).toBe('visible');
+    const runs = await (await readerFor(deps, scope).snapshot()).rows('runs');
+    expect(runs.map((run) => run.runId)).toEqual(['r']);
+    await compactor.release(token + 1);
+  });
+
+  it('does not publish a warm state dropped while the publish wrote (a lapse found at renewal)', async () => {
+    await ledgerFor(deps, scope, { hint: false }).append(runEvents('r').map((data) => ({ data })));
+    const compactor = new Compactor(compactorDeps(deps, scope));
+    const token = (await compactor.acquire())!;
+    await compactor.fold(await compactor.pendingBatches());
+    const put = deps.memory.objects.put.bind(deps.memory.objects);
+    vi.spyOn(deps.memory.objects, 'put').mockImplementation(async (...args) => {
+      // What a renewal does when it finds the lease lapsed and takes it anew: the warm state goes.
+      compactor.forget();
+      return put(...args);
+    });
+    await expect(compactor.publish(token)).rejects.toThrow('lease was lost');
+    expect(await (await readerFor(deps, scope).snapshot()).rows('runs')).toEqual([]);
+  });
+
   it('keeps idle workspaces warm within a row budget, the least recently released dropped first and reloaded intact', async () => {
     const named = (name: string) => ({ tenant: scope.tenant, workspace: `${scope.workspace}${name}` });
     const runIn = async (ws: Scope, runId: string) =>
