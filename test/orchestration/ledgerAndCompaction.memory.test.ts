@@ -546,11 +546,17 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await compactor.pendingBatches(false, since + 1_000)).toEqual([]);
   });
 
-  it('publishes although its lease was renewed while the publish wrote (the fencing token moved on by one)', async () => {
+  /** A compactor holding the lease, with one run folded and not yet published. */
+  const leasedWithRunFolded = async () => {
     await ledgerFor(deps, scope, { hint: false }).append(runEvents('r').map((data) => ({ data })));
     const compactor = new Compactor(compactorDeps(deps, scope));
     const token = (await compactor.acquire())!;
     await compactor.fold(await compactor.pendingBatches());
+    return { compactor, token };
+  };
+
+  it('publishes although its lease was renewed while the publish wrote (the fencing token moved on by one)', async () => {
+    const { compactor, token } = await leasedWithRunFolded();
     // The session's renewal (every 10 s) lands while the publish writes its shards.
     const put = deps.memory.objects.put.bind(deps.memory.objects);
     let renewed: Promise<number | null> | undefined;
@@ -568,10 +574,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
   });
 
   it('does not publish a warm state dropped while the publish wrote (a lapse found at renewal)', async () => {
-    await ledgerFor(deps, scope, { hint: false }).append(runEvents('r').map((data) => ({ data })));
-    const compactor = new Compactor(compactorDeps(deps, scope));
-    const token = (await compactor.acquire())!;
-    await compactor.fold(await compactor.pendingBatches());
+    const { compactor, token } = await leasedWithRunFolded();
     const put = deps.memory.objects.put.bind(deps.memory.objects);
     vi.spyOn(deps.memory.objects, 'put').mockImplementation(async (...args) => {
       // What a renewal does when it finds the lease lapsed and takes it anew: the warm state goes.
