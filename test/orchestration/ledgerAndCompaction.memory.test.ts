@@ -585,6 +585,57 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await (await readerFor(deps, scope).snapshot()).rows('runs')).toEqual([]);
   });
 
+  it.each([
+    ['another instance takes over after a session failed before publishing', 'takeover'],
+    ['a renewal finds that another instance held the lease meanwhile', 'lapse'],
+  ] as const)(
+    'folds what an earlier holder folded and never published before a hint that follows it, when %s',
+    async (_, path) => {
+      const clock = deps.clock as ManualClock;
+      const ledger = ledgerFor(deps, scope, { hint: false });
+      // The trigger and the dispatch of task a, then the worker's callbacks for that dispatch.
+      const dispatched = await ledger.append(
+        runEvents('r')
+          .slice(0, 3)
+          .map((data) => ({ data })),
+      );
+      const callbacks = await ledger.append(
+        runEvents('r')
+          .slice(3)
+          .map((data) => ({ data })),
+      );
+      const holder = (id: string) => new Compactor({ ...compactorDeps(deps, scope), holderId: id });
+      const first = holder('instance-a');
+      const firstToken = (await first.acquire())!;
+      await first.fold(await first.pendingBatches());
+      let compactor = first;
+      if (path === 'takeover') {
+        // Its session failed: the warm state goes, the lease is let go, and nothing was published.
+        first.forget();
+        await first.release(firstToken);
+        compactor = holder('instance-b');
+        expect(await compactor.acquire()).toBe(firstToken + 1);
+      } else {
+        // Its renewal came too late: another instance took the lease, found nothing and let go.
+        clock.advance(31_000);
+        const other = new CompactionLease(deps.documents, scope, deps.clock, 'instance-b');
+        await other.release((await other.acquire())!);
+        expect(await first.acquire()).toBe(firstToken + 2);
+      }
+      // Only the callbacks' hint reaches the holder now; the batch they follow is still pending.
+      await compactor.fold([{ batchId: callbacks.batchId, paths: callbacks.paths }]);
+      const token = (await compactor.acquire())!;
+      await compactor.publish(token);
+      const tasks = await (await readerFor(deps, scope).snapshot()).rows('tasks');
+      expect(tasks.map((t) => [t.taskKey, t.state])).toEqual([
+        ['a', 'SUCCEEDED'],
+        ['b', 'READY'],
+      ]);
+      expect(await deps.documents.get(`${pendingCollection(scope)}/${dispatched.batchId}`)).toBeNull();
+      await compactor.release(token);
+    },
+  );
+
   it('keeps idle workspaces warm within a row budget, the least recently released dropped first and reloaded intact', async () => {
     const named = (name: string) => ({ tenant: scope.tenant, workspace: `${scope.workspace}${name}` });
     const runIn = async (ws: Scope, runId: string) =>

@@ -150,6 +150,13 @@ interface WarmState {
   publishing: Set<string>;
   /** The hour (epoch hours) through which expired idempotency keys were pruned. */
   keysPrunedThroughHour: number;
+  /**
+   * False until a fold has taken in every pending batch. A state just loaded, or taken over from another
+   * holder, may lack batches that holder folded and never published (its session failed); a hint folded
+   * before them finds no run or task to change, so a worker's callback would be ignored for good and its
+   * task never finish (the dispatch, folded again later, names a Cloud Task that exists already).
+   */
+  caughtUp: boolean;
 }
 
 const emptyUnpublished = (): Unpublished => ({
@@ -361,12 +368,15 @@ export class Compactor {
     }
     const token = await this.lease.acquire();
     if (token === null) return null;
-    // A renewal moves the token by one; anything else means the lease lapsed and someone may have
-    // published meanwhile, so the warm state is checked against the pointer again.
-    if (this.leased && token !== this.token + 1) this.forget();
+    // A renewal, or taking the lease back after this holder's own release, moves the token by one;
+    // anything else means another holder had it meanwhile and may have published, so the warm state is
+    // checked against the pointer again, and may have folded what it never published.
+    const continuous = this.token > 0 && token === this.token + 1;
+    if (this.leased && !continuous) this.forget();
     this.token = token;
     if (!this.leased) {
-      await this.warm();
+      const warm = await this.warm();
+      if (!continuous) warm.caughtUp = false;
       this.leased = true;
     }
     return token;
@@ -467,10 +477,15 @@ export class Compactor {
 
   /**
    * Folds batches into the warm state (skipping those already folded or published) and runs the
-   * controllers on what changed. Returns how many events were read.
+   * controllers on what changed; the first fold of a state not caught up also takes in every pending
+   * batch. Returns how many events were read.
    */
-  async fold(batches: PendingBatch[]): Promise<number> {
+  async fold(hinted: PendingBatch[]): Promise<number> {
     const warm = await this.warm();
+    // One fold sorts its events, so the batches an earlier holder left come before the hints that follow
+    // them. A fold that fails drops the warm state with its session, so it is never left half caught up.
+    const batches = warm.caughtUp ? hinted : [...hinted, ...(await this.pendingBatches())];
+    warm.caughtUp = true;
     const published = recentlyPublished.get(this.cacheKey);
     const deletions = recordDeletions.get(this.cacheKey);
     const fresh = new Map<string, PendingBatch>();
@@ -524,6 +539,7 @@ export class Compactor {
       deferred: [],
       background: [],
       keysPrunedThroughHour: Number.NEGATIVE_INFINITY,
+      caughtUp: false,
     };
     cache.set(this.cacheKey, fresh);
     return fresh;
