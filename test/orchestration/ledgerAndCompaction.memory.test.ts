@@ -573,6 +573,26 @@ describe('ledger and compactor on the in-memory adapters', () => {
     await compactor.release(token + 1);
   });
 
+  it('publishes although a renewal lands while it reads the lease to check it still holds it', async () => {
+    const { compactor, token } = await leasedWithRunFolded();
+    const get = deps.documents.get.bind(deps.documents);
+    let renewed: Promise<number | null> | undefined;
+    vi.spyOn(deps.documents, 'get').mockImplementation(async (path) => {
+      if (path.endsWith('/leases/orchestration-compaction')) await (renewed ??= compactor.acquire());
+      return get(path);
+    });
+    expect((await compactor.publish(token)).visibility_status).toBe('visible');
+    expect(await renewed).toBe(token + 1);
+    // Another holder in between breaks the hold: the older token no longer counts, the new one does.
+    (deps.clock as ManualClock).advance(31_000);
+    const other = new CompactionLease(deps.documents, scope, deps.clock, 'instance-b');
+    await other.release((await other.acquire())!);
+    const retaken = (await compactor.acquire())!;
+    expect(await compactor.lease.holds(token + 1)).toBe(false);
+    expect(await compactor.lease.holds(retaken)).toBe(true);
+    await compactor.release(retaken);
+  });
+
   it('does not publish a warm state dropped while the publish wrote (a lapse found at renewal)', async () => {
     const { compactor, token } = await leasedWithRunFolded();
     const put = deps.memory.objects.put.bind(deps.memory.objects);

@@ -5,6 +5,11 @@ import type { Scope } from '../../auth/principal.ts';
 interface LeaseRecord {
   holder_id: string;
   fencing_token: number;
+  /**
+   * The token with which the holder's unbroken hold began: a renewal, or a retake by the same holder
+   * that nobody else held the lease before, keeps it. Absent in records written before it existed.
+   */
+  held_since_token?: number;
   acquired_at: string;
   expires_at_ms: number;
 }
@@ -32,9 +37,12 @@ export class CompactionLease {
     const now = this.clock.now().getTime();
     const current = await this.documents.getVersioned<LeaseRecord>(this.path);
     if (current && current.data.expires_at_ms > now && current.data.holder_id !== this.holderId) return null;
+    const fencingToken = (current?.data.fencing_token ?? 0) + 1;
+    const ours = current?.data.holder_id === this.holderId;
     const record: LeaseRecord = {
       holder_id: this.holderId,
-      fencing_token: (current?.data.fencing_token ?? 0) + 1,
+      fencing_token: fencingToken,
+      held_since_token: ours ? (current.data.held_since_token ?? current.data.fencing_token) : fencingToken,
       acquired_at: new Date(now).toISOString(),
       expires_at_ms: now + this.ttlMs,
     };
@@ -52,12 +60,17 @@ export class CompactionLease {
     );
   }
 
-  /** True while `token` is still the live lease: checked right before anything becomes visible. */
+  /**
+   * True while `token` still belongs to the live lease: this holder's, unbroken since then (renewals move
+   * the token on, so a renewal that lands while the caller checks cannot fail it). Checked right before
+   * anything becomes visible.
+   */
   async holds(token: number): Promise<boolean> {
     const current = await this.documents.get<LeaseRecord>(this.path);
     return (
       current !== null &&
-      current.data.fencing_token === token &&
+      (current.data.held_since_token ?? current.data.fencing_token) <= token &&
+      token <= current.data.fencing_token &&
       current.data.holder_id === this.holderId &&
       current.data.expires_at_ms > this.clock.now().getTime()
     );

@@ -714,9 +714,9 @@ export class Compactor {
             .sort((a, b) => (a.path < b.path ? -1 : 1)),
         },
       };
-      // A renewal while this publish wrote moved the fencing token on by one; it is the same lease so
-      // long as this warm state is still the current one (a lapse found at renewal drops it).
-      if (cache.get(this.cacheKey) !== warm || !(await this.lease.holds(Math.max(token, this.token))))
+      // Renewals while this publish wrote moved the fencing token on; the lease tells whether the hold
+      // stayed unbroken since `token`, and a lapse a renewal found already dropped this warm state.
+      if (cache.get(this.cacheKey) !== warm || !(await this.lease.holds(token)))
         throw new CompactionInputError(
           'conflict',
           'the compaction lease was lost before publishing; nothing became visible',
