@@ -40,6 +40,7 @@ import {
   type TableName,
 } from '../../shared/orchestration/state/projectionTables.ts';
 import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
+import { WorkspaceScheduler } from '../../shared/orchestration/state/workspaceScheduler.ts';
 import { dispatchRequest } from '../../shared/orchestration/run/dispatchController.ts';
 import { COMPACTION_HINT_QUEUE } from '../../shared/runtime/resources.ts';
 import { runEvents } from '../support/eventFactory.ts';
@@ -655,6 +656,76 @@ describe('ledger and compactor on the in-memory adapters', () => {
       await compactor.release(token);
     },
   );
+
+  it('loses no callback when a publish fails while the session renews its lease (the renewal reloads the state, which catches up before it folds a hint)', async () => {
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    const dispatched = await ledger.append(
+      runEvents('r')
+        .slice(0, 3)
+        .map((data) => ({ data })),
+    );
+    // Paths only: folding the callbacks reads them from the ledger.
+    const callbacks = await ledger.append(
+      runEvents('r')
+        .slice(3)
+        .map((data) => ({ data })),
+    );
+    const compactor = new Compactor(compactorDeps(deps, scope));
+    // Renews on every pass, publishes whenever something is folded, scans only when asked.
+    const scheduler = new WorkspaceScheduler(compactor, deps.clock, deps.log, {
+      publishIntervalMs: 0,
+      renewIntervalMs: 0,
+      scanIntervalMs: 60_000,
+    });
+    const put = deps.memory.objects.put.bind(deps.memory.objects);
+    const compareAndSet = deps.documents.compareAndSet.bind(deps.documents);
+    const gate = () => {
+      let open = () => {};
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      return { open, opened };
+    };
+    const shardWrite = gate();
+    const renewal = gate();
+    let failShards = true;
+    let shardsFailed = false;
+    let holdRenewal = false;
+    vi.spyOn(deps.memory.objects, 'put').mockImplementation(async (key, ...rest) => {
+      if (failShards && key.includes('/state/orchestration/shards/')) {
+        failShards = false;
+        await shardWrite.opened;
+        shardsFailed = true;
+        throw new Error('injected: the publish failed');
+      }
+      return put(key, ...rest);
+    });
+    vi.spyOn(deps.documents, 'compareAndSet').mockImplementation(async (path, ...rest) => {
+      if (holdRenewal && path.endsWith('/leases/orchestration-compaction')) {
+        holdRenewal = false;
+        await renewal.opened;
+      }
+      return compareAndSet(path, ...rest);
+    });
+    // The dispatch is folded and its publish starts; it fails while the next pass renews the lease.
+    await scheduler.hint([{ batchId: dispatched.batchId, paths: dispatched.paths }]);
+    holdRenewal = true;
+    const folded = scheduler.hint([{ batchId: callbacks.batchId, paths: callbacks.paths }]);
+    await vi.waitFor(() => expect(holdRenewal).toBe(false));
+    shardWrite.open();
+    await vi.waitFor(() => expect(shardsFailed).toBe(true));
+    // The failed publish drops the warm state (no I/O stands between), then the renewal goes on.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    renewal.open();
+    await folded.catch(() => false);
+    // The next session, or an operator's drain, folds whatever is still pending.
+    await vi.waitFor(async () => {
+      await scheduler.drain().catch(() => {});
+      const tasks = await (await readerFor(deps, scope).snapshot()).rows('tasks');
+      expect(tasks.map((t) => [t.taskKey, t.state])).toEqual([
+        ['a', 'SUCCEEDED'],
+        ['b', 'READY'],
+      ]);
+    });
+  });
 
   it('keeps idle workspaces warm within a row budget, the least recently released dropped first and reloaded intact', async () => {
     const named = (name: string) => ({ tenant: scope.tenant, workspace: `${scope.workspace}${name}` });
