@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApp } from '../../local/functionApps.ts';
 import { bootstrapLocalResources } from '../../local/bootstrap.ts';
 import type { TaskRequest } from '../../shared/adapters/taskQueue.ts';
-import { TASK_QUEUES, TIMER_QUEUE } from '../../shared/runtime/resources.ts';
+import { DISPATCH_QUEUE, TASK_QUEUES, TIMER_QUEUE } from '../../shared/runtime/resources.ts';
 import { compactorFor, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { shardOf } from '../../shared/orchestration/state/projectionTables.ts';
 import { sweepStuckTasks } from '../../shared/orchestration/run/sweeper.ts';
@@ -140,6 +140,56 @@ describe('the automation tick: stuck-task sweeper', () => {
     expect(enqueued.filter((t) => t.queue === TIMER_QUEUE)).toEqual([]);
     await compactorFor(deps, scope2).drain();
     expect((await timers()).map((t) => t.timerId).sort()).toEqual(requested.map((t) => t.timerId).sort());
+  });
+
+  it('creates again under a repair name a dispatch whose task has not started 10 minutes after its Cloud Task was created', async () => {
+    const scope3 = { tenant: 'acme', workspace: uniqueName('ws') };
+    const ws3 = scope3.workspace;
+    const api3 = apiClient(createGatewayApp(deps), await bearer({ ...scope3, roles: ['operator'] }));
+    // A worker nobody answers at: the Cloud Task is created and the task never starts.
+    await api3.post(`/api/v1/workspaces/${ws3}/manifests`, {
+      codeVersionId: 'v1',
+      workerUrl: 'http://127.0.0.1:1/worker',
+      assets: [{ key: 'raw.stuck' }],
+    });
+    const { runId } = (
+      await api3.post<{ runId: string }>(`/api/v1/workspaces/${ws3}/runs`, { selection: ['raw.stuck'] })
+    ).body;
+    const outbox = async () => {
+      await compactorFor(deps, scope3).drain();
+      return (await (await readerFor(deps, scope3).snapshot()).rowsOf('dispatch_outbox', runId))[0];
+    };
+    let row = await outbox();
+    for (let i = 0; i < 40 && row?.status !== 'CREATED'; i++) row = await outbox();
+    expect(row).toMatchObject({ status: 'CREATED', attempt: 1 });
+    const first = String(row!.cloudTaskId);
+
+    const enqueued: TaskRequest[] = [];
+    const counting: Dependencies = {
+      ...deps,
+      tasks: { enqueue: (task) => (enqueued.push(task), deps.tasks.enqueue(task)) },
+    };
+    const dispatches = () => enqueued.filter((t) => t.queue === DISPATCH_QUEUE);
+    const sweep = (afterMs: number) => sweepStuckTasks(counting, scope3, new Date(Date.now() + afterMs));
+    expect(await sweep(9 * 60_000)).toMatchObject({ redispatched: 0 });
+    expect(dispatches()).toEqual([]);
+
+    expect(await sweep(11 * 60_000)).toMatchObject({ redispatched: 1 });
+    const [repair] = dispatches();
+    expect(repair!.name).not.toBe(first);
+    expect(repair!.body).toMatchObject({
+      dispatchId: `dispatch:${runId}:raw.stuck:1`,
+      attempt: 1,
+      attemptId: row!.attemptId,
+    });
+    const repaired = await outbox();
+    expect(repaired).toMatchObject({ status: 'CREATED', cloudTaskId: repair!.name });
+    // The repair moved the row's version: the next one waits another 10 minutes, under a new name.
+    expect(await sweep(60_000)).toMatchObject({ redispatched: 0 });
+    expect(dispatches()).toHaveLength(1);
+    expect(await sweep(11 * 60_000)).toMatchObject({ redispatched: 1 });
+    expect(new Set(dispatches().map((t) => t.name)).size).toBe(2);
+    expect((await outbox())?.cloudTaskId).toBe(dispatches()[1]!.name);
   });
 
   it('is for the internal identity of a workspace only', async () => {

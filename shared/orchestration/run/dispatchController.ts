@@ -10,6 +10,7 @@ import { partitionValues } from '../partitionKeys.ts';
 import { partitionPath, stepManifestPath } from '../pipeline/stepManifests.ts';
 import { type FoldState, keyOf } from '../state/projectionTables.ts';
 import type { RetryTimer } from './taskCallbacks.ts';
+import type { AppendInput } from '../state/ledger.ts';
 import { mintTaskToken } from './taskToken.ts';
 
 const TOKEN_TTL_SECONDS = 3600;
@@ -274,6 +275,39 @@ function pipelinePayload(deps: Dependencies, scope: Scope, run: RunRow, task: Ta
   };
 }
 
+/**
+ * The stuck-dispatch repair (orchestration spec §10.3, names §19): the dispatch envelope of the task's
+ * current attempt, the same as its first, created again under a deliberately unique Cloud Task name
+ * (`d_` + hash of `{dispatchId}:repair:{outboxRowVersion}:{freshUlid}`), since the original name cannot
+ * be used again once its task ran. Returns the `dispatch_enqueued` event that records the new Cloud
+ * Task (it moves the outbox row's version, so the next repair waits its own interval), keyed
+ * `dispatch_repair_ack:{cloudTaskId}` since the first acknowledgement's key would dedupe it; null when
+ * the task has no worker URL. Throws what Cloud Tasks throws.
+ */
+export async function repairStuckDispatch(
+  deps: Dependencies,
+  scope: Scope,
+  run: RunRow,
+  task: TaskRow,
+  outbox: { dispatchId: string; rowVersion: string },
+  nowMs: number,
+): Promise<AppendInput | null> {
+  const name = cloudTaskName('d', `${outbox.dispatchId}:repair:${outbox.rowVersion}:${deps.ids.next()}`);
+  const cloudTaskId = await enqueueDispatch(deps, scope, run, task, outbox.dispatchId, nowMs, name);
+  if (!cloudTaskId) return null;
+  return {
+    data: {
+      type: 'dispatch_enqueued',
+      dispatchId: outbox.dispatchId,
+      runId: task.runId,
+      taskKey: task.taskKey,
+      attempt: task.attempt,
+      cloudTaskId,
+    },
+    idempotencyKey: `dispatch_repair_ack:${cloudTaskId}`,
+  };
+}
+
 async function enqueueDispatch(
   deps: Dependencies,
   scope: Scope,
@@ -281,6 +315,7 @@ async function enqueueDispatch(
   task: TaskRow,
   dispatchId: string,
   nowMs: number,
+  name = cloudTaskName('d', dispatchId),
 ): Promise<string | null> {
   if (!task.workerUrl) {
     deps.log.warn('task has no worker URL; declare workerUrl on the manifest', {
@@ -307,7 +342,6 @@ async function enqueueDispatch(
     ...(run.labels?.['arco.as_of_mode'] ? { asOfMode: run.labels['arco.as_of_mode'] } : {}),
   };
   const ttl = Math.max(TOKEN_TTL_SECONDS, task.heartbeatTimeoutSec + 300);
-  const name = cloudTaskName('d', dispatchId);
   await deps.tasks.enqueue({
     queue: DISPATCH_QUEUE,
     name,

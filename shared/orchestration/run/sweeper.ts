@@ -1,15 +1,21 @@
 import type { Scope } from '../../auth/principal.ts';
 import type { Dependencies } from '../../runtime/dependencies.ts';
 import { dispatchIdOf, retryTimerIdOf } from './dispatchIds.ts';
-import { dispatchRequest, reconcileDispatches } from './dispatchController.ts';
+import { decodeTime, isValid } from 'ulid';
+import { dispatchRequest, reconcileDispatches, repairStuckDispatch } from './dispatchController.ts';
 import type { EventData } from '../state/events.ts';
 import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
-import { pendingCollection } from '../state/ledger.ts';
+import { type AppendInput, pendingCollection } from '../state/ledger.ts';
 import { ledgerFor, readerFor } from '../orchestrationServices.ts';
 import type { ProjectionSnapshot } from '../state/projectionReader.ts';
 import { emptyState, type FoldState, type Row, rowKey, type TableName } from '../state/projectionTables.ts';
 
 const STUCK_READY_MS = 5 * 60_000;
+/**
+ * A dispatch whose Cloud Task was created this long ago (by its outbox row's version) with no start
+ * recorded is created again under a repair name (spec §10.3): the original name cannot deliver twice.
+ */
+const STUCK_DISPATCH_MS = 10 * 60_000;
 const HEARTBEAT_GRACE_MS = 30_000;
 /** Projections older than this are not trusted for destructive repairs (spec §10.3). */
 const MAX_LAG_MS = 5 * 60_000;
@@ -22,9 +28,11 @@ export interface SweepResult {
 
 /**
  * The anti-entropy sweeper (orchestration spec §10.3), one pass at `now`: fails attempts whose worker
- * stopped heartbeating, re-requests dispatches lost between the outbox and Cloud Tasks, and starts
- * retries whose timer was lost. Every event it appends has a natural idempotency key, so a repeated
- * tick at the same `now` changes nothing.
+ * stopped heartbeating, re-requests dispatches lost between the outbox and Cloud Tasks, creates again
+ * under a repair name a dispatch created 10 minutes ago whose task never started, and starts retries
+ * whose timer was lost. Every other event it appends has a natural idempotency key, so a repeated
+ * tick at the same `now` changes nothing; a repair's acknowledgement moves its outbox row's version,
+ * so once it is published the next repair of that dispatch waits another 10 minutes.
  */
 export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Date): Promise<SweepResult> {
   const snapshot = await readerFor(deps, scope).snapshot();
@@ -43,6 +51,8 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
   const put = (table: TableName, row: Row) => (state[table] as Map<string, Row>).set(rowKey(table, row), row);
   let heartbeatTimeouts = 0;
   let redispatched = 0;
+  const stuckDispatches: Array<{ run: RunRow; task: TaskRow; outbox: Row }> = [];
+  const repairs: AppendInput[] = [];
   for (const run of runs) {
     put('runs', run);
     const outbox = await snapshot.rowsOf('dispatch_outbox', run.runId);
@@ -100,9 +110,42 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
       }
       if (task.state === 'READY' && task.readyAt && now.getTime() - Date.parse(task.readyAt) > STUCK_READY_MS)
         redispatched += 1;
+      if (task.state === 'DISPATCHED') {
+        const dispatchId = dispatchIdOf(task.runId, task.taskKey, task.attempt);
+        const row = outbox.find((o) => o.dispatchId === dispatchId);
+        const version = String(row?.rowVersion ?? '');
+        if (
+          row?.status === 'CREATED' &&
+          isValid(version) &&
+          now.getTime() - decodeTime(version) > STUCK_DISPATCH_MS
+        )
+          stuckDispatches.push({ run, task, outbox: row });
+      }
     }
   }
-  if (events.length) await ledgerFor(deps, scope).append(events.map((data) => ({ data })));
+  // Created again one at a time: a workspace has few stuck dispatches, and a failure costs only its own.
+  for (const { run, task, outbox } of stuckDispatches) {
+    const acknowledged = await repairStuckDispatch(
+      deps,
+      scope,
+      run,
+      task,
+      { dispatchId: String(outbox.dispatchId), rowVersion: String(outbox.rowVersion) },
+      now.getTime(),
+    ).catch((error: unknown) => {
+      deps.log.warn('stuck dispatch not created again; the next tick retries', {
+        dispatchId: outbox.dispatchId,
+        error: String(error),
+      });
+      return null;
+    });
+    if (acknowledged) {
+      redispatched += 1;
+      repairs.push(acknowledged);
+    }
+  }
+  if (events.length || repairs.length)
+    await ledgerFor(deps, scope).append([...events.map((data) => ({ data })), ...repairs]);
   // Outbox rows and ready tasks a lost controller run left behind get the dispatcher's normal treatment.
   const ledger = ledgerFor(deps, scope);
   await reconcileDispatches(
