@@ -23,6 +23,11 @@ describe('HTTP foundation of the api function', () => {
     expect(await echoed.json()).toMatchObject({ requestId: 'req-12345678' });
     const minted = await app.request('/api/v1/whoami');
     expect(minted.headers.get('x-request-id')).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    // Also on answers no handler built: an error, a route that does not exist, a metrics scrape.
+    for (const path of ['/api/v1/workspaces/w/runs', '/api/v1/no-such-route', '/metrics']) {
+      const response = await app.request(path, { headers: { 'X-Request-Id': 'req-87654321' } });
+      expect(response.headers.get('x-request-id'), path).toBe('req-87654321');
+    }
   });
 
   it('speaks the registry error dialect under /data-contract-registry', async () => {
