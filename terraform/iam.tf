@@ -128,6 +128,15 @@ resource "google_cloud_tasks_queue_iam_member" "enqueuer" {
   member   = "serviceAccount:${google_service_account.function[each.value.function].email}"
 }
 
+# The sweeper asks whether a stuck dispatch's Cloud Task is still queued before it creates it again
+# (GetTask, which the enqueuer role does not include).
+resource "google_cloud_tasks_queue_iam_member" "dispatch_viewer" {
+  name     = google_cloud_tasks_queue.queue["arco-dispatch"].name
+  location = var.region
+  role     = "roles/cloudtasks.viewer"
+  member   = "serviceAccount:${google_service_account.function["automation"].email}"
+}
+
 # A task carries an OIDC token of the tasks identity, so whoever creates one must be able to act as it.
 resource "google_service_account_iam_member" "act_as_tasks" {
   for_each           = toset(local.enqueuers)

@@ -2,6 +2,7 @@ import type { CloudTasksClient } from '@google-cloud/tasks';
 import type { EnqueueResult, TaskQueue, TaskRequest } from './taskQueue.ts';
 
 const ALREADY_EXISTS = 6;
+const NOT_FOUND = 5;
 
 /**
  * A Cloud Tasks client; CLOUD_TASKS_EMULATOR_HOST (`host:port`, this project's convention: the client
@@ -67,6 +68,18 @@ export class CloudTasksQueue implements TaskQueue {
     } catch (error) {
       if ((error as { code?: number }).code === ALREADY_EXISTS)
         return { status: 'already_exists', name: name ?? '' };
+      throw error;
+    }
+  }
+
+  async exists(queue: string, name: string): Promise<boolean> {
+    this.client ??= cloudTasksClient();
+    const client = await this.client;
+    try {
+      await client.getTask({ name: client.taskPath(this.project, this.location, queue, name) });
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === NOT_FOUND) return false;
       throw error;
     }
   }

@@ -66,4 +66,10 @@ export class InMemoryTaskQueue implements TaskQueue {
     await this.options.onEnqueue?.(recorded);
     return { status: 'enqueued', name: fullName };
   }
+
+  /** True for every task accepted since the last `clear()`: this queue delivers nothing, so none leaves it. */
+  async exists(queue: string, name: string): Promise<boolean> {
+    await Promise.resolve();
+    return this.recorded.some((task) => task.fullName === `${queue}/tasks/${name}`);
+  }
 }

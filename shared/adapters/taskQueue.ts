@@ -18,4 +18,10 @@ export type EnqueueResult = { status: 'enqueued'; name: string } | { status: 'al
 
 export interface TaskQueue {
   enqueue(task: TaskRequest): Promise<EnqueueResult>;
+  /**
+   * Whether the queue still holds the task `name` (short id) of `queue`: waiting, retrying or being
+   * delivered. False once it was delivered with a 2xx, gave up or was deleted (Cloud Tasks `GetTask`
+   * answers NOT_FOUND then). Throws on any other failure.
+   */
+  exists(queue: string, name: string): Promise<boolean>;
 }

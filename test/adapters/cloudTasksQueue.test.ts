@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bootstrapLocalResources } from '../../local/bootstrap.ts';
 import { CloudTasksQueue } from '../../shared/adapters/cloudTasksQueue.ts';
 import { startRecordingServer } from '../support/recordingServer.ts';
@@ -35,5 +35,12 @@ describe('CloudTasksQueue against the stand-in', () => {
     const [delivered] = await target.waitFor(1);
     expect(JSON.parse(delivered!.body)).toEqual({ hello: 'world' });
     expect(delivered!.headers['content-type']).toBe('application/json');
+    // Delivered with a 2xx, the task leaves the queue; its name stays taken.
+    await vi.waitFor(async () => expect(await queue.exists(queueName, 'dispatch-1')).toBe(false));
+    expect((await queue.enqueue(request)).status).toBe('already_exists');
+    expect(await queue.exists(queueName, 'never-created')).toBe(false);
+    const later = { ...request, name: 'dispatch-later', scheduleTime: new Date(Date.now() + 3_600_000) };
+    expect((await queue.enqueue(later)).status).toBe('enqueued');
+    expect(await queue.exists(queueName, 'dispatch-later')).toBe(true);
   });
 });

@@ -23,8 +23,11 @@ describe('InMemoryTaskQueue', () => {
     ]);
     expect(queue.tasksOf('dispatch')[0]?.body).toEqual({ run: 'r1', nested: { at: 1 } });
     expect(delivered).toHaveLength(3);
+    expect(await queue.exists('dispatch', 'd-1')).toBe(true);
+    expect(await queue.exists('timers', 'd-2')).toBe(false);
     queue.clear();
     expect(queue.tasks).toEqual([]);
+    expect(await queue.exists('dispatch', 'd-1')).toBe(false);
     expect((await queue.enqueue(task)).status).toBe('enqueued');
   });
 });

@@ -1,4 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGatewayApp } from '../../local/functionApps.ts';
 import { bootstrapLocalResources } from '../../local/bootstrap.ts';
 import type { TaskRequest } from '../../shared/adapters/taskQueue.ts';
@@ -132,7 +134,10 @@ describe('the automation tick: stuck-task sweeper', () => {
     const enqueued: TaskRequest[] = [];
     const counting: Dependencies = {
       ...deps,
-      tasks: { enqueue: (task) => (enqueued.push(task), deps.tasks.enqueue(task)) },
+      tasks: {
+        enqueue: (task) => (enqueued.push(task), deps.tasks.enqueue(task)),
+        exists: (queue, name) => deps.tasks.exists(queue, name),
+      },
     };
     // A minute later: every retry is still 10 minutes away, so nothing is due and nothing is lost.
     const result = await sweepStuckTasks(counting, scope2, new Date(Date.now() + 60_000));
@@ -142,54 +147,82 @@ describe('the automation tick: stuck-task sweeper', () => {
     expect((await timers()).map((t) => t.timerId).sort()).toEqual(requested.map((t) => t.timerId).sort());
   });
 
-  it('creates again under a repair name a dispatch whose task has not started 10 minutes after its Cloud Task was created', async () => {
+  it('creates again under a repair name a dispatch that left the queue 10 minutes ago without its task starting', async () => {
     const scope3 = { tenant: 'acme', workspace: uniqueName('ws') };
     const ws3 = scope3.workspace;
     const api3 = apiClient(createGatewayApp(deps), await bearer({ ...scope3, roles: ['operator'] }));
-    // A worker nobody answers at: the Cloud Task is created and the task never starts.
-    await api3.post(`/api/v1/workspaces/${ws3}/manifests`, {
-      codeVersionId: 'v1',
-      workerUrl: 'http://127.0.0.1:1/worker',
-      assets: [{ key: 'raw.stuck' }],
+    // A worker that fails every delivery (Cloud Tasks keeps retrying it), then takes them and never calls back.
+    let accept = false;
+    const worker = http.createServer((request, response) => {
+      request.resume();
+      response.writeHead(accept ? 204 : 503).end();
     });
-    const { runId } = (
-      await api3.post<{ runId: string }>(`/api/v1/workspaces/${ws3}/runs`, { selection: ['raw.stuck'] })
-    ).body;
-    const outbox = async () => {
-      await compactorFor(deps, scope3).drain();
-      return (await (await readerFor(deps, scope3).snapshot()).rowsOf('dispatch_outbox', runId))[0];
-    };
-    let row = await outbox();
-    for (let i = 0; i < 40 && row?.status !== 'CREATED'; i++) row = await outbox();
-    expect(row).toMatchObject({ status: 'CREATED', attempt: 1 });
-    const first = String(row!.cloudTaskId);
+    await new Promise<void>((resolve) => worker.listen(0, '127.0.0.1', resolve));
+    try {
+      await api3.post(`/api/v1/workspaces/${ws3}/manifests`, {
+        codeVersionId: 'v1',
+        workerUrl: `http://127.0.0.1:${(worker.address() as AddressInfo).port}/worker`,
+        assets: [{ key: 'raw.stuck' }],
+      });
+      const { runId } = (
+        await api3.post<{ runId: string }>(`/api/v1/workspaces/${ws3}/runs`, { selection: ['raw.stuck'] })
+      ).body;
+      const outbox = async () => {
+        await compactorFor(deps, scope3).drain();
+        return (await (await readerFor(deps, scope3).snapshot()).rowsOf('dispatch_outbox', runId))[0];
+      };
+      let row = await outbox();
+      for (let i = 0; i < 40 && row?.status !== 'CREATED'; i++) row = await outbox();
+      expect(row).toMatchObject({ status: 'CREATED', attempt: 1 });
+      const first = String(row!.cloudTaskId);
 
-    const enqueued: TaskRequest[] = [];
-    const counting: Dependencies = {
-      ...deps,
-      tasks: { enqueue: (task) => (enqueued.push(task), deps.tasks.enqueue(task)) },
-    };
-    const dispatches = () => enqueued.filter((t) => t.queue === DISPATCH_QUEUE);
-    const sweep = (afterMs: number) => sweepStuckTasks(counting, scope3, new Date(Date.now() + afterMs));
-    expect(await sweep(9 * 60_000)).toMatchObject({ redispatched: 0 });
-    expect(dispatches()).toEqual([]);
+      const enqueued: TaskRequest[] = [];
+      const counting: Dependencies = {
+        ...deps,
+        tasks: {
+          enqueue: (task) => (enqueued.push(task), deps.tasks.enqueue(task)),
+          exists: (queue, name) => deps.tasks.exists(queue, name),
+        },
+      };
+      const dispatches = () => enqueued.filter((t) => t.queue === DISPATCH_QUEUE);
+      const sweep = (afterMs: number) => sweepStuckTasks(counting, scope3, new Date(Date.now() + afterMs));
+      // Still in the queue, being retried: Cloud Tasks delivers it, however long that takes.
+      expect(await sweep(11 * 60_000)).toMatchObject({ redispatched: 0 });
+      accept = true;
+      await vi.waitFor(async () => expect(await deps.tasks.exists(DISPATCH_QUEUE, first)).toBe(false), {
+        timeout: 20_000,
+        interval: 200,
+      });
+      expect(await sweep(9 * 60_000)).toMatchObject({ redispatched: 0 });
+      expect(dispatches()).toEqual([]);
 
-    expect(await sweep(11 * 60_000)).toMatchObject({ redispatched: 1 });
-    const [repair] = dispatches();
-    expect(repair!.name).not.toBe(first);
-    expect(repair!.body).toMatchObject({
-      dispatchId: `dispatch:${runId}:raw.stuck:1`,
-      attempt: 1,
-      attemptId: row!.attemptId,
-    });
-    const repaired = await outbox();
-    expect(repaired).toMatchObject({ status: 'CREATED', cloudTaskId: repair!.name });
-    // The repair moved the row's version: the next one waits another 10 minutes, under a new name.
-    expect(await sweep(60_000)).toMatchObject({ redispatched: 0 });
-    expect(dispatches()).toHaveLength(1);
-    expect(await sweep(11 * 60_000)).toMatchObject({ redispatched: 1 });
-    expect(new Set(dispatches().map((t) => t.name)).size).toBe(2);
-    expect((await outbox())?.cloudTaskId).toBe(dispatches()[1]!.name);
+      // Delivered, never started, 10 minutes on: created again, once however many ticks overlap.
+      const repairs = await Promise.all([sweep(11 * 60_000), sweep(11 * 60_000)]);
+      expect(repairs.map((r) => r.redispatched)).toEqual([1, 1]);
+      expect(new Set(dispatches().map((t) => t.name)).size).toBe(1);
+      const [repair] = dispatches();
+      expect(repair!.name).not.toBe(first);
+      expect(repair!.body).toMatchObject({
+        dispatchId: `dispatch:${runId}:raw.stuck:1`,
+        attempt: 1,
+        attemptId: row!.attemptId,
+      });
+      expect(await outbox()).toMatchObject({ status: 'CREATED', cloudTaskId: repair!.name });
+      // The repair moved the row's version: the next one waits another 10 minutes, under a new name.
+      await vi.waitFor(
+        async () => expect(await deps.tasks.exists(DISPATCH_QUEUE, repair!.name!)).toBe(false),
+        {
+          timeout: 20_000,
+          interval: 200,
+        },
+      );
+      expect(await sweep(60_000)).toMatchObject({ redispatched: 0 });
+      expect(await sweep(11 * 60_000)).toMatchObject({ redispatched: 1 });
+      expect(new Set(dispatches().map((t) => t.name)).size).toBe(2);
+      expect((await outbox())?.cloudTaskId).toBe(dispatches().at(-1)!.name);
+    } finally {
+      worker.close();
+    }
   });
 
   it('is for the internal identity of a workspace only', async () => {

@@ -49,6 +49,7 @@ function inProcessHints(queue: TaskQueue, deps: () => Dependencies): TaskQueue {
       deliverHintInProcess(deps(), task.body);
       return { status: 'enqueued', name: task.name ?? 'hint' };
     },
+    exists: (name, id) => queue.exists(name, id),
   };
 }
 

@@ -298,6 +298,12 @@ describe('terraform/ (offline checks)', () => {
     expect(enqueuer.name).toBe('${google_cloud_tasks_queue.queue[each.value.queue].name}');
     expect(resource('google_service_account_iam_member', 'act_as_tasks')?.for_each).toBe('${toset(local.enqueuers)}');
     expect(locals.enqueuers).toBe('${distinct(flatten(values(local.queue_grants)))}');
+    // The sweeper reads whether a dispatch is still queued, on that queue only.
+    expect(resource('google_cloud_tasks_queue_iam_member', 'dispatch_viewer')).toMatchObject({
+      name: '${google_cloud_tasks_queue.queue["arco-dispatch"].name}',
+      role: 'roles/cloudtasks.viewer',
+      member: 'serviceAccount:${google_service_account.function["automation"].email}',
+    });
   });
 
   it('gives the task-token secret to its signers and its verifier only', () => {

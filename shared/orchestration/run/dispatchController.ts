@@ -277,10 +277,11 @@ function pipelinePayload(deps: Dependencies, scope: Scope, run: RunRow, task: Ta
 
 /**
  * The stuck-dispatch repair (orchestration spec §10.3, names §19): the dispatch envelope of the task's
- * current attempt, the same as its first, created again under a deliberately unique Cloud Task name
- * (`d_` + hash of `{dispatchId}:repair:{outboxRowVersion}:{freshUlid}`), since the original name cannot
- * be used again once its task ran. Returns the `dispatch_enqueued` event that records the new Cloud
- * Task (it moves the outbox row's version, so the next repair waits its own interval), keyed
+ * current attempt, the same as its first, created again under a new Cloud Task name, since the original
+ * cannot be used again once its task ran: `d_` + hash of `{dispatchId}:repair:{outboxRowVersion}`. The
+ * spec adds a fresh ULID; without it two ticks that repair the same row (overlapping, or a retry) meet
+ * Cloud Tasks' dedup instead of sending the task twice. Returns the `dispatch_enqueued` event that
+ * records the new Cloud Task (it moves the row's version, so a later repair gets a new name), keyed
  * `dispatch_repair_ack:{cloudTaskId}` since the first acknowledgement's key would dedupe it; null when
  * the task has no worker URL. Throws what Cloud Tasks throws.
  */
@@ -292,7 +293,7 @@ export async function repairStuckDispatch(
   outbox: { dispatchId: string; rowVersion: string },
   nowMs: number,
 ): Promise<AppendInput | null> {
-  const name = cloudTaskName('d', `${outbox.dispatchId}:repair:${outbox.rowVersion}:${deps.ids.next()}`);
+  const name = cloudTaskName('d', `${outbox.dispatchId}:repair:${outbox.rowVersion}`);
   const cloudTaskId = await enqueueDispatch(deps, scope, run, task, outbox.dispatchId, nowMs, name);
   if (!cloudTaskId) return null;
   return {

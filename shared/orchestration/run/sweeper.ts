@@ -1,6 +1,8 @@
 import type { Scope } from '../../auth/principal.ts';
 import type { Dependencies } from '../../runtime/dependencies.ts';
 import { dispatchIdOf, retryTimerIdOf } from './dispatchIds.ts';
+import { DISPATCH_QUEUE } from '../../runtime/resources.ts';
+import { mapLimit } from '../../core/mapLimit.ts';
 import { decodeTime, isValid } from 'ulid';
 import { dispatchRequest, reconcileDispatches, repairStuckDispatch } from './dispatchController.ts';
 import type { EventData } from '../state/events.ts';
@@ -12,10 +14,13 @@ import { emptyState, type FoldState, type Row, rowKey, type TableName } from '..
 
 const STUCK_READY_MS = 5 * 60_000;
 /**
- * A dispatch whose Cloud Task was created this long ago (by its outbox row's version) with no start
- * recorded is created again under a repair name (spec §10.3): the original name cannot deliver twice.
+ * A dispatch whose Cloud Task was created this long ago (by its outbox row's version), has left the
+ * queue and whose task never started is created again under a repair name (spec §10.3): the original
+ * name cannot deliver twice.
  */
 const STUCK_DISPATCH_MS = 10 * 60_000;
+/** The most stuck dispatches one tick looks at (a `GetTask` each), oldest first. */
+const STUCK_DISPATCHES_PER_TICK = 100;
 const HEARTBEAT_GRACE_MS = 30_000;
 /** Projections older than this are not trusted for destructive repairs (spec §10.3). */
 const MAX_LAG_MS = 5 * 60_000;
@@ -29,10 +34,11 @@ export interface SweepResult {
 /**
  * The anti-entropy sweeper (orchestration spec §10.3), one pass at `now`: fails attempts whose worker
  * stopped heartbeating, re-requests dispatches lost between the outbox and Cloud Tasks, creates again
- * under a repair name a dispatch created 10 minutes ago whose task never started, and starts retries
- * whose timer was lost. Every other event it appends has a natural idempotency key, so a repeated
- * tick at the same `now` changes nothing; a repair's acknowledgement moves its outbox row's version,
- * so once it is published the next repair of that dispatch waits another 10 minutes.
+ * under a repair name a dispatch created 10 minutes ago that left the queue without its task starting,
+ * and starts retries whose timer was lost. Every event it appends has a natural idempotency key and a
+ * repair's Cloud Task name derives from its outbox row's version, so a repeated tick at the same `now`
+ * changes nothing; once a repair's acknowledgement is published, the next repair of that dispatch
+ * waits another 10 minutes under a new name.
  */
 export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Date): Promise<SweepResult> {
   const snapshot = await readerFor(deps, scope).snapshot();
@@ -123,16 +129,22 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
       }
     }
   }
-  // Created again one at a time: a workspace has few stuck dispatches, and a failure costs only its own.
-  for (const { run, task, outbox } of stuckDispatches) {
-    const acknowledged = await repairStuckDispatch(
-      deps,
-      scope,
-      run,
-      task,
-      { dispatchId: String(outbox.dispatchId), rowVersion: String(outbox.rowVersion) },
-      now.getTime(),
-    ).catch((error: unknown) => {
+  // A long legitimate backlog (a rate-limited queue) lists many: the oldest are looked at first, since
+  // Cloud Tasks delivers those first. A failure costs only its own dispatch.
+  stuckDispatches.sort((a, b) => (String(a.outbox.rowVersion) < String(b.outbox.rowVersion) ? -1 : 1));
+  await mapLimit(stuckDispatches.slice(0, STUCK_DISPATCHES_PER_TICK), 8, async ({ run, task, outbox }) => {
+    const acknowledged = await (async () => {
+      // Still in the queue (waiting its turn, or retried while its worker fails): Cloud Tasks delivers it.
+      if (await deps.tasks.exists(DISPATCH_QUEUE, String(outbox.cloudTaskId))) return null;
+      return repairStuckDispatch(
+        deps,
+        scope,
+        run,
+        task,
+        { dispatchId: String(outbox.dispatchId), rowVersion: String(outbox.rowVersion) },
+        now.getTime(),
+      );
+    })().catch((error: unknown) => {
       deps.log.warn('stuck dispatch not created again; the next tick retries', {
         dispatchId: outbox.dispatchId,
         error: String(error),
@@ -143,7 +155,7 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
       redispatched += 1;
       repairs.push(acknowledged);
     }
-  }
+  });
   if (events.length || repairs.length)
     await ledgerFor(deps, scope).append([...events.map((data) => ({ data })), ...repairs]);
   // Outbox rows and ready tasks a lost controller run left behind get the dispatcher's normal treatment.
