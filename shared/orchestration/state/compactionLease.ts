@@ -6,8 +6,9 @@ interface LeaseRecord {
   holder_id: string;
   fencing_token: number;
   /**
-   * The token with which the holder's unbroken hold began: a renewal, or a retake by the same holder
-   * that nobody else held the lease before, keeps it. Absent in records written before it existed.
+   * The first token of the holder's current run of tokens with no other holder in between: a renewal,
+   * or a retake by the same holder after it let go or lapsed, keeps it (nobody else can have written
+   * meanwhile). Absent in records written before it existed.
    */
   held_since_token?: number;
   acquired_at: string;
@@ -61,9 +62,9 @@ export class CompactionLease {
   }
 
   /**
-   * True while `token` still belongs to the live lease: this holder's, unbroken since then (renewals move
-   * the token on, so a renewal that lands while the caller checks cannot fail it). Checked right before
-   * anything becomes visible.
+   * True while the lease is live, this holder's, and no other holder has had it since `token` (renewals
+   * move the token on, so a renewal that lands while the caller checks cannot fail it). Checked right
+   * before anything becomes visible.
    */
   async holds(token: number): Promise<boolean> {
     const current = await this.documents.get<LeaseRecord>(this.path);

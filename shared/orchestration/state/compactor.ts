@@ -432,6 +432,18 @@ export class Compactor {
    * a range of ids, and the records of older batches are not read at all.
    */
   async pendingBatches(all = false, sinceMs?: number): Promise<PendingBatch[]> {
+    return (await this.scanPending(all, sinceMs)).batches;
+  }
+
+  /**
+   * `pendingBatches`, leaving out the batches `known` (listed, not read), and telling where a scan that
+   * reached its page limit stopped: `through`, the last batch id it listed (null when it listed all).
+   */
+  private async scanPending(
+    all: boolean,
+    sinceMs?: number,
+    known: ReadonlySet<string> = new Set(),
+  ): Promise<{ batches: PendingBatch[]; through: string | null }> {
     // Ids and paths only: most records were folded from their hint already, and a record carries up to
     // 32 KB of events, fetched below only for a batch this compactor has not seen.
     const listed: PendingBatch[] = [];
@@ -453,7 +465,7 @@ export class Compactor {
     const warm = cache.get(this.cacheKey);
     const published = recentlyPublished.get(this.cacheKey);
     const folded = (id: string) => !!(warm?.unpublished.batches.has(id) || warm?.publishing.has(id));
-    const wanted = listed.filter((b) => all || !folded(b.batchId));
+    const wanted = listed.filter((b) => (all || !folded(b.batchId)) && !known.has(b.batchId));
     // Folded or published already (fold() deletes the record of a published one): no events needed.
     const unseen = wanted.filter((b) => !folded(b.batchId) && !published?.has(b.batchId));
     const records = new Map<string, PendingBatch>();
@@ -472,7 +484,11 @@ export class Compactor {
       if (!record) return null;
       return { ...batch, ...(record.eventsJson ? { eventsJson: record.eventsJson } : {}) };
     });
-    return batches.filter((b): b is PendingBatch => b !== null);
+    const truncated = listed.length >= MAX_SCAN_PAGES * PENDING_BATCHES_PER_SCAN;
+    return {
+      batches: batches.filter((b): b is PendingBatch => b !== null),
+      through: truncated ? listed.at(-1)!.batchId : null,
+    };
   }
 
   /**
@@ -482,10 +498,19 @@ export class Compactor {
    */
   async fold(hinted: PendingBatch[]): Promise<number> {
     const warm = await this.warm();
-    // One fold sorts its events, so the batches an earlier holder left come before the hints that follow
-    // them. A fold that fails drops the warm state with its session, so it is never left half caught up.
-    const batches = warm.caughtUp ? hinted : [...hinted, ...(await this.pendingBatches())];
-    warm.caughtUp = true;
+    let batches = hinted;
+    if (!warm.caughtUp) {
+      // One fold sorts its events, so the batches an earlier holder left come before the hints that
+      // follow them. Past a scan's page limit, hints newer than what it listed stay pending for a later
+      // fold (a scan finds them). A fold that fails drops the warm state with its session.
+      const { batches: pending, through } = await this.scanPending(
+        false,
+        undefined,
+        new Set(hinted.map((b) => b.batchId)),
+      );
+      batches = [...(through === null ? hinted : hinted.filter((b) => b.batchId <= through)), ...pending];
+      warm.caughtUp = through === null;
+    }
     const published = recentlyPublished.get(this.cacheKey);
     const deletions = recordDeletions.get(this.cacheKey);
     const fresh = new Map<string, PendingBatch>();
@@ -714,8 +739,8 @@ export class Compactor {
             .sort((a, b) => (a.path < b.path ? -1 : 1)),
         },
       };
-      // Renewals while this publish wrote moved the fencing token on; the lease tells whether the hold
-      // stayed unbroken since `token`, and a lapse a renewal found already dropped this warm state.
+      // Renewals while this publish wrote moved the fencing token on; the lease tells whether another
+      // holder had it since `token`, and a renewal that found so already dropped this warm state.
       if (cache.get(this.cacheKey) !== warm || !(await this.lease.holds(token)))
         throw new CompactionInputError(
           'conflict',
