@@ -657,38 +657,41 @@ describe('ledger and compactor on the in-memory adapters', () => {
     },
   );
 
-  it('loses no callback when a publish fails while the session renews its lease and reloads its state (the session stops, and the reloaded state would catch up first anyway)', async () => {
+  it.each([
+    ['renews its lease and reloads its state', 'renewal'],
+    ['reads the records of a scan, then folds them into a reloaded state', 'scan'],
+  ] as const)('loses no callback when a publish fails while the session %s', async (_, step) => {
     const ledger = ledgerFor(deps, scope, { hint: false });
     const dispatched = await ledger.append(
       runEvents('r')
         .slice(0, 3)
         .map((data) => ({ data })),
     );
-    // Paths only: folding the callbacks reads them from the ledger.
-    const callbacks = await ledger.append(
-      runEvents('r')
-        .slice(3)
-        .map((data) => ({ data })),
-    );
     const compactor = new Compactor(compactorDeps(deps, scope));
-    // Renews on every pass, publishes whenever something is folded, scans only when asked.
+    // Publishes whenever something is folded; renews on every pass, or scans on every pass.
     const scheduler = new WorkspaceScheduler(compactor, deps.clock, deps.log, {
       publishIntervalMs: 0,
-      renewIntervalMs: 0,
-      scanIntervalMs: 60_000,
+      renewIntervalMs: step === 'renewal' ? 0 : 60_000,
+      scanIntervalMs: step === 'scan' ? 0 : 60_000,
     });
     const put = deps.memory.objects.put.bind(deps.memory.objects);
     const compareAndSet = deps.documents.compareAndSet.bind(deps.documents);
+    const getMany = deps.documents.getMany.bind(deps.documents);
     const gate = () => {
       let open = () => {};
       const opened = new Promise<void>((resolve) => (open = resolve));
       return { open, opened };
     };
     const shardWrite = gate();
-    const renewal = gate();
+    const held = gate();
     let failShards = true;
     let shardsFailed = false;
-    let holdRenewal = false;
+    let hold = false;
+    const holding = async () => {
+      if (!hold) return;
+      hold = false;
+      await held.opened;
+    };
     vi.spyOn(deps.memory.objects, 'put').mockImplementation(async (key, ...rest) => {
       if (failShards && key.includes('/state/orchestration/shards/')) {
         failShards = false;
@@ -699,24 +702,35 @@ describe('ledger and compactor on the in-memory adapters', () => {
       return put(key, ...rest);
     });
     vi.spyOn(deps.documents, 'compareAndSet').mockImplementation(async (path, ...rest) => {
-      if (holdRenewal && path.endsWith('/leases/orchestration-compaction')) {
-        holdRenewal = false;
-        await renewal.opened;
-      }
+      if (step === 'renewal' && path.endsWith('/leases/orchestration-compaction')) await holding();
       return compareAndSet(path, ...rest);
     });
-    // The dispatch is folded and its publish starts; it fails while the next pass renews the lease.
+    vi.spyOn(deps.documents, 'getMany').mockImplementation(async (paths) => {
+      if (step === 'scan') await holding();
+      return getMany(paths);
+    });
+    // The dispatch is folded and its publish starts; it fails while the next pass holds at `step`.
     await scheduler.hint([{ batchId: dispatched.batchId, paths: dispatched.paths }]);
-    holdRenewal = true;
-    const folded = scheduler.hint([{ batchId: callbacks.batchId, paths: callbacks.paths }]);
-    await vi.waitFor(() => expect(holdRenewal).toBe(false));
+    // The worker's callbacks: hinted, or found by the scan (paths only: folding reads them).
+    const callbacks = await ledger.append(
+      runEvents('r')
+        .slice(3)
+        .map((data) => ({ data })),
+    );
+    hold = true;
+    const folded = scheduler.hint(
+      step === 'scan' ? [] : [{ batchId: callbacks.batchId, paths: callbacks.paths }],
+    );
+    await vi.waitFor(() => expect(hold).toBe(false));
     shardWrite.open();
     await vi.waitFor(() => expect(shardsFailed).toBe(true));
-    // The failed publish drops the warm state (no I/O stands between), then the renewal goes on.
+    // The failed publish drops the warm state (no I/O stands between), then the held step goes on.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    renewal.open();
+    held.open();
     await folded.catch(() => false);
-    // The next session, or an operator's drain, folds whatever is still pending.
+    // The next session, or an operator's drain, folds whatever is still pending. Without both the catch-up
+    // of a reloaded state and the session's stop after a failed publish, the callbacks were folded into
+    // a reloaded state that lacked their run, published as nothing, and task a stayed DISPATCHED for good.
     await vi.waitFor(async () => {
       await scheduler.drain().catch(() => {});
       const tasks = await (await readerFor(deps, scope).snapshot()).rows('tasks');

@@ -248,6 +248,12 @@ export class WorkspaceScheduler {
           for (const waiter of [...waiters, ...publishWaiters]) waiter.reject(error);
           throw error;
         }
+        // A publish that failed during this pass dropped the warm state this pass may have folded into
+        // (or reloaded): nothing more is published from it, and its batches stay pending for the next session.
+        if (this.publishFailure) {
+          for (const waiter of [...waiters, ...publishWaiters]) waiter.reject(this.publishFailure);
+          throw this.publishFailure;
+        }
         for (const waiter of waiters) waiter.resolve(true);
 
         const now = this.clock.now().getTime();
@@ -262,7 +268,6 @@ export class WorkspaceScheduler {
           this.publishWaiters.unshift(...publishWaiters);
           if (forced) this.forcePublish = true;
         } else this.publishing = this.publishInBackground(token, dirty, publishWaiters);
-        if (this.publishFailure) throw this.publishFailure;
         if (this.hasWork()) continue;
         const after = this.compactor.dirty();
         if (!after.dirty && !this.publishing) break;
