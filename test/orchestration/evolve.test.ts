@@ -23,6 +23,7 @@ import {
   dispatchRequest,
 } from '../../shared/orchestration/run/dispatchController.ts';
 import { ulid } from 'ulid';
+import { cloudTaskName } from '../../shared/orchestration/run/dispatchIds.ts';
 
 const task = (s: FoldState, run: string, key: string) => s.tasks.get(keyOf(run, key)) as TaskRow;
 const run = (s: FoldState, id: string) => s.runs.get(id) as RunRow;
@@ -339,6 +340,44 @@ describe('evolve: task and run state machines', () => {
     expect(batched.outbox.map((row) => row.status)).toEqual(Array(5).fill('CREATED'));
     expect(batched.tasks.map((row) => row.state)).toEqual(Array(5).fill('DISPATCHED'));
     expect(batched).toEqual(fold(requests, acks));
+  });
+
+  it("counts a dispatch's repairs, and never names its original Cloud Task again over a repair's", () => {
+    const f = eventFactory();
+    const at = (data: EventData, idempotencyKey?: string) => {
+      f.advance(1000);
+      return f.event(data, idempotencyKey ? { idempotencyKey } : {});
+    };
+    const dispatchId = 'dispatch:r1:t0:1';
+    const ack = (cloudTaskId: string): EventData => ({ type: 'dispatch_enqueued', dispatchId, cloudTaskId });
+    // As the sweeper keys a repair's acknowledgement: the first one's key would dedupe it.
+    const repairAck = (cloudTaskId: string) => at(ack(cloudTaskId), `dispatch_repair_ack:${cloudTaskId}`);
+    const original = cloudTaskName('d', dispatchId);
+    const events = [
+      at({ type: 'run_triggered', runId: 'r1', planId: 'p1', trigger: {}, rootAssets: [] }),
+      at({ type: 'plan_created', runId: 'r1', planId: 'p1', tasks: [{ key: 't0', dependsOn: [] }] }),
+      at(dispatchRequest('r1', 't0', 1)),
+      at(ack(original)),
+    ];
+    const row = (extra: OrchestrationEvent[]) =>
+      foldEvents(emptyState(), [...events, ...extra]).dispatch_outbox.get(dispatchId)!;
+    expect(row([])).toMatchObject({ status: 'CREATED', cloudTaskId: original });
+    expect(row([]).repairs).toBeUndefined();
+    const repaired = [repairAck('d_repair1')];
+    expect(row(repaired)).toMatchObject({ cloudTaskId: 'd_repair1', repairs: 1 });
+    // The original's acknowledgement again, batched with another task's (its key is not the single one's).
+    const late = at({
+      type: 'dispatches_enqueued',
+      dispatches: [
+        { dispatchId, cloudTaskId: original },
+        { dispatchId: 'dispatch:r1:other:1', cloudTaskId: 'd_other' },
+      ],
+    });
+    expect(row([...repaired, late])).toMatchObject({ cloudTaskId: 'd_repair1', repairs: 1 });
+    expect(row([...repaired, late, repairAck('d_repair2')])).toMatchObject({
+      cloudTaskId: 'd_repair2',
+      repairs: 2,
+    });
   });
 
   it('writes only the acknowledgements that would still change something: not those of tasks that started since', () => {

@@ -216,10 +216,32 @@ describe('the automation tick: stuck-task sweeper', () => {
           interval: 200,
         },
       );
+      const delivered = async () => {
+        const name = dispatches().at(-1)!.name!;
+        await vi.waitFor(async () => expect(await deps.tasks.exists(DISPATCH_QUEUE, name)).toBe(false), {
+          timeout: 20_000,
+          interval: 200,
+        });
+      };
+      await delivered();
       expect(await sweep(60_000)).toMatchObject({ redispatched: 0 });
       expect(await sweep(11 * 60_000)).toMatchObject({ redispatched: 1 });
       expect(new Set(dispatches().map((t) => t.name)).size).toBe(2);
-      expect((await outbox())?.cloudTaskId).toBe(dispatches().at(-1)!.name);
+      expect(await outbox()).toMatchObject({ cloudTaskId: dispatches().at(-1)!.name, repairs: 2 });
+      await delivered();
+      expect(await sweep(11 * 60_000)).toMatchObject({ redispatched: 1 });
+      expect(await outbox()).toMatchObject({ repairs: 3 });
+      // Three repairs that never started: the attempt fails, and the task's retry policy decides (a retry).
+      await delivered();
+      expect(await sweep(11 * 60_000)).toMatchObject({ redispatched: 0, undelivered: 1 });
+      expect(new Set(dispatches().map((t) => t.name)).size).toBe(3);
+      await compactorFor(deps, scope3).drain();
+      const [task] = await (await readerFor(deps, scope3).snapshot()).rowsOf('tasks', runId);
+      expect(task).toMatchObject({
+        state: 'RETRY_WAIT',
+        errorMessage: 'dispatch_undelivered_anti_entropy',
+        pendingRetry: { reason: 'dispatch_undelivered' },
+      });
     } finally {
       worker.close();
     }

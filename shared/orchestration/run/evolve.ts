@@ -5,6 +5,7 @@
  * outputs, never events.
  */
 import { sha256Hex } from '../../core/hashing.ts';
+import { cloudTaskName } from './dispatchIds.ts';
 import type { FoldContext, Handler, HandlerTable } from '../state/foldContext.ts';
 import type { TaskDef } from '../state/events.ts';
 import { keyOf, type Row, rowKey, sliceCountForRun } from '../state/projectionTables.ts';
@@ -602,11 +603,18 @@ const onDispatchEnqueued: Handler<'dispatch_enqueued'> = (c, data) => {
   const existing = c.d.get('dispatch_outbox', data.dispatchId);
   if (existing) {
     if (existing.rowVersion >= c.event.eventId) return;
+    const named = existing.cloudTaskId as string | undefined;
+    const renamed = named !== undefined && named !== data.cloudTaskId;
+    // A late acknowledgement of the original Cloud Task (a batched one is not deduplicated by its key)
+    // never names it again over a repair's: the sweeper would ask about a task long gone.
+    if (renamed && data.cloudTaskId === cloudTaskName('d', data.dispatchId)) return;
     putRunScoped(c, 'dispatch_outbox', {
       ...existing,
       status: 'CREATED',
       cloudTaskId: data.cloudTaskId,
       rowVersion: c.event.eventId,
+      // The sweeper's repairs (each names a new Cloud Task), so it stops after a few.
+      ...(renamed ? { repairs: Number(existing.repairs ?? 0) + 1 } : {}),
     });
     return;
   }

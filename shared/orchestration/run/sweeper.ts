@@ -19,6 +19,8 @@ const STUCK_READY_MS = 5 * 60_000;
  * name cannot deliver twice.
  */
 const STUCK_DISPATCH_MS = 10 * 60_000;
+/** Repairs of one dispatch before its attempt fails as `dispatch_undelivered` (a worker that refuses it). */
+const MAX_DISPATCH_REPAIRS = 3;
 /** The most stuck dispatches one tick looks at (a `GetTask` each), oldest first. */
 const STUCK_DISPATCHES_PER_TICK = 100;
 const HEARTBEAT_GRACE_MS = 30_000;
@@ -26,8 +28,12 @@ const HEARTBEAT_GRACE_MS = 30_000;
 const MAX_LAG_MS = 5 * 60_000;
 
 export interface SweepResult {
+  /** Attempts failed because their worker stopped heartbeating. */
   heartbeatTimeouts: number;
+  /** Dispatches requested or created again. */
   redispatched: number;
+  /** Attempts failed because their dispatch never started after `MAX_DISPATCH_REPAIRS` repairs. */
+  undelivered: number;
   skipped?: 'projection_lagging';
 }
 
@@ -48,7 +54,7 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
     now.getTime() - Date.parse(processedAt) > MAX_LAG_MS &&
     !(await nothingPending(deps, scope))
   )
-    return { heartbeatTimeouts: 0, redispatched: 0, skipped: 'projection_lagging' };
+    return { heartbeatTimeouts: 0, redispatched: 0, undelivered: 0, skipped: 'projection_lagging' };
   const runs = ((await snapshot.rows('runs')) as RunRow[]).filter(
     (r) => !['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.state),
   );
@@ -57,6 +63,7 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
   const put = (table: TableName, row: Row) => (state[table] as Map<string, Row>).set(rowKey(table, row), row);
   let heartbeatTimeouts = 0;
   let redispatched = 0;
+  let undelivered = 0;
   const stuckDispatches: Array<{ run: RunRow; task: TaskRow; outbox: Row }> = [];
   const repairs: AppendInput[] = [];
   for (const run of runs) {
@@ -73,33 +80,11 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
       // would take the retry timer for lost and enqueue it again on every tick.
       const timer = await retryTimerOf(snapshot, task);
       if (timer) put('timers', timer);
-      const facts = {
-        runId: task.runId,
-        taskKey: task.taskKey,
-        attempt: task.attempt,
-        attemptId: task.attemptId ?? '',
-      };
       if (task.state === 'RUNNING') {
         const last = Date.parse(task.lastHeartbeatAt ?? task.startedAt ?? now.toISOString());
         if (now.getTime() - last > task.heartbeatTimeoutSec * 1000 + HEARTBEAT_GRACE_MS) {
           heartbeatTimeouts += 1;
-          events.push({
-            type: 'task_finished',
-            ...facts,
-            workerId: 'anti-entropy',
-            outcome: 'failed',
-            errorMessage: 'heartbeat_timeout_anti_entropy',
-            error: {
-              category: 'TIMEOUT',
-              failureClass: 'TIMEOUT',
-              code: 'heartbeat_timeout',
-              classifiedBy: 'platform',
-              retryCategory: 'A',
-              message: 'heartbeat_timeout_anti_entropy',
-              retryable: true,
-            },
-            retryReason: 'heartbeat_timeout',
-          });
+          events.push(antiEntropyFailure(task, 'heartbeat_timeout'));
         }
       }
       if (
@@ -133,9 +118,15 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
   // Cloud Tasks delivers those first. A failure costs only its own dispatch.
   stuckDispatches.sort((a, b) => (String(a.outbox.rowVersion) < String(b.outbox.rowVersion) ? -1 : 1));
   await mapLimit(stuckDispatches.slice(0, STUCK_DISPATCHES_PER_TICK), 8, async ({ run, task, outbox }) => {
-    const acknowledged = await (async () => {
+    const repaired = await (async () => {
       // Still in the queue (waiting its turn, or retried while its worker fails): Cloud Tasks delivers it.
       if (await deps.tasks.exists(DISPATCH_QUEUE, String(outbox.cloudTaskId))) return null;
+      // Created again this often already and never started: the attempt fails, and its retry policy decides.
+      if (Number(outbox.repairs ?? 0) >= MAX_DISPATCH_REPAIRS) {
+        undelivered += 1;
+        repairs.push({ data: antiEntropyFailure(task, 'dispatch_undelivered') });
+        return null;
+      }
       return repairStuckDispatch(
         deps,
         scope,
@@ -151,9 +142,9 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
       });
       return null;
     });
-    if (acknowledged) {
+    if (repaired) {
       redispatched += 1;
-      repairs.push(acknowledged);
+      repairs.push(repaired);
     }
   });
   if (events.length || repairs.length)
@@ -171,7 +162,36 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
   ).catch((error: unknown) =>
     deps.log.error('sweeper could not repair dispatches; the next tick retries', { error: String(error) }),
   );
-  return { heartbeatTimeouts, redispatched };
+  return { heartbeatTimeouts, redispatched, undelivered };
+}
+
+/**
+ * The sweeper's failure of a task's current attempt (`code`: `heartbeat_timeout`, its worker went
+ * silent; `dispatch_undelivered`, its dispatch never started however often it was created again):
+ * retryable, so the task's retry policy decides what follows.
+ */
+function antiEntropyFailure(task: TaskRow, code: 'heartbeat_timeout' | 'dispatch_undelivered'): EventData {
+  const message = `${code}_anti_entropy`;
+  return {
+    type: 'task_finished',
+    runId: task.runId,
+    taskKey: task.taskKey,
+    attempt: task.attempt,
+    attemptId: task.attemptId ?? '',
+    workerId: 'anti-entropy',
+    outcome: 'failed',
+    errorMessage: message,
+    error: {
+      category: 'TIMEOUT',
+      failureClass: 'TIMEOUT',
+      code,
+      classifiedBy: 'platform',
+      retryCategory: 'A',
+      message,
+      retryable: true,
+    },
+    retryReason: code,
+  };
 }
 
 /** The folded retry timer of a task waiting for its retry, read from the shard its timer id names. */

@@ -494,7 +494,8 @@ export class Compactor {
   /**
    * Folds batches into the warm state (skipping those already folded or published) and runs the
    * controllers on what changed; the first fold of a state not caught up also takes in every pending
-   * batch. Returns how many events were read.
+   * batch (up to a scan's page limit, past which hinted batches wait for a later fold). Returns how many
+   * events were read.
    */
   async fold(hinted: PendingBatch[]): Promise<number> {
     const warm = await this.warm();

@@ -59,7 +59,8 @@ export class WorkspaceScheduler {
 
   /**
    * Folds hinted batches (or, without any, whatever is pending); resolves once folded and its controllers ran
-   * (true), or at once when another instance holds the lease and will fold it (false).
+   * (true; a batch held back behind a catch-up scan's page limit stays pending for a later scan), or at
+   * once when another instance holds the lease and will fold it (false).
    */
   hint(batches: PendingBatch[] = []): Promise<boolean> {
     if (batches.length) this.inbox.push(...batches);
