@@ -40,6 +40,19 @@ describe('the automation tick: stuck-task sweeper', () => {
     });
   });
 
+  /** `deps` with every Cloud Task it creates recorded in `enqueued`. */
+  const countingEnqueues = () => {
+    const enqueued: TaskRequest[] = [];
+    const counting: Dependencies = {
+      ...deps,
+      tasks: {
+        enqueue: (task) => (enqueued.push(task), deps.tasks.enqueue(task)),
+        exists: (queue, name) => deps.tasks.exists(queue, name),
+      },
+    };
+    return { enqueued, counting };
+  };
+
   it('fails an attempt whose worker stopped heartbeating, once per tick time, then starts the retry', async () => {
     const { runId } = (
       await api.post<{ runId: string }>(`/api/v1/workspaces/${ws}/runs`, { selection: ['raw.orders'] })
@@ -131,14 +144,7 @@ describe('the automation tick: stuck-task sweeper', () => {
       true,
     );
 
-    const enqueued: TaskRequest[] = [];
-    const counting: Dependencies = {
-      ...deps,
-      tasks: {
-        enqueue: (task) => (enqueued.push(task), deps.tasks.enqueue(task)),
-        exists: (queue, name) => deps.tasks.exists(queue, name),
-      },
-    };
+    const { enqueued, counting } = countingEnqueues();
     // A minute later: every retry is still 10 minutes away, so nothing is due and nothing is lost.
     const result = await sweepStuckTasks(counting, scope2, new Date(Date.now() + 60_000));
     expect(result).toMatchObject({ heartbeatTimeouts: 0, redispatched: 0 });
@@ -176,14 +182,7 @@ describe('the automation tick: stuck-task sweeper', () => {
       expect(row).toMatchObject({ status: 'CREATED', attempt: 1 });
       const first = String(row!.cloudTaskId);
 
-      const enqueued: TaskRequest[] = [];
-      const counting: Dependencies = {
-        ...deps,
-        tasks: {
-          enqueue: (task) => (enqueued.push(task), deps.tasks.enqueue(task)),
-          exists: (queue, name) => deps.tasks.exists(queue, name),
-        },
-      };
+      const { enqueued, counting } = countingEnqueues();
       const dispatches = () => enqueued.filter((t) => t.queue === DISPATCH_QUEUE);
       const sweep = (afterMs: number) => sweepStuckTasks(counting, scope3, new Date(Date.now() + afterMs));
       // Still in the queue, being retried: Cloud Tasks delivers it, however long that takes.
