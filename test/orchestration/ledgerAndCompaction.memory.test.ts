@@ -657,6 +657,38 @@ describe('ledger and compactor on the in-memory adapters', () => {
     },
   );
 
+  it('holds back a hint newer than what a truncated catch-up scan listed until the older batches are published', async () => {
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    for (const runId of ['o1', 'o2']) await ledger.append(runEvents(runId).map((data) => ({ data })));
+    await ledger.append(
+      runEvents('r')
+        .slice(0, 3)
+        .map((data) => ({ data })),
+    );
+    const callbacks = await ledger.append(
+      runEvents('r')
+        .slice(3)
+        .map((data) => ({ data })),
+    );
+    const hint = [{ batchId: callbacks.batchId, paths: callbacks.paths }];
+    // A scan lists two batches at most: two older runs, not the dispatch the callbacks follow.
+    const compactor = new Compactor({ ...compactorDeps(deps, scope), maxScanBatches: 2 });
+    const token = (await compactor.acquire())!;
+    const task = async () =>
+      (await (await readerFor(deps, scope).snapshot()).rowsOf('tasks', 'r')).find((t) => t.taskKey === 'a');
+    await compactor.fold(hint);
+    await compactor.publish(token);
+    expect(await task()).toBeUndefined();
+    // Still not caught up: the scan now reaches the dispatch, and the callbacks follow it in one fold.
+    await compactor.fold(hint);
+    await compactor.publish(token);
+    expect(await task()).toMatchObject({ state: 'SUCCEEDED' });
+    expect(await compactor.pendingBatches(true)).toEqual([]);
+    const runs = await (await readerFor(deps, scope).snapshot()).rows('runs');
+    expect(runs.map((r) => r.runId).sort()).toEqual(['o1', 'o2', 'r']);
+    await compactor.release(token);
+  });
+
   it.each([
     ['renews its lease and reloads its state', 'renewal'],
     ['reads the records of a scan, then folds them into a reloaded state', 'scan'],

@@ -119,6 +119,8 @@ export interface CompactorDeps {
    * least recently released go (`IDLE_WARM_ROWS` when absent).
    */
   idleWarmRows?: number;
+  /** The most pending batches one scan lists (`MAX_SCAN_BATCHES` when absent). */
+  maxScanBatches?: number;
 }
 
 /** Folded but not yet published: what the next publish writes and acknowledges. */
@@ -231,8 +233,8 @@ function indexListing(listed: Manifest['tables']): WarmState['listedIds'] {
 }
 
 const PENDING_BATCHES_PER_SCAN = 500;
-/** A scan reads at most this many pages; what is left waits for the next scan. */
-const MAX_SCAN_PAGES = 20;
+/** A scan lists at most this many batches (20 pages); what is left waits for the next scan. */
+const MAX_SCAN_BATCHES = 10_000;
 const MAX_CONTROLLER_ROUNDS = 8;
 const HEARTBEAT_EVENT = 'task_heartbeat';
 
@@ -451,16 +453,18 @@ export class Compactor {
     // The smallest ULID of that millisecond sorts before every id minted in it or later.
     const from =
       sinceMs === undefined ? undefined : `${encodeTime(Math.max(0, sinceMs), 10)}${'0'.repeat(16)}`;
-    for (let page = 0; page < MAX_SCAN_PAGES; page += 1) {
+    const most = this.deps.maxScanBatches ?? MAX_SCAN_BATCHES;
+    while (listed.length < most) {
       const after = listed.at(-1)?.batchId ?? from;
+      const page = Math.min(PENDING_BATCHES_PER_SCAN, most - listed.length);
       const rows = await this.deps.documents.query<PendingBatch>(pendingCollection(this.deps.scope), {
         ...(after ? { where: [['batchId', '>', after]] } : {}),
         orderBy: [['batchId', 'asc']],
-        limit: PENDING_BATCHES_PER_SCAN,
+        limit: page,
         fields: ['batchId', 'paths'],
       });
       listed.push(...rows.map(({ data }) => ({ batchId: data.batchId, paths: data.paths, listedAt })));
-      if (rows.length < PENDING_BATCHES_PER_SCAN) break;
+      if (rows.length < page) break;
     }
     const warm = cache.get(this.cacheKey);
     const published = recentlyPublished.get(this.cacheKey);
@@ -484,7 +488,7 @@ export class Compactor {
       if (!record) return null;
       return { ...batch, ...(record.eventsJson ? { eventsJson: record.eventsJson } : {}) };
     });
-    const truncated = listed.length >= MAX_SCAN_PAGES * PENDING_BATCHES_PER_SCAN;
+    const truncated = listed.length >= most;
     return {
       batches: batches.filter((b): b is PendingBatch => b !== null),
       through: truncated ? listed.at(-1)!.batchId : null,
