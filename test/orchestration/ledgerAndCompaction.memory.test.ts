@@ -547,6 +547,21 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await compactor.pendingBatches(false, since + 1_000)).toEqual([]);
   });
 
+  /** Run r's trigger and the dispatch of its task a, as one pending batch. */
+  const appendDispatch = () =>
+    ledgerFor(deps, scope, { hint: false }).append(
+      runEvents('r')
+        .slice(0, 3)
+        .map((data) => ({ data })),
+    );
+  /** The worker's callbacks for that dispatch (started, succeeded), as the next batch. */
+  const appendCallbacks = () =>
+    ledgerFor(deps, scope, { hint: false }).append(
+      runEvents('r')
+        .slice(3)
+        .map((data) => ({ data })),
+    );
+
   /** A compactor holding the lease, with one run folded and not yet published. */
   const leasedWithRunFolded = async () => {
     await ledgerFor(deps, scope, { hint: false }).append(runEvents('r').map((data) => ({ data })));
@@ -613,18 +628,9 @@ describe('ledger and compactor on the in-memory adapters', () => {
     'folds what an earlier holder folded and never published before a hint that follows it, when %s',
     async (_, path) => {
       const clock = deps.clock as ManualClock;
-      const ledger = ledgerFor(deps, scope, { hint: false });
       // The trigger and the dispatch of task a, then the worker's callbacks for that dispatch.
-      const dispatched = await ledger.append(
-        runEvents('r')
-          .slice(0, 3)
-          .map((data) => ({ data })),
-      );
-      const callbacks = await ledger.append(
-        runEvents('r')
-          .slice(3)
-          .map((data) => ({ data })),
-      );
+      const dispatched = await appendDispatch();
+      const callbacks = await appendCallbacks();
       const holder = (id: string) => new Compactor({ ...compactorDeps(deps, scope), holderId: id });
       const first = holder('instance-a');
       const firstToken = (await first.acquire())!;
@@ -660,16 +666,8 @@ describe('ledger and compactor on the in-memory adapters', () => {
   it('holds back a hint newer than what a truncated catch-up scan listed until the older batches are published', async () => {
     const ledger = ledgerFor(deps, scope, { hint: false });
     for (const runId of ['o1', 'o2']) await ledger.append(runEvents(runId).map((data) => ({ data })));
-    await ledger.append(
-      runEvents('r')
-        .slice(0, 3)
-        .map((data) => ({ data })),
-    );
-    const callbacks = await ledger.append(
-      runEvents('r')
-        .slice(3)
-        .map((data) => ({ data })),
-    );
+    await appendDispatch();
+    const callbacks = await appendCallbacks();
     const hint = [{ batchId: callbacks.batchId, paths: callbacks.paths }];
     // A scan lists two batches at most: two older runs, not the dispatch the callbacks follow.
     const compactor = new Compactor({ ...compactorDeps(deps, scope), maxScanBatches: 2 });
@@ -693,12 +691,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     ['renews its lease and reloads its state', 'renewal'],
     ['reads the records of a scan, then folds them into a reloaded state', 'scan'],
   ] as const)('loses no callback when a publish fails while the session %s', async (_, step) => {
-    const ledger = ledgerFor(deps, scope, { hint: false });
-    const dispatched = await ledger.append(
-      runEvents('r')
-        .slice(0, 3)
-        .map((data) => ({ data })),
-    );
+    const dispatched = await appendDispatch();
     const compactor = new Compactor(compactorDeps(deps, scope));
     // Publishes whenever something is folded; renews on every pass, or scans on every pass.
     const scheduler = new WorkspaceScheduler(compactor, deps.clock, deps.log, {
@@ -744,11 +737,7 @@ describe('ledger and compactor on the in-memory adapters', () => {
     // The dispatch is folded and its publish starts; it fails while the next pass holds at `step`.
     await scheduler.hint([{ batchId: dispatched.batchId, paths: dispatched.paths }]);
     // The worker's callbacks: hinted, or found by the scan (paths only: folding reads them).
-    const callbacks = await ledger.append(
-      runEvents('r')
-        .slice(3)
-        .map((data) => ({ data })),
-    );
+    const callbacks = await appendCallbacks();
     hold = true;
     const folded = scheduler.hint(
       step === 'scan' ? [] : [{ batchId: callbacks.batchId, paths: callbacks.paths }],
