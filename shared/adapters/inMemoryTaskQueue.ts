@@ -70,6 +70,6 @@ export class InMemoryTaskQueue implements TaskQueue {
   /** True for every task accepted since the last `clear()`: this queue delivers nothing, so none leaves it. */
   async exists(queue: string, name: string): Promise<boolean> {
     await Promise.resolve();
-    return this.recorded.some((task) => task.fullName === `${queue}/tasks/${name}`);
+    return this.names.has(`${queue}/tasks/${name}`);
   }
 }
