@@ -18,7 +18,11 @@ import {
   type EventData,
   ledgerPath,
 } from '../../shared/orchestration/state/events.ts';
-import { LedgerConflictError, pendingCollection } from '../../shared/orchestration/state/ledger.ts';
+import {
+  type AppendInput,
+  LedgerConflictError,
+  pendingCollection,
+} from '../../shared/orchestration/state/ledger.ts';
 import {
   compactorDeps,
   compactorFor,
@@ -32,6 +36,7 @@ import {
   POINTER_PATH,
   ProjectionStore,
 } from '../../shared/orchestration/state/projectionStore.ts';
+import { ProjectionSnapshot } from '../../shared/orchestration/state/projectionReader.ts';
 import {
   type Row,
   shardOf,
@@ -43,7 +48,7 @@ import { appendVisible } from '../../shared/orchestration/state/visibility.ts';
 import { WorkspaceScheduler } from '../../shared/orchestration/state/workspaceScheduler.ts';
 import { dispatchRequest } from '../../shared/orchestration/run/dispatchController.ts';
 import { COMPACTION_HINT_QUEUE } from '../../shared/runtime/resources.ts';
-import { runEvents } from '../support/eventFactory.ts';
+import { runEvents, workerAttempt } from '../support/eventFactory.ts';
 import { inMemoryDependencies } from '../support/inMemoryDependencies.ts';
 
 // The state store's domain behaviour on the in-memory adapters: no emulator, no Java (compactor.test.ts keeps
@@ -469,6 +474,54 @@ describe('ledger and compactor on the in-memory adapters', () => {
     const shard = shardOf('dep_satisfaction', 'big');
     const edgeSlices = Object.keys(snapshot.manifest!.tables.dep_satisfaction);
     expect(edgeSlices.filter((slice) => slice.startsWith(`${shard}.`))).toHaveLength(1);
+  });
+
+  it('reads the runs in progress from only the shards that count one, and a shard that counts none yet', async () => {
+    const oneTaskRun = (runId: string) => [
+      { data: { type: 'run_triggered', runId, planId: `p-${runId}`, trigger: {}, rootAssets: ['a'] } },
+      { data: { type: 'plan_created', runId, planId: `p-${runId}`, tasks: [{ key: 'a', dependsOn: [] }] } },
+    ];
+    // Keyed run ids fall in hash shards, so these forty spread over many shards of the runs table.
+    const finished = Array.from({ length: 40 }, (_, i) => `done${i}`);
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    await ledger.append([
+      ...finished.flatMap(oneTaskRun),
+      ...finished.flatMap((runId) => workerAttempt(runId, 'a', { outcome: 'succeeded' })),
+      ...oneTaskRun('live'),
+    ] as AppendInput[]);
+    await compactorFor(deps, scope).drain();
+
+    const snapshot = await readerFor(deps, scope).snapshot();
+    const runShards = snapshot.manifest!.tables.runs;
+    const liveShard = shardOf('runs', 'live');
+    expect(runShards[liveShard]!.open_rows).toBe(1);
+    const idle = Object.entries(runShards).filter(([id]) => id !== liveShard);
+    expect(idle.length).toBeGreaterThan(10);
+    expect(idle.every(([, artifact]) => artifact.open_rows === 0)).toBe(true);
+    const tasksShard = Object.values(snapshot.manifest!.tables.tasks)[0]!;
+    expect(tasksShard).not.toHaveProperty('open_rows');
+
+    const gets = vi.spyOn(deps.memory.objects, 'get');
+    const fresh = new ProjectionSnapshot(new ProjectionStore(objects), snapshot.pointer, snapshot.manifest);
+    expect((await fresh.openRows('runs')).map((run) => run.runId)).toEqual(['live']);
+    expect(gets.mock.calls.filter(([key]) => key.includes('/shards/runs/'))).toHaveLength(1);
+
+    // A shard published before artifacts counted open rows is read: it may hold a run in progress.
+    const [doneShard, doneArtifact] = idle[0]!;
+    const { open_rows: _counted, ...uncounted } = doneArtifact;
+    const older = new ProjectionSnapshot(new ProjectionStore(objects), snapshot.pointer, {
+      ...snapshot.manifest!,
+      tables: { ...snapshot.manifest!.tables, runs: { ...runShards, [doneShard]: uncounted } },
+    });
+    gets.mockClear();
+    expect((await older.openRows('runs')).map((run) => run.runId)).toEqual(['live']);
+    // The live shard was read above and is cached; the uncounted one is read.
+    expect(gets.mock.calls.filter(([key]) => key.includes('/shards/runs/')).map(([key]) => key)).toEqual([
+      expect.stringContaining(`/shards/runs/${doneShard}/`),
+    ]);
+    // Finished runs are still in every run's listing.
+    expect(await fresh.rows('runs')).toHaveLength(41);
+    await expect(snapshot.openRows('tasks')).rejects.toThrow(/does not say/);
   });
 
   it('rewrites a table whose published slices have another layout than the current one', async () => {

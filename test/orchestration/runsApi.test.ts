@@ -215,12 +215,25 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
         })
       ).status,
     ).toBe(404);
-    const subset = await api.post<{ rerunReason: string }>(`/api/v1/workspaces/${ws}/runs/${runId}/rerun`, {
-      mode: 'subset',
-      selection: ['raw.orders'],
-    });
+    const subset = await api.post<{ rerunReason: string; runId: string }>(
+      `/api/v1/workspaces/${ws}/runs/${runId}/rerun`,
+      {
+        mode: 'subset',
+        selection: ['raw.orders'],
+      },
+    );
     expect(subset.status).toBe(201);
     expect(subset.body.rerunReason).toBe('subset');
+    // A state filter: a run in progress is read from the shards that count one, a finished one from all.
+    const listed = async (state: string) =>
+      (
+        await api.get<{ runs: Array<{ runId: string }> }>(
+          `/api/v1/workspaces/${ws}/runs?state=${state}&limit=200`,
+        )
+      ).body.runs.map((r) => r.runId);
+    expect(await listed('CANCELLED')).toContain(runId);
+    expect(await listed('RUNNING')).not.toContain(runId);
+    await expect.poll(() => listed('RUNNING')).toContain(subset.body.runId);
     expect(
       (await api.post(`/api/v1/workspaces/${ws}/runs/${runId}/rerun`, { mode: 'subset', selection: [] }))
         .status,

@@ -27,10 +27,12 @@ export const PUBLIC_RUN_STATES = [
   'CANCELLED',
 ] as const;
 
+/** The public run states of a terminal run: the others are those of a run in progress. */
+export const TERMINAL_PUBLIC_RUN_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
 /** A run's state as the API shows it: CANCELLING while a cancel is pending, PENDING before its plan. */
 export function publicRunState(run: RunRow): (typeof PUBLIC_RUN_STATES)[number] {
-  const terminal = run.state === 'SUCCEEDED' || run.state === 'FAILED' || run.state === 'CANCELLED';
-  if (run.cancelRequested && !terminal) return 'CANCELLING';
+  if (run.cancelRequested && !TERMINAL_PUBLIC_RUN_STATES.has(run.state)) return 'CANCELLING';
   if (run.state === 'TRIGGERED') return 'PENDING';
   return run.state;
 }

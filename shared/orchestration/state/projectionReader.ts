@@ -77,6 +77,23 @@ export class ProjectionSnapshot {
   }
 
   /**
+   * The rows still in progress of a table that says which are (`TableSpec.open`: runs not yet
+   * terminal), in key order within each shard. Reads only the shards whose artifact counts some, or
+   * counts none because it was written before artifacts counted them: the cost follows what is in
+   * progress and the recent shards, not the whole history.
+   */
+  async openRows(table: TableName): Promise<Row[]> {
+    const open = TABLE_SPECS[table].open;
+    if (!open) throw new Error(`table ${table} does not say which of its rows are open`);
+    const listed = this.manifest ? await this.store.tableShards(this.manifest, table) : {};
+    const artifacts = Object.entries(listed)
+      .filter(([, artifact]) => artifact.open_rows !== 0)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    const shards = await Promise.all(artifacts.map(([, artifact]) => this.load(table, artifact)));
+    return shards.flatMap((shard) => shard.rows.filter(open));
+  }
+
+  /**
    * The rows whose shard key is `shardKey` (a run id for run-scoped tables, a schedule id…), in key
    * order: from the shard that holds them, every slice of it.
    */

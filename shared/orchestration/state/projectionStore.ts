@@ -8,6 +8,7 @@ import {
   type Row,
   shardOfRow,
   sortedRows,
+  TABLE_SPECS,
   TABLES,
   type TableName,
   emptyState,
@@ -47,6 +48,12 @@ export interface ShardArtifact {
   checksum_sha256: string;
   byte_size: number;
   rows: number;
+  /**
+   * How many of the rows are still in progress, for a table that says which are (`TableSpec.open`:
+   * runs not yet terminal). Absent for other tables and from shards written before releases that
+   * counted them: a reader of open rows then reads the shard.
+   */
+  open_rows?: number;
 }
 
 /**
@@ -295,11 +302,13 @@ export class ProjectionStore {
     const digest = sha256Hex(bytes);
     const path = shardPath(table, shard, digest);
     await this.objects.put(path, bytes, { ifGenerationMatch: 0, contentType: 'application/x-ndjson' });
+    const open = TABLE_SPECS[table].open;
     return {
       path,
       checksum_sha256: `sha256:${digest}`,
       byte_size: bytes.length,
       rows: rows.length,
+      ...(open ? { open_rows: rows.filter(open).length } : {}),
     };
   }
 

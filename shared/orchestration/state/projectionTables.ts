@@ -49,6 +49,12 @@ interface TableSpec {
    * table instead of keeping a stale copy.
    */
   slices?: { of: (row: Row) => string; tag?: string };
+  /**
+   * Rows still in progress (a run not yet terminal). A shard's artifact counts them (`open_rows`), so a
+   * reader of only those rows (the sweeper, each automation tick) skips the shards of finished history
+   * instead of reading every shard ever written.
+   */
+  open?: (row: Row) => boolean;
 }
 
 const str = (row: Row, field: string) => String(row[field] ?? '');
@@ -140,8 +146,16 @@ function sliceOfRow(spec: NonNullable<TableSpec['slices']>, shardKey: string, ro
   return (hashBucket(shardKey, RUN_SLICES) + hashBucket(spec.of(row), runSlices)) % RUN_SLICES;
 }
 
+/** Run states after which a run's row no longer changes but for labels and late facts. */
+const TERMINAL_RUN_STATES: ReadonlySet<unknown> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
 export const TABLE_SPECS: Record<TableName, TableSpec> = {
-  runs: { key: byField('runId'), shardKey: byField('runId'), shardFor: RUN_SHARDS },
+  runs: {
+    key: byField('runId'),
+    shardKey: byField('runId'),
+    shardFor: RUN_SHARDS,
+    open: (row) => !TERMINAL_RUN_STATES.has(row.state),
+  },
   tasks: {
     key: joined('runId', 'taskKey'),
     shardKey: byField('runId'),
