@@ -246,6 +246,54 @@ describe('the automation tick: stuck-task sweeper', () => {
     }
   });
 
+  it("reads the runs in progress several at a time, each run's rows once", async () => {
+    const scope3 = { tenant: 'acme', workspace: uniqueName('ws') };
+    const api3 = apiClient(createGatewayApp(deps), await bearer({ ...scope3, roles: ['operator'] }));
+    await api3.post(`/api/v1/workspaces/${scope3.workspace}/manifests`, {
+      codeVersionId: 'v1',
+      assets: [{ key: 'raw.orders' }],
+    });
+    const runIds: string[] = [];
+    for (let i = 0; i < 6; i++)
+      runIds.push(
+        (
+          await api3.post<{ runId: string }>(`/api/v1/workspaces/${scope3.workspace}/runs`, {
+            selection: ['raw.orders'],
+          })
+        ).body.runId,
+      );
+    const visible = async () => (await (await readerFor(deps, scope3).snapshot()).openRows('runs')).length;
+    await expect.poll(visible, { timeout: 10_000 }).toBe(runIds.length);
+
+    // Each read of a task slice is held a little, so reads of several runs overlap only if they are
+    // made together.
+    let inFlight = 0;
+    let most = 0;
+    const taskSliceReads: string[] = [];
+    const get = deps.objects.get.bind(deps.objects);
+    const slow: Dependencies = {
+      ...deps,
+      objects: Object.assign(Object.create(deps.objects) as Dependencies['objects'], {
+        get: async (key: string, ...rest: unknown[]) => {
+          if (!key.includes('/shards/tasks/')) return get(key, ...(rest as []));
+          taskSliceReads.push(key);
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          inFlight -= 1;
+          return get(key, ...(rest as []));
+        },
+      }),
+    };
+    const result = await sweepStuckTasks(slow, scope3, new Date());
+    expect(result).toMatchObject({ heartbeatTimeouts: 0, undelivered: 0 });
+    const slices = new Set(taskSliceReads);
+    // Six one-task runs lie in several task slices (a day's eight shards × their slices).
+    expect(slices.size).toBeGreaterThan(1);
+    expect(taskSliceReads).toHaveLength(slices.size);
+    expect(most).toBe(slices.size);
+  });
+
   it('is for the internal identity of a workspace only', async () => {
     expect((await api.post('/internal/automation/tick', {})).status).toBe(403);
     expect(
