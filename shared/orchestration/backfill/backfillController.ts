@@ -165,7 +165,7 @@ export async function planBackfills(
   snapshot: ProjectionSnapshot,
 ): Promise<BackfillPlanning> {
   const result: BackfillPlanning = { planned: 0, completed: 0 };
-  const rows = await snapshot.rows('backfills');
+  const rows = await snapshot.openRows('backfills');
   const running = rows.filter((b) => b.state === 'RUNNING');
   const canceling = rows.filter((b) => b.state === 'CANCELING');
   if (!running.length && !canceling.length) return result;

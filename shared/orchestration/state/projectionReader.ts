@@ -77,8 +77,8 @@ export class ProjectionSnapshot {
   }
 
   /**
-   * The rows still in progress of a table that says which are (`TableSpec.open`: runs not yet
-   * terminal), in key order within each shard. Reads only the shards whose artifact counts some, or
+   * The rows still in progress of a table that says which are (`TableSpec.open`: runs and backfills
+   * not yet final), in key order within each shard. Reads only the shards whose artifact counts some, or
    * counts none because it was written before artifacts counted them: the cost follows what is in
    * progress and the recent shards, not the whole history.
    */

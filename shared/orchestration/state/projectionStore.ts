@@ -50,7 +50,7 @@ export interface ShardArtifact {
   rows: number;
   /**
    * How many of the rows are still in progress, for a table that says which are (`TableSpec.open`:
-   * runs not yet terminal). Absent for other tables and from shards written before releases that
+   * runs and backfills not yet final). Absent for other tables and from shards written before releases that
    * counted them: a reader of open rows then reads the shard.
    */
   open_rows?: number;

@@ -50,9 +50,9 @@ interface TableSpec {
    */
   slices?: { of: (row: Row) => string; tag?: string };
   /**
-   * Rows still in progress (a run not yet terminal). A shard's artifact counts them (`open_rows`), so a
-   * reader of only those rows (the sweeper, each automation tick) skips the shards of finished history
-   * instead of reading every shard ever written.
+   * Rows still in progress (a run or a backfill not yet final). A shard's artifact counts them
+   * (`open_rows`), so a reader of only those rows (the sweeper and the backfill controller, each
+   * automation tick) skips the shards of finished history instead of reading every shard ever written.
    */
   open?: (row: Row) => boolean;
 }
@@ -146,8 +146,15 @@ function sliceOfRow(spec: NonNullable<TableSpec['slices']>, shardKey: string, ro
   return (hashBucket(shardKey, RUN_SLICES) + hashBucket(spec.of(row), runSlices)) % RUN_SLICES;
 }
 
-/** Run states after which a run's row no longer changes but for labels and late facts. */
+/** Final run states: a run in any other is in progress. */
 const TERMINAL_RUN_STATES: ReadonlySet<unknown> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+/** Final backfill states (`CANCELLED`: cancelled before CANCELING existed). */
+const TERMINAL_BACKFILL_STATES: ReadonlySet<unknown> = new Set([
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELED',
+  'CANCELLED',
+]);
 
 export const TABLE_SPECS: Record<TableName, TableSpec> = {
   runs: {
@@ -194,7 +201,12 @@ export const TABLE_SPECS: Record<TableName, TableSpec> = {
   schedule_ticks: { key: byField('tickId'), shardKey: byField('scheduleId'), shardFor: hashed(16) },
   sensor_state: { key: byField('sensorId'), shardKey: byField('sensorId'), shardFor: hashed(1) },
   sensor_evals: { key: byField('evalId'), shardKey: byField('sensorId'), shardFor: hashed(16) },
-  backfills: { key: byField('backfillId'), shardKey: byField('backfillId'), shardFor: hashed(4) },
+  backfills: {
+    key: byField('backfillId'),
+    shardKey: byField('backfillId'),
+    shardFor: hashed(4),
+    open: (row) => !TERMINAL_BACKFILL_STATES.has(row.state),
+  },
   backfill_chunks: { key: byField('chunkId'), shardKey: byField('backfillId'), shardFor: hashed(16) },
 };
 
