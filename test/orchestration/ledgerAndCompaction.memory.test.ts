@@ -522,6 +522,23 @@ describe('ledger and compactor on the in-memory adapters', () => {
     // Finished runs are still in every run's listing.
     expect(await fresh.rows('runs')).toHaveLength(41);
     await expect(snapshot.openRows('tasks')).rejects.toThrow(/does not say/);
+
+    // A manifest an earlier release published counts nothing: the next publish after a cold start
+    // rewrites those shards once, with their counts, and the same rows.
+    const uncountedRuns = Object.fromEntries(
+      Object.entries(runShards).map(([id, { open_rows: _open, ...artifact }]) => [id, artifact]),
+    );
+    await publishAs('state/orchestration/manifests/earlier-release.json', {
+      ...snapshot.manifest!,
+      tables: { ...snapshot.manifest!.tables, runs: uncountedRuns },
+    });
+    resetCompactorCache();
+    await ledger.append(oneTaskRun('later') as AppendInput[]);
+    await compactorFor(deps, scope).drain();
+    const recounted = (await readerFor(deps, scope).snapshot()).manifest!.tables.runs;
+    expect(Object.values(recounted).every((artifact) => artifact.open_rows !== undefined)).toBe(true);
+    for (const [id, artifact] of Object.entries(runShards))
+      if (id !== shardOf('runs', 'later')) expect(recounted[id]).toEqual(artifact);
   });
 
   it('rewrites a table whose published slices have another layout than the current one', async () => {

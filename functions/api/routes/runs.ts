@@ -4,12 +4,9 @@ import type { AppEnv } from '../../../shared/http/appEnv.ts';
 import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
 import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
+import { TERMINAL_RUN_STATES } from '../../../shared/orchestration/state/projectionTables.ts';
 import { partitionResponse, runListItem, runResponse } from '../../../shared/orchestration/run/runViews.ts';
-import {
-  PUBLIC_RUN_STATES,
-  publicRunState,
-  TERMINAL_PUBLIC_RUN_STATES,
-} from '../../../shared/orchestration/run/publicStates.ts';
+import { PUBLIC_RUN_STATES, publicRunState } from '../../../shared/orchestration/run/publicStates.ts';
 import type { Dependencies } from '../../../shared/runtime/dependencies.ts';
 import { partitionFilter } from '../../../shared/http/partitionInput.ts';
 
@@ -27,7 +24,7 @@ export function runRoutes(deps: Dependencies) {
     const pipeline = c.req.query('pipeline');
     const ofPartition = partitionFilter(c.req.query('partitionKey'));
     // A run in progress is in a shard that counts one: such a filter reads only those shards.
-    const inProgress = state !== undefined && !TERMINAL_PUBLIC_RUN_STATES.has(state);
+    const inProgress = state !== undefined && !TERMINAL_RUN_STATES.has(state);
     const runs = ((await (inProgress ? snapshot.openRows('runs') : snapshot.rows('runs'))) as RunRow[])
       .filter((run) => !state || publicRunState(run) === state)
       .filter((run) => !pipeline || run.labels?.['arco.pipeline'] === pipeline)

@@ -1,5 +1,6 @@
 /** Run and task states as the API names them (orchestration spec §20.6); pure. */
 import type { RunRow, TaskRow, TaskState } from './evolve.ts';
+import { TERMINAL_RUN_STATES } from '../state/projectionTables.ts';
 
 const PUBLIC_TASK_STATE: Record<TaskState, string> = {
   PLANNED: 'PENDING',
@@ -27,12 +28,9 @@ export const PUBLIC_RUN_STATES = [
   'CANCELLED',
 ] as const;
 
-/** The public run states of a terminal run: the others are those of a run in progress. */
-export const TERMINAL_PUBLIC_RUN_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
-
 /** A run's state as the API shows it: CANCELLING while a cancel is pending, PENDING before its plan. */
 export function publicRunState(run: RunRow): (typeof PUBLIC_RUN_STATES)[number] {
-  if (run.cancelRequested && !TERMINAL_PUBLIC_RUN_STATES.has(run.state)) return 'CANCELLING';
+  if (run.cancelRequested && !TERMINAL_RUN_STATES.has(run.state)) return 'CANCELLING';
   if (run.state === 'TRIGGERED') return 'PENDING';
   return run.state;
 }

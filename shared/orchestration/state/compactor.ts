@@ -35,6 +35,7 @@ import {
   IDEMPOTENCY_KEY_BUCKET_HOURS,
   type Row,
   shardOfRow,
+  TABLE_SPECS,
   TABLES,
   type TableName,
   timeBucketOfShard,
@@ -557,6 +558,12 @@ export class Compactor {
       const index = shards.get(table)!;
       if (misplaced.has(table))
         unpublished.shards.set(table, new Set([...index.keys(), ...Object.keys(listed[table] ?? {})]));
+      else if (TABLE_SPECS[table].open) {
+        // Shards published before artifacts counted their open rows are rewritten once, with the
+        // count, by the next publish: readers of open rows skip them from then on.
+        const uncounted = Object.entries(listed[table] ?? {}).filter(([, a]) => a.open_rows === undefined);
+        if (uncounted.length) unpublished.shards.set(table, new Set(uncounted.map(([id]) => id)));
+      }
     }
     const fresh: WarmState = {
       head,

@@ -146,8 +146,8 @@ function sliceOfRow(spec: NonNullable<TableSpec['slices']>, shardKey: string, ro
   return (hashBucket(shardKey, RUN_SLICES) + hashBucket(spec.of(row), runSlices)) % RUN_SLICES;
 }
 
-/** Final run states: a run in any other is in progress. */
-const TERMINAL_RUN_STATES: ReadonlySet<unknown> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+/** Final run states (stored and public alike): a run in any other is in progress. */
+export const TERMINAL_RUN_STATES: ReadonlySet<unknown> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 /** Final backfill states (`CANCELLED`: cancelled before CANCELING existed). */
 const TERMINAL_BACKFILL_STATES: ReadonlySet<unknown> = new Set([
   'SUCCEEDED',
