@@ -8,7 +8,13 @@ import type { EventData, OrchestrationEvent } from '../../shared/orchestration/s
 import { foldEvents } from '../../shared/orchestration/state/evolve.ts';
 import { compactorDeps, ledgerFor, readerFor } from '../../shared/orchestration/orchestrationServices.ts';
 import { POINTER_PATH, ProjectionStore } from '../../shared/orchestration/state/projectionStore.ts';
-import { emptyState, type Row, sortedRows } from '../../shared/orchestration/state/projectionTables.ts';
+import {
+  emptyState,
+  type Row,
+  sortedRows,
+  TABLE_SPECS,
+} from '../../shared/orchestration/state/projectionTables.ts';
+import { compareDescThenAsc } from '../../shared/http/keysetPage.ts';
 import { archiveOfShard } from '../../shared/orchestration/state/shardArchives.ts';
 import { inMemoryDependencies } from '../support/inMemoryDependencies.ts';
 
@@ -93,6 +99,25 @@ async function scenario(seed: number, steps: number, maxAdvanceHours: number) {
       for (const row of own(expected.dispatch_outbox.values(), runId))
         expect(await snapshot.rowsBeside('dispatch_outbox', row), `${step} rowsBeside`).toContainEqual(row);
     }
+    // The runs in progress, as the sweeper reads them, and pages of the newest runs, as GET …/runs
+    // reads them: here a run's id (its shard) says nothing of when it was triggered.
+    expect(sortedRows(await snapshot.openRows('runs'), 'runs'), `${step} openRows`).toEqual(
+      sortedRows([...expected.runs.values()].filter(TABLE_SPECS.runs.open!), 'runs'),
+    );
+    const sortKey = (row: Row) => [String(row.triggeredAt), String(row.runId)];
+    const newestFirst = (a: Row, b: Row) => compareDescThenAsc(sortKey(a), sortKey(b));
+    const paged: Row[] = [];
+    for (let after: string[] | null = null; ;) {
+      const cursor: string[] | null = after;
+      const keep = (row: Row) => !cursor || compareDescThenAsc(sortKey(row), cursor) > 0;
+      // Pages longer than the shards read at once (8), so whether a page is complete is decided.
+      const read = await snapshot.newestRows('runs', 11, keep, cursor?.[0]);
+      const page = read.filter(keep).sort(newestFirst).slice(0, 10);
+      paged.push(...page);
+      if (page.length < 10) break;
+      after = sortKey(page.at(-1)!);
+    }
+    expect(paged, `${step} pages of newestRows`).toEqual([...expected.runs.values()].sort(newestFirst));
     // What a cold start loads.
     const cold = (await store.loadState(await store.allShards(manifest))).state;
     for (const table of RUN_TABLES)

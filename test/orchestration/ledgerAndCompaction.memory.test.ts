@@ -37,6 +37,7 @@ import {
   ProjectionStore,
 } from '../../shared/orchestration/state/projectionStore.ts';
 import { ProjectionSnapshot } from '../../shared/orchestration/state/projectionReader.ts';
+import { compareDescThenAsc } from '../../shared/http/keysetPage.ts';
 import {
   type Row,
   shardOf,
@@ -539,6 +540,77 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(Object.values(recounted).every((artifact) => artifact.open_rows !== undefined)).toBe(true);
     for (const [id, artifact] of Object.entries(runShards))
       if (id !== shardOf('runs', 'later')) expect(recounted[id]).toEqual(artifact);
+  });
+
+  it('pages the newest runs from the shards that can hold them, whatever shard a run lives in', async () => {
+    const rand = (() => {
+      let state = 7;
+      return () => (state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+    })();
+    // An hour before the end of a UTC day, so the newest runs all lie in one day's shards.
+    const nowMs = Math.floor(deps.clock.now().getTime() / 86_400_000) * 86_400_000 - 3_600_000;
+    /**
+     * Publishes ninety runs of the three days before `nowMs` in `into` (their shards: three days × eight) and
+     * returns its snapshot. Each run's id is minted when it is triggered, as the API does, or, with
+     * `scattered`, at another time: its shard then says nothing of when it was triggered.
+     */
+    const publishRuns = async (into: Scope, scattered: boolean) => {
+      const events = Array.from({ length: 90 }, (_, i) => {
+        const triggeredMs = i % 5 === 0 ? nowMs - 3_600_000 : nowMs - Math.floor(rand() * 3 * 86_400_000);
+        const runId = ulid(scattered ? nowMs - Math.floor(rand() * 3 * 86_400_000) : triggeredMs);
+        return envelope({
+          eventId: ulid(triggeredMs),
+          tenantId: into.tenant,
+          workspaceId: into.workspace,
+          timestamp: new Date(triggeredMs),
+          data: { type: 'run_triggered', runId, planId: `p-${runId}`, trigger: {}, rootAssets: [] },
+        });
+      });
+      await ledgerFor(deps, into, { hint: false }).appendEvents(events);
+      await compactorFor(deps, into).drain();
+      return readerFor(deps, into).snapshot();
+    };
+    const sortKey = (row: Row) => [String(row.triggeredAt), String(row.runId)];
+    const newestFirst = (a: Row, b: Row) => compareDescThenAsc(sortKey(a), sortKey(b));
+
+    // Every page, of any size and filter, from runs whose shards overlap in time (eighteen were
+    // triggered at the same instant, so pages end inside ties), equals the runs sorted.
+    const snapshot = await publishRuns(scope, true);
+    const pageOf = async (size: number, after: string[] | null, taken: (row: Row) => boolean) => {
+      const keep = (row: Row) => taken(row) && (!after || compareDescThenAsc(sortKey(row), after) > 0);
+      const read = await snapshot.newestRows('runs', size + 1, keep, after?.[0]);
+      return read.filter(keep).sort(newestFirst).slice(0, size);
+    };
+    const everyPage = async (size: number, taken: (row: Row) => boolean) => {
+      const paged: Row[] = [];
+      for (let after: string[] | null = null; ;) {
+        const page = await pageOf(size, after, taken);
+        paged.push(...page);
+        if (page.length < size) return paged;
+        after = sortKey(page.at(-1)!);
+      }
+    };
+    const all = (await snapshot.rows('runs')) as Row[];
+    expect(all).toHaveLength(90);
+    for (const size of [1, 5, 12, 30])
+      expect(await everyPage(size, () => true), `pages of ${size}`).toEqual([...all].sort(newestFirst));
+    const odd = (row: Row) => parseInt(String(row.runId).slice(-1), 32) % 2 === 1;
+    expect(await everyPage(7, odd)).toEqual(all.filter(odd).sort(newestFirst));
+
+    // Runs whose ids were minted when they were triggered: the first page of twenty reads the newest
+    // shards, not every shard (nothing of this workspace is cached yet).
+    const other = { tenant: scope.tenant, workspace: `${scope.workspace}b` };
+    const minted = await publishRuns(other, false);
+    const shards = await new ProjectionStore(scopedObjectStore(deps.objects, other)).tableShards(
+      minted.manifest!,
+      'runs',
+    );
+    expect(Object.keys(shards).length).toBeGreaterThan(16);
+    const gets = vi.spyOn(deps.memory.objects, 'get');
+    const first = (await minted.newestRows('runs', 21, () => true)).sort(newestFirst).slice(0, 20);
+    const shardReads = gets.mock.calls.filter(([key]) => key.includes('/shards/runs/')).length;
+    expect(shardReads).toBeLessThanOrEqual(8);
+    expect(first).toEqual(((await minted.rows('runs')) as Row[]).sort(newestFirst).slice(0, 20));
   });
 
   it('rewrites a table whose published slices have another layout than the current one', async () => {

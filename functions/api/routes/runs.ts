@@ -1,7 +1,13 @@
 import { Hono } from 'hono';
 import { badRequest, notFound } from '../../../shared/core/arcoError.ts';
 import type { AppEnv } from '../../../shared/http/appEnv.ts';
-import { compareAsc, compareDescThenAsc, keysetPage, pageLimit } from '../../../shared/http/keysetPage.ts';
+import {
+  compareAsc,
+  compareDescThenAsc,
+  decodeCursor,
+  keysetPage,
+  pageLimit,
+} from '../../../shared/http/keysetPage.ts';
 import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import { TERMINAL_RUN_STATES } from '../../../shared/orchestration/state/projectionTables.ts';
@@ -23,20 +29,21 @@ export function runRoutes(deps: Dependencies) {
     const snapshot = await readerFor(deps, c.get('principal').scope!).snapshot();
     const pipeline = c.req.query('pipeline');
     const ofPartition = partitionFilter(c.req.query('partitionKey'));
-    // A run in progress is in a shard that counts one: such a filter reads only those shards.
+    const after = decodeCursor(c.req.query('cursor'));
+    const sortKey = (run: RunRow) => [run.triggeredAt, run.runId];
+    const wanted = (run: RunRow) =>
+      (!state || publicRunState(run) === state) &&
+      (!pipeline || run.labels?.['arco.pipeline'] === pipeline) &&
+      ofPartition(run.labels?.['arco.partition']) &&
+      (!after || compareDescThenAsc(sortKey(run), after) > 0);
+    // A run in progress is in a shard that counts one. Any other page reads the newest shards until
+    // they hold the page and one run more (which says another page follows), not the whole history.
     const inProgress = state !== undefined && !TERMINAL_RUN_STATES.has(state);
-    const runs = ((await (inProgress ? snapshot.openRows('runs') : snapshot.rows('runs'))) as RunRow[])
-      .filter((run) => !state || publicRunState(run) === state)
-      .filter((run) => !pipeline || run.labels?.['arco.pipeline'] === pipeline)
-      .filter((run) => ofPartition(run.labels?.['arco.partition']))
-      .sort((a, b) => compareDescThenAsc([a.triggeredAt, a.runId], [b.triggeredAt, b.runId]));
-    const { page, nextCursor } = keysetPage(
-      runs,
-      (r) => [r.triggeredAt, r.runId],
-      compareDescThenAsc,
-      limit,
-      c.req.query('cursor'),
-    );
+    const read = inProgress
+      ? await snapshot.openRows('runs')
+      : await snapshot.newestRows('runs', limit + 1, (row) => wanted(row as RunRow), after?.[0]);
+    const runs = (read as RunRow[]).filter(wanted).sort((a, b) => compareDescThenAsc(sortKey(a), sortKey(b)));
+    const { page, nextCursor } = keysetPage(runs, sortKey, compareDescThenAsc, limit, c.req.query('cursor'));
     return c.json({ runs: page.map(runListItem), ...(nextCursor ? { nextCursor } : {}) });
   });
 

@@ -23,6 +23,7 @@ import type { Ledger } from './ledger.ts';
 import { pendingCollection } from './ledger.ts';
 import {
   type Head,
+  lacksRowSummaries,
   LISTING_VERSION,
   type Manifest,
   ProjectionStore,
@@ -35,7 +36,6 @@ import {
   IDEMPOTENCY_KEY_BUCKET_HOURS,
   type Row,
   shardOfRow,
-  TABLE_SPECS,
   TABLES,
   type TableName,
   timeBucketOfShard,
@@ -558,11 +558,14 @@ export class Compactor {
       const index = shards.get(table)!;
       if (misplaced.has(table))
         unpublished.shards.set(table, new Set([...index.keys(), ...Object.keys(listed[table] ?? {})]));
-      else if (TABLE_SPECS[table].open) {
-        // Shards published before artifacts counted their open rows are rewritten once, with the
-        // count, by the next publish: readers of open rows skip them from then on.
-        const uncounted = Object.entries(listed[table] ?? {}).filter(([, a]) => a.open_rows === undefined);
-        if (uncounted.length) unpublished.shards.set(table, new Set(uncounted.map(([id]) => id)));
+      else {
+        // Shards an earlier release published without the summaries of their rows this one writes
+        // (`open_rows`, `paged_range`) are rewritten once, with them, by the next publish: readers
+        // that rely on the summaries skip them from then on.
+        const unsummarised = Object.entries(listed[table] ?? {}).filter(([, a]) =>
+          lacksRowSummaries(table, a),
+        );
+        if (unsummarised.length) unpublished.shards.set(table, new Set(unsummarised.map(([id]) => id)));
       }
     }
     const fresh: WarmState = {

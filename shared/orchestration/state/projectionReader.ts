@@ -30,6 +30,8 @@ interface LoadedShard {
   byShardKey: Map<string, Row[]>;
 }
 const SHARD_CACHE_BYTES = 32 * 1024 * 1024;
+/** Shards a page of the newest rows reads at once: a day's run shards (a fan-out of 8). */
+const NEWEST_SHARDS_READ_AT_ONCE = 8;
 const shardCache = new ByteBudgetCache<LoadedShard>(SHARD_CACHE_BYTES);
 /**
  * Each workspace's newest manifest read, by its pointer's generation. Only the newest: every publish
@@ -91,6 +93,43 @@ export class ProjectionSnapshot {
       .sort(([a], [b]) => (a < b ? -1 : 1));
     const shards = await Promise.all(artifacts.map(([, artifact]) => this.load(table, artifact)));
     return shards.flatMap((shard) => shard.rows.filter(open));
+  }
+
+  /**
+   * Rows of `table` that `keep` takes, read from the shards with the newest values of what the table's
+   * listings page by (`TableSpec.pagedBy`: a run's `triggeredAt`) first, until they surely include the
+   * `count` rows `keep` takes with the highest such values (whatever the tie-break): the next shard's
+   * highest value is below the count-th highest read. Shards with every value above `atMost` (a page's
+   * cursor) are skipped; shards whose artifact records no range (an earlier release's) are always read.
+   * Unordered; a page of the newest runs reads the newest shards, not the table's whole history.
+   */
+  async newestRows(
+    table: TableName,
+    count: number,
+    keep: (row: Row) => boolean,
+    atMost?: string,
+  ): Promise<Row[]> {
+    const pagedBy = TABLE_SPECS[table].pagedBy;
+    if (!pagedBy) throw new Error(`table ${table} does not say what its listings page by`);
+    const listed = this.manifest ? await this.store.tableShards(this.manifest, table) : {};
+    const highest = (artifact: ShardArtifact) => artifact.paged_range?.[1] ?? '\uffff';
+    const artifacts = Object.values(listed)
+      .filter((artifact) => atMost === undefined || (artifact.paged_range?.[0] ?? '') <= atMost)
+      .sort((a, b) => (highest(a) > highest(b) ? -1 : highest(a) < highest(b) ? 1 : 0));
+    const kept: Row[] = [];
+    for (let next = 0; next < artifacts.length; next += NEWEST_SHARDS_READ_AT_ONCE) {
+      const shards = await Promise.all(
+        artifacts
+          .slice(next, next + NEWEST_SHARDS_READ_AT_ONCE)
+          .map((artifact) => this.load(table, artifact)),
+      );
+      for (const shard of shards) for (const row of shard.rows) if (keep(row)) kept.push(row);
+      const following = artifacts[next + NEWEST_SHARDS_READ_AT_ONCE];
+      if (!following?.paged_range || kept.length < count) continue;
+      const countth = kept.map(pagedBy).sort().at(-count)!;
+      if (countth > following.paged_range[1]) break;
+    }
+    return kept;
   }
 
   /**

@@ -54,6 +54,24 @@ export interface ShardArtifact {
    * counted them: a reader of open rows then reads the shard.
    */
   open_rows?: number;
+  /**
+   * The lowest and highest value among the rows of what the table's listings page by
+   * (`TableSpec.pagedBy`: a run's `triggeredAt`). Absent for other tables and from shards written
+   * before releases that recorded it: a page then reads the shard.
+   */
+  paged_range?: [string, string];
+}
+
+/**
+ * True when `artifact` lacks a summary of its rows that this release writes for `table` (`open_rows`,
+ * `paged_range`): it was written by an earlier release, and readers that rely on the summary must read it.
+ */
+export function lacksRowSummaries(table: TableName, artifact: ShardArtifact): boolean {
+  const spec = TABLE_SPECS[table];
+  return (
+    (spec.open !== undefined && artifact.open_rows === undefined) ||
+    (spec.pagedBy !== undefined && artifact.paged_range === undefined)
+  );
 }
 
 /**
@@ -302,13 +320,15 @@ export class ProjectionStore {
     const digest = sha256Hex(bytes);
     const path = shardPath(table, shard, digest);
     await this.objects.put(path, bytes, { ifGenerationMatch: 0, contentType: 'application/x-ndjson' });
-    const open = TABLE_SPECS[table].open;
+    const { open, pagedBy } = TABLE_SPECS[table];
+    const paged = pagedBy ? rows.map(pagedBy).sort() : [];
     return {
       path,
       checksum_sha256: `sha256:${digest}`,
       byte_size: bytes.length,
       rows: rows.length,
       ...(open ? { open_rows: rows.filter(open).length } : {}),
+      ...(pagedBy ? { paged_range: [paged[0]!, paged.at(-1)!] as [string, string] } : {}),
     };
   }
 

@@ -55,6 +55,12 @@ interface TableSpec {
    * automation tick) skips the shards of finished history instead of reading every shard ever written.
    */
   open?: (row: Row) => boolean;
+  /**
+   * The value a listing of the table pages by, newest first (a run's `triggeredAt`). A shard's artifact
+   * records the lowest and highest among its rows (`paged_range`), so a page reads the shards that can
+   * hold its rows rather than the table's whole history.
+   */
+  pagedBy?: (row: Row) => string;
 }
 
 const str = (row: Row, field: string) => String(row[field] ?? '');
@@ -162,6 +168,7 @@ export const TABLE_SPECS: Record<TableName, TableSpec> = {
     shardKey: byField('runId'),
     shardFor: RUN_SHARDS,
     open: (row) => !TERMINAL_RUN_STATES.has(row.state),
+    pagedBy: byField('triggeredAt'),
   },
   tasks: {
     key: joined('runId', 'taskKey'),
