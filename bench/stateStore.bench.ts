@@ -25,6 +25,7 @@ import {
   TABLES,
   type TableName,
 } from '../shared/orchestration/state/projectionTables.ts';
+import { ProjectionReader } from '../shared/orchestration/state/projectionReader.ts';
 import { waitUntilVisible } from '../shared/orchestration/state/visibility.ts';
 import { fmt, percentile } from './benchStack.ts';
 
@@ -151,6 +152,33 @@ async function lateChangeCost(
   return `; a change to a run 50 days old rewrote ${rewritten.length} archives (${fmt(archiveKb, 0)} KB) and grew the manifest's own listing by ${fmt(listingGrowthKb, 1)} KB`;
 }
 
+/**
+ * What `GET …/runs` reads for its first page (20 runs) over the published history: the shards it reads
+ * and its time, against reading the whole `runs` table as it did before shards recorded the range of
+ * their runs' `triggeredAt` (the baseline, read after it from the same cold store). Returns the clause
+ * the summary line prints.
+ */
+async function firstPageCost(objects: ObjectStore): Promise<string> {
+  let reads = 0;
+  const counting = Object.assign(Object.create(objects) as ObjectStore, {
+    get: (key: string) => ((reads += 1), objects.get(key)),
+  });
+  const snapshot = await new ProjectionReader(counting, `first-page-${Date.now()}`).snapshot();
+  const listed = Object.keys(
+    await new ProjectionStore(objects).tableShards(snapshot.manifest!, 'runs'),
+  ).length;
+  reads = 0;
+  let started = performance.now();
+  const page = await snapshot.newestRows('runs', 21, () => true);
+  const pageMs = performance.now() - started;
+  const pageReads = reads;
+  reads = 0;
+  started = performance.now();
+  const all = await snapshot.rows('runs');
+  const allMs = performance.now() - started;
+  return `; the first page of runs read ${pageReads} objects of ${listed} runs shards in ${fmt(pageMs, 0)} ms (${page.length} runs), the whole table ${reads} more in ${fmt(allMs, 0)} ms (${all.length} runs): ratio ${fmt(pageMs / allMs, 3)}`;
+}
+
 export async function benchStateStore(): Promise<void> {
   // Garbage collection pauses of this process, ms: what a larger warm state costs a compaction.
   let gcMs = 0;
@@ -235,12 +263,13 @@ export async function benchStateStore(): Promise<void> {
     const gcDuring = gcMs - gcBefore;
     timings[label] = { cold, warm: warm / Math.max(1, result.events_processed), rows: rowCount(history) };
     const late = days > 1 ? await lateChangeCost(store, objects, compactor, ledger, history) : '';
+    const firstPage = historyRuns > 100_000 ? await firstPageCost(objects) : '';
     console.log(
       `compaction, ${rowCount(history)} historical rows over ${days > 1 ? `${days} days` : 'the last hours'} (${kept} kept after retention): ` +
         `${result.events_processed} new events in ${fmt(warm, 0)} ms warm, ${fmt(gcDuring, 0)} ms of it in garbage collection ` +
         `(first compaction after a cold start, loading the history: ${fmt(cold, 0)} ms); ` +
         `the manifest each publish rewrites is ${fmt(manifestKb, 0)} KB: ${ownShards} shards of its own and ` +
-        `${archiveCount} month archives listing ${artifacts.length - ownShards} more${late}`,
+        `${archiveCount} month archives listing ${artifacts.length - ownShards} more${late}${firstPage}`,
     );
     compactor.forget();
   }
