@@ -613,6 +613,53 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(first).toEqual(((await minted.rows('runs')) as Row[]).sort(newestFirst).slice(0, 20));
   });
 
+  it("records a run key in the time shard of its event, so a new key rewrites one of the day's shards", async () => {
+    const nowMs = deps.clock.now().getTime();
+    const triggered = (runKey: string, atMs: number) => {
+      const runId = ulid(atMs);
+      return envelope({
+        eventId: ulid(atMs),
+        tenantId: scope.tenant,
+        workspaceId: scope.workspace,
+        timestamp: new Date(atMs),
+        data: { type: 'run_triggered', runId, runKey, planId: `p-${runId}`, trigger: {}, rootAssets: [] },
+      });
+    };
+    const ledger = ledgerFor(deps, scope, { hint: false });
+    await ledger.appendEvents(
+      Array.from({ length: 60 }, (_, i) => triggered(`key-${i}`, nowMs - (i % 20) * 86_400_000 - i * 1000)),
+    );
+    await compactorFor(deps, scope).drain();
+    const store = new ProjectionStore(objects);
+    const before = await store.tableShards((await store.head('')).manifest, 'run_key_index');
+    expect(Object.keys(before).every((id) => /^t\d{10}-\d$/.test(id))).toBe(true);
+    expect(Object.keys(before).length).toBeGreaterThan(20);
+
+    const newKey = triggered('key-new', nowMs + 1000);
+    await ledger.appendEvents([newKey]);
+    await compactorFor(deps, scope).drain();
+    const after = await store.tableShards((await store.head('')).manifest, 'run_key_index');
+    const changed = Object.keys(after).filter((id) => after[id]!.path !== before[id]?.path);
+    expect(changed).toEqual([shardOfRow('run_key_index', { runKey: 'key-new', rowVersion: newKey.eventId })]);
+
+    // Keys an earlier release published in hash shards move into time shards at the next publish
+    // after a cold start, none lost.
+    const head = await store.head('');
+    const keys = await (await readerFor(deps, scope).snapshot()).rows('run_key_index');
+    const hashShard = (await store.writeShard('run_key_index', 'h00', keys))!;
+    await publishAs('state/orchestration/manifests/hash-keys.json', {
+      ...head.manifest,
+      tables: { ...head.manifest.tables, run_key_index: { h00: hashShard } },
+      archives: { ...head.manifest.archives, run_key_index: {} },
+    });
+    resetCompactorCache();
+    await ledger.appendEvents([triggered('key-after', nowMs + 2000)]);
+    await compactorFor(deps, scope).drain();
+    const moved = await store.tableShards((await store.head('')).manifest, 'run_key_index');
+    expect(Object.keys(moved).every((id) => /^t\d{10}-\d$/.test(id))).toBe(true);
+    expect(Object.values(moved).reduce((n, artifact) => n + artifact.rows, 0)).toBe(keys.length + 1);
+  });
+
   it('rewrites a table whose published slices have another layout than the current one', async () => {
     const tasks = Array.from({ length: 60 }, (_, i) => ({
       key: `t${String(i).padStart(2, '0')}`,

@@ -196,7 +196,10 @@ export const TABLE_SPECS: Record<TableName, TableSpec> = {
     shardKey: byField('assetKey'),
     shardFor: hashed(32),
   },
-  run_key_index: { key: byField('runKey'), shardKey: byField('runKey'), shardFor: hashed(32) },
+  // Only the fold looks run keys up, in its warm state, never a reader by shard: so a key lies in the
+  // time shard of the event that recorded it (its row never changes), and a new run's key rewrites one
+  // of the day's shards, not a shard of every key ever recorded.
+  run_key_index: { key: byField('runKey'), shardKey: byField('rowVersion'), shardFor: RUN_SHARDS },
   run_key_conflicts: { key: byField('conflictId'), shardKey: byField('runKey'), shardFor: hashed(4) },
   idempotency_keys: {
     key: byField('idempotencyKey'),
