@@ -155,7 +155,8 @@ async function lateChangeCost(
 /**
  * What `GET …/runs` reads for its first page (20 runs) over the published history: the shards it reads
  * and its time, against reading the whole `runs` table as it did before shards recorded the range of
- * their runs' `triggeredAt` (the baseline, read after it from the same cold store). Returns the clause
+ * their runs' `triggeredAt` (the baseline, read after it: the shards the page read are cached by then,
+ * so the baseline reads the others). Returns the clause
  * the summary line prints.
  */
 async function firstPageCost(objects: ObjectStore): Promise<string> {

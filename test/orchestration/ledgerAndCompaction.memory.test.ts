@@ -524,20 +524,26 @@ describe('ledger and compactor on the in-memory adapters', () => {
     expect(await fresh.rows('runs')).toHaveLength(41);
     await expect(snapshot.openRows('tasks')).rejects.toThrow(/does not say/);
 
-    // A manifest an earlier release published counts nothing: the next publish after a cold start
-    // rewrites those shards once, with their counts, and the same rows.
-    const uncountedRuns = Object.fromEntries(
-      Object.entries(runShards).map(([id, { open_rows: _open, ...artifact }]) => [id, artifact]),
+    // Manifests of earlier releases lack a summary: none had `paged_range`, the ones before them no
+    // `open_rows` either (and a shard could lack only that one). The next publish after a cold start
+    // rewrites those shards once, with both, and the same rows.
+    const unsummarised = Object.fromEntries(
+      Object.entries(runShards).map(([id, { open_rows, paged_range, ...artifact }], i) => [
+        id,
+        [artifact, { ...artifact, open_rows }, { ...artifact, paged_range }][i % 3],
+      ]),
     );
     await publishAs('state/orchestration/manifests/earlier-release.json', {
       ...snapshot.manifest!,
-      tables: { ...snapshot.manifest!.tables, runs: uncountedRuns },
+      tables: { ...snapshot.manifest!.tables, runs: unsummarised },
     });
     resetCompactorCache();
     await ledger.append(oneTaskRun('later') as AppendInput[]);
     await compactorFor(deps, scope).drain();
     const recounted = (await readerFor(deps, scope).snapshot()).manifest!.tables.runs;
-    expect(Object.values(recounted).every((artifact) => artifact.open_rows !== undefined)).toBe(true);
+    expect(
+      Object.values(recounted).every((artifact) => artifact.open_rows !== undefined && artifact.paged_range),
+    ).toBe(true);
     for (const [id, artifact] of Object.entries(runShards))
       if (id !== shardOf('runs', 'later')) expect(recounted[id]).toEqual(artifact);
   });
@@ -596,6 +602,29 @@ describe('ledger and compactor on the in-memory adapters', () => {
       expect(await everyPage(size, () => true), `pages of ${size}`).toEqual([...all].sort(newestFirst));
     const odd = (row: Row) => parseInt(String(row.runId).slice(-1), 32) % 2 === 1;
     expect(await everyPage(7, odd)).toEqual(all.filter(odd).sort(newestFirst));
+    // Shards an earlier release wrote record no range: they are read too.
+    const ranged = snapshot.manifest!.tables.runs;
+    const rangeless = new ProjectionSnapshot(new ProjectionStore(objects), snapshot.pointer, {
+      ...snapshot.manifest!,
+      tables: {
+        ...snapshot.manifest!.tables,
+        runs: Object.fromEntries(
+          Object.entries(ranged).map(([id, { paged_range: _range, ...artifact }], i) => [
+            id,
+            i % 3 ? { ...artifact, paged_range: _range } : artifact,
+          ]),
+        ),
+      },
+    });
+    expect(Object.keys(ranged).length).toBeGreaterThan(3);
+    for (const size of [1, 12]) {
+      const paged = (await rangeless.newestRows('runs', size + 1, () => true))
+        .sort(newestFirst)
+        .slice(0, size);
+      expect(paged, `first page of ${size}, some shards without a range`).toEqual(
+        [...all].sort(newestFirst).slice(0, size),
+      );
+    }
 
     // Runs whose ids were minted when they were triggered: the first page of twenty reads the newest
     // shards, not every shard (nothing of this workspace is cached yet).

@@ -30,7 +30,7 @@ interface LoadedShard {
   byShardKey: Map<string, Row[]>;
 }
 const SHARD_CACHE_BYTES = 32 * 1024 * 1024;
-/** Shards a page of the newest rows reads at once: a day's run shards (a fan-out of 8). */
+/** Shards a page of the newest rows reads in its first round: a day's run shards (a fan-out of 8). */
 const NEWEST_SHARDS_READ_AT_ONCE = 8;
 const shardCache = new ByteBudgetCache<LoadedShard>(SHARD_CACHE_BYTES);
 /**
@@ -99,7 +99,8 @@ export class ProjectionSnapshot {
    * Rows of `table` that `keep` takes, read from the shards with the newest values of what the table's
    * listings page by (`TableSpec.pagedBy`: a run's `triggeredAt`) first, until they surely include the
    * `count` rows `keep` takes with the highest such values (whatever the tie-break): the next shard's
-   * highest value is below the count-th highest read. Shards with every value above `atMost` (a page's
+   * highest value is below the count-th highest read. Shards are read in rounds of 8, then twice as
+   * many each round: a filter that matches few rows reads as far back as it must. Shards with every value above `atMost` (a page's
    * cursor) are skipped; shards whose artifact records no range (an earlier release's) are always read.
    * Unordered; a page of the newest runs reads the newest shards, not the table's whole history.
    */
@@ -117,14 +118,16 @@ export class ProjectionSnapshot {
       .filter((artifact) => atMost === undefined || (artifact.paged_range?.[0] ?? '') <= atMost)
       .sort((a, b) => (highest(a) > highest(b) ? -1 : highest(a) < highest(b) ? 1 : 0));
     const kept: Row[] = [];
-    for (let next = 0; next < artifacts.length; next += NEWEST_SHARDS_READ_AT_ONCE) {
+    // The first round takes every shard without a range (they sort first and can end nothing) and the
+    // 8 newest; each round after it reads twice as many, so a page whose filter matches few runs
+    // still reads the history in a few rounds.
+    let size = artifacts.filter((artifact) => !artifact.paged_range).length + NEWEST_SHARDS_READ_AT_ONCE;
+    for (let next = 0; next < artifacts.length; next += size, size *= 2) {
       const shards = await Promise.all(
-        artifacts
-          .slice(next, next + NEWEST_SHARDS_READ_AT_ONCE)
-          .map((artifact) => this.load(table, artifact)),
+        artifacts.slice(next, next + size).map((artifact) => this.load(table, artifact)),
       );
       for (const shard of shards) for (const row of shard.rows) if (keep(row)) kept.push(row);
-      const following = artifacts[next + NEWEST_SHARDS_READ_AT_ONCE];
+      const following = artifacts[next + size];
       if (!following?.paged_range || kept.length < count) continue;
       const countth = kept.map(pagedBy).sort().at(-count)!;
       if (countth > following.paged_range[1]) break;

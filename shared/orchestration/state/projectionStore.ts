@@ -62,6 +62,16 @@ export interface ShardArtifact {
   paged_range?: [string, string];
 }
 
+/** The lowest and the highest of `values` (at least one), in string order. */
+function rangeOf(values: string[]): [string, string] {
+  let [lowest, highest] = [values[0]!, values[0]!];
+  for (const value of values) {
+    if (value < lowest) lowest = value;
+    if (value > highest) highest = value;
+  }
+  return [lowest, highest];
+}
+
 /**
  * True when `artifact` lacks a summary of its rows that this release writes for `table` (`open_rows`,
  * `paged_range`): it was written by an earlier release, and readers that rely on the summary must read it.
@@ -321,14 +331,14 @@ export class ProjectionStore {
     const path = shardPath(table, shard, digest);
     await this.objects.put(path, bytes, { ifGenerationMatch: 0, contentType: 'application/x-ndjson' });
     const { open, pagedBy } = TABLE_SPECS[table];
-    const paged = pagedBy ? rows.map(pagedBy).sort() : [];
+    const range = pagedBy && rangeOf(rows.map(pagedBy));
     return {
       path,
       checksum_sha256: `sha256:${digest}`,
       byte_size: bytes.length,
       rows: rows.length,
       ...(open ? { open_rows: rows.filter(open).length } : {}),
-      ...(pagedBy ? { paged_range: [paged[0]!, paged.at(-1)!] as [string, string] } : {}),
+      ...(range ? { paged_range: range } : {}),
     };
   }
 
