@@ -80,9 +80,9 @@ export class ProjectionSnapshot {
 
   /**
    * The rows still in progress of a table that says which are (`TableSpec.open`: runs and backfills
-   * not yet final), in key order within each shard. Reads only the shards whose artifact counts some, or
-   * counts none because it was written before artifacts counted them: the cost follows what is in
-   * progress and the recent shards, not the whole history.
+   * not yet final), in key order within each shard. Reads only the shards whose artifact counts some,
+   * or counts none because it was written before artifacts counted them: the cost follows what is in
+   * progress, not the whole history.
    */
   async openRows(table: TableName): Promise<Row[]> {
     const open = TABLE_SPECS[table].open;
@@ -100,9 +100,10 @@ export class ProjectionSnapshot {
    * listings page by (`TableSpec.pagedBy`: a run's `triggeredAt`) first, until they surely include the
    * `count` rows `keep` takes with the highest such values (whatever the tie-break): the next shard's
    * highest value is below the count-th highest read. Shards are read in rounds of 8, then twice as
-   * many each round: a filter that matches few rows reads as far back as it must. Shards with every value above `atMost` (a page's
-   * cursor) are skipped; shards whose artifact records no range (an earlier release's) are always read.
-   * Unordered; a page of the newest runs reads the newest shards, not the table's whole history.
+   * many each round: a filter that matches few rows reads as far back as it must. Shards with every
+   * value above `atMost` (a page's cursor) are skipped; shards whose artifact records no range (an
+   * earlier release's) are always read. Unordered; a page of the newest runs reads the newest shards,
+   * not the table's whole history.
    */
   async newestRows(
     table: TableName,

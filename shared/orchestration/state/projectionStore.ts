@@ -50,8 +50,8 @@ export interface ShardArtifact {
   rows: number;
   /**
    * How many of the rows are still in progress, for a table that says which are (`TableSpec.open`:
-   * runs and backfills not yet final). Absent for other tables and from shards written before releases that
-   * counted them: a reader of open rows then reads the shard.
+   * runs and backfills not yet final). Absent for other tables and from shards written before
+   * releases that counted them: a reader of open rows then reads the shard.
    */
   open_rows?: number;
   /**
@@ -74,7 +74,7 @@ function rangeOf(values: string[]): [string, string] {
 
 /**
  * True when `artifact` lacks a summary of its rows that this release writes for `table` (`open_rows`,
- * `paged_range`): it was written by an earlier release, and readers that rely on the summary must read it.
+ * `paged_range`): an earlier release wrote it, and readers that rely on the summary must read it.
  */
 export function lacksRowSummaries(table: TableName, artifact: ShardArtifact): boolean {
   const spec = TABLE_SPECS[table];
