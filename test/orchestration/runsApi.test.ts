@@ -360,6 +360,13 @@ describe('manifests, triggers with run keys, and run/partition reads', () => {
     expect(page2.body.nextCursor).toBeUndefined();
     expect((await api.get(`/api/v1/workspaces/${ws}/runs?limit=0`)).status).toBe(400);
     expect((await api.get(`/api/v1/workspaces/${ws}/runs?cursor=%%%`)).status).toBe(400);
+    // A cursor must name a run's sort key (triggeredAt, runId): one that names none would match nothing
+    // and read the whole history for it.
+    for (const keys of [[], ['2026-11-30T00:00:00.000Z']]) {
+      const cursor = Buffer.from(JSON.stringify({ keys })).toString('base64url');
+      const refused = await api.get<{ code: string }>(`/api/v1/workspaces/${ws}/runs?cursor=${cursor}`);
+      expect([refused.status, refused.body.code]).toEqual([400, 'BAD_REQUEST']);
+    }
 
     const runId = ids[0]!;
     const scope = { tenant: 'acme', workspace: ws };

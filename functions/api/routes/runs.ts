@@ -30,6 +30,7 @@ export function runRoutes(deps: Dependencies) {
     const pipeline = c.req.query('pipeline');
     const ofPartition = partitionFilter(c.req.query('partitionKey'));
     const after = decodeCursor(c.req.query('cursor'));
+    if (after && after.length !== 2) throw badRequest('invalid cursor');
     const sortKey = (run: RunRow) => [run.triggeredAt, run.runId];
     const wanted = (run: RunRow) =>
       (!state || publicRunState(run) === state) &&
