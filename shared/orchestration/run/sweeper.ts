@@ -68,11 +68,14 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
   // Each run's rows are read 8 runs at a time: a tick's time follows the runs in progress ÷ 8, not
   // one read after another.
   const loaded = await mapLimit(runs, 8, async (run) => {
-    const [outbox, rows] = await Promise.all([
+    // The run's own task slices, as a read of the run does, rather than every slice of its shard.
+    const [outbox, tasks] = await Promise.all([
       snapshot.rowsOf('dispatch_outbox', run.runId),
-      snapshot.rowsOf('tasks', run.runId) as Promise<TaskRow[]>,
+      snapshot.rowsWithKeys(
+        'tasks',
+        run.taskKeys.map((taskKey) => ({ runId: run.runId, taskKey, runSlices: run.taskSlices })),
+      ) as Promise<TaskRow[]>,
     ]);
-    const tasks = rows.filter((t) => t.runId === run.runId);
     // Timers shard by timer id, not run id (projectionTables): without its row, the dispatcher below
     // would take the retry timer for lost and enqueue it again on every tick.
     const timers = await Promise.all(tasks.map((task) => retryTimerOf(snapshot, task)));
