@@ -8,7 +8,12 @@ import {
   keysetPage,
   pageLimit,
 } from '../../../shared/http/keysetPage.ts';
-import type { EdgeRow, RunRow, TaskRow } from '../../../shared/orchestration/run/evolve.ts';
+import {
+  type EdgeRow,
+  type RunRow,
+  type TaskRow,
+  taskRowKeysOf,
+} from '../../../shared/orchestration/run/evolve.ts';
 import { readerFor } from '../../../shared/orchestration/orchestrationServices.ts';
 import { TERMINAL_RUN_STATES } from '../../../shared/orchestration/state/projectionTables.ts';
 import { partitionResponse, runListItem, runResponse } from '../../../shared/orchestration/run/runViews.ts';
@@ -58,10 +63,7 @@ export function runRoutes(deps: Dependencies) {
     // (sliced by upstream): both are read at once.
     const runSlices = run.taskSlices;
     const [tasks, edges] = (await Promise.all([
-      snapshot.rowsWithKeys(
-        'tasks',
-        run.taskKeys.map((taskKey) => ({ runId, taskKey, runSlices })),
-      ),
+      snapshot.rowsWithKeys('tasks', taskRowKeysOf(run)),
       snapshot.rowsInSlicesOf(
         'dep_satisfaction',
         run.taskKeys.map((upstreamTaskKey) => ({ runId, upstreamTaskKey, runSlices })),

@@ -53,6 +53,13 @@ export interface RunRow extends Row {
   taskSlices?: number;
 }
 
+/**
+ * The keys that find each task row of `run` (its task keys, with its slice count as `runSlices`): what
+ * `ProjectionSnapshot.rowsWithKeys('tasks', …)` takes to read only the run's own slices.
+ */
+export const taskRowKeysOf = (run: RunRow) =>
+  run.taskKeys.map((taskKey) => ({ runId: run.runId, taskKey, runSlices: run.taskSlices }));
+
 export interface TaskFailure {
   attempt: number;
   errorCategory?: string;

@@ -6,7 +6,7 @@ import { mapLimit } from '../../core/mapLimit.ts';
 import { decodeTime, isValid } from 'ulid';
 import { dispatchRequest, reconcileDispatches, repairStuckDispatch } from './dispatchController.ts';
 import type { EventData } from '../state/events.ts';
-import { isTerminal, type RunRow, type TaskRow } from './evolve.ts';
+import { isTerminal, type RunRow, type TaskRow, taskRowKeysOf } from './evolve.ts';
 import { type AppendInput, pendingCollection } from '../state/ledger.ts';
 import { ledgerFor, readerFor } from '../orchestrationServices.ts';
 import type { ProjectionSnapshot } from '../state/projectionReader.ts';
@@ -71,10 +71,7 @@ export async function sweepStuckTasks(deps: Dependencies, scope: Scope, now: Dat
     // The run's own task slices, as a read of the run does, rather than every slice of its shard.
     const [outbox, tasks] = await Promise.all([
       snapshot.rowsOf('dispatch_outbox', run.runId),
-      snapshot.rowsWithKeys(
-        'tasks',
-        run.taskKeys.map((taskKey) => ({ runId: run.runId, taskKey, runSlices: run.taskSlices })),
-      ) as Promise<TaskRow[]>,
+      snapshot.rowsWithKeys('tasks', taskRowKeysOf(run)) as Promise<TaskRow[]>,
     ]);
     // Timers shard by timer id, not run id (projectionTables): without its row, the dispatcher below
     // would take the retry timer for lost and enqueue it again on every tick.
